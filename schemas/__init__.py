@@ -1,0 +1,1 @@
+"""carelay's contracts: Avro schemas and codecs, the topic catalog, templates, PHI sealing, settings."""

@@ -1,0 +1,256 @@
+"""The one typed settings object, parsed once from environment variables at each entry point.
+
+Every variable is documented in the README's Settings table; `Settings.from_env()` fails at start-up
+with a ConfigError naming the variable when one is missing or malformed. Secrets are
+`starlette.datastructures.Secret`, whose repr never shows the value.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.config import Config
+from starlette.datastructures import Secret
+
+from schemas.errors import ConfigError
+
+# Development-only keys: `make run` and the tests use them so that a fresh clone works.
+# `CARELAY_ENV=production` refuses to start with them (see `_check_production`).
+DEV_PHI_KEYS = "dev1:ZGV2LW9ubHktcGhpLWtleS0wMDAwMDAwMDAwMDAwMDA="
+DEV_PSEUDONYM_KEY = "ZGV2LW9ubHktcHNldWRvbnltLWtleS0wMDAwMDAwMDA="
+
+
+def _decode_key(var: str, text: str, *, size: int | None = 32) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"{var}: not valid base64") from exc
+    if size is not None and len(raw) != size:
+        raise ConfigError(f"{var}: key must decode to {size} bytes, got {len(raw)}")
+    if size is None and len(raw) < 16:
+        raise ConfigError(f"{var}: key must decode to at least 16 bytes")
+    return raw
+
+
+def parse_key_ring(var: str, text: str) -> tuple[tuple[str, bytes], ...]:
+    """`id1:base64key,id2:base64key`; the last entry is the newest and encrypts, all decrypt."""
+    ring: list[tuple[str, bytes]] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        kid, sep, b64 = item.partition(":")
+        if not sep or not kid:
+            raise ConfigError(f"{var}: each entry must be key_id:base64_key")
+        if any(k == kid for k, _ in ring):
+            raise ConfigError(f"{var}: key id {kid!r} appears twice")
+        ring.append((kid, _decode_key(var, b64)))
+    if not ring:
+        raise ConfigError(f"{var}: at least one key is required")
+    return tuple(ring)
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap: str = "127.0.0.1:9092"
+    schema_registry_url: str = "http://127.0.0.1:8081/apis/ccompat/v7"
+    topic_prefix: str = "carelay."
+    partitions: int = 6
+    replication_factor: int = 1
+    send_timeout_s: float = 5.0
+    linger_ms: int = 5
+
+
+@dataclass(frozen=True)
+class ClickHouseSettings:
+    url: str = ""  # empty: the embedded chdb engine at `path`
+    path: str = "var/chdb"
+    event_ttl_days: int = 400
+    state_ttl_days: int = 400
+    audit_ttl_days: int = 2190  # six years: HIPAA documentation retention
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = "AC00000000000000000000000000000000"
+    auth_token: Secret = field(default_factory=lambda: Secret("dev-twilio-auth-token"))
+    base_url: str = ""  # empty: the real api.twilio.com; the simulator in tests and `make run`
+    sms_from: str = "+15005550006"
+    whatsapp_from: str = "+15005550007"
+    voice_from: str = "+15005550008"
+    sms_per_second: float = 1.0
+    whatsapp_per_second: float = 20.0
+
+
+@dataclass(frozen=True)
+class MetaSettings:
+    access_token: Secret = field(default_factory=lambda: Secret("dev-meta-access-token"))
+    app_secret: Secret = field(default_factory=lambda: Secret("dev-meta-app-secret"))
+    verify_token: Secret = field(default_factory=lambda: Secret("dev-meta-verify-token"))
+    base_url: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    phone_number_id: str = "100000000000001"
+    auth_header: str = "Authorization"  # 360dialog: D360-API-KEY
+    per_second: float = 80.0
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"  # the URL providers call; Twilio signs it
+    max_body_bytes: int = 1_000_000
+    max_batch_items: int = 1000
+    api_keys_file: str = ""  # JSON list of hashed keys; empty: the demo keys of `make run`
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    dedup_window_s: int = 24 * 3600
+    per_recipient_hour: int = 3
+    per_recipient_day: int = 6
+    urgent_per_recipient_hour: int = 10
+    per_org_second: float = 200.0
+    loop_cap_replies: int = 5
+    loop_cap_window_s: int = 600
+    breaker_failures: int = 5
+    breaker_window_s: int = 60
+    breaker_recovery_s: int = 30
+    breaker_half_open_calls: int = 3
+    delivery_deadline_normal_s: int = 3600
+    delivery_deadline_urgent_s: int = 120
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    phi_keys: tuple[tuple[str, bytes], ...] = ()
+    pseudonym_key: Secret = field(default_factory=lambda: Secret(""))
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    clickhouse: ClickHouseSettings = field(default_factory=ClickHouseSettings)
+    twilio: TwilioSettings = field(default_factory=TwilioSettings)
+    meta: MetaSettings = field(default_factory=MetaSettings)
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+
+    @property
+    def pseudonym_key_bytes(self) -> bytes:
+        return base64.b64decode(str(self.pseudonym_key))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        cfg = Config(environ=env)
+
+        def get(name: str, cast: type, default: object) -> object:
+            var = f"CARELAY_{name}"
+            try:
+                return cfg(var, cast=cast, default=default)
+            except (KeyError, ValueError) as exc:
+                raise ConfigError(f"{var}: {exc}") from exc
+
+        def s(name: str, default: str) -> str:
+            return str(get(name, str, default))
+
+        def i(name: str, default: int) -> int:
+            value = int(get(name, int, default))  # type: ignore[call-overload]
+            if value < 0:
+                raise ConfigError(f"CARELAY_{name}: must not be negative")
+            return value
+
+        def f(name: str, default: float) -> float:
+            value = float(get(name, float, default))  # type: ignore[arg-type]
+            if value <= 0:
+                raise ConfigError(f"CARELAY_{name}: must be positive")
+            return value
+
+        def secret(name: str, default: str) -> Secret:
+            return Secret(s(name, default))
+
+        phi_keys = parse_key_ring("CARELAY_PHI_KEYS", s("PHI_KEYS", DEV_PHI_KEYS))
+        pseudonym_text = s("PSEUDONYM_KEY", DEV_PSEUDONYM_KEY)
+        _decode_key("CARELAY_PSEUDONYM_KEY", pseudonym_text, size=None)
+
+        k, c, t, m, g, lim = (KafkaSettings(), ClickHouseSettings(), TwilioSettings(), MetaSettings(),
+                              GatewaySettings(), LimitSettings())
+        settings = cls(
+            env=s("ENV", "development"),
+            phi_keys=phi_keys,
+            pseudonym_key=Secret(pseudonym_text),
+            data_dir=Path(s("DATA_DIR", "var")),
+            log_level=s("LOG_LEVEL", "INFO").upper(),
+            kafka=KafkaSettings(
+                bootstrap=s("KAFKA_BOOTSTRAP", k.bootstrap),
+                schema_registry_url=s("SCHEMA_REGISTRY_URL", k.schema_registry_url),
+                topic_prefix=s("TOPIC_PREFIX", k.topic_prefix),
+                partitions=i("KAFKA_PARTITIONS", k.partitions),
+                replication_factor=i("KAFKA_REPLICATION_FACTOR", k.replication_factor),
+                send_timeout_s=f("KAFKA_SEND_TIMEOUT_S", k.send_timeout_s),
+                linger_ms=i("KAFKA_LINGER_MS", k.linger_ms),
+            ),
+            clickhouse=ClickHouseSettings(
+                url=s("CLICKHOUSE_URL", c.url),
+                path=s("CLICKHOUSE_PATH", c.path),
+                event_ttl_days=i("CLICKHOUSE_EVENT_TTL_DAYS", c.event_ttl_days),
+                state_ttl_days=i("CLICKHOUSE_STATE_TTL_DAYS", c.state_ttl_days),
+                audit_ttl_days=i("CLICKHOUSE_AUDIT_TTL_DAYS", c.audit_ttl_days),
+            ),
+            twilio=TwilioSettings(
+                account_sid=s("TWILIO_ACCOUNT_SID", t.account_sid),
+                auth_token=secret("TWILIO_AUTH_TOKEN", str(t.auth_token)),
+                base_url=s("TWILIO_BASE_URL", t.base_url),
+                sms_from=s("TWILIO_SMS_FROM", t.sms_from),
+                whatsapp_from=s("TWILIO_WHATSAPP_FROM", t.whatsapp_from),
+                voice_from=s("TWILIO_VOICE_FROM", t.voice_from),
+                sms_per_second=f("TWILIO_SMS_PER_SECOND", t.sms_per_second),
+                whatsapp_per_second=f("TWILIO_WHATSAPP_PER_SECOND", t.whatsapp_per_second),
+            ),
+            meta=MetaSettings(
+                access_token=secret("META_ACCESS_TOKEN", str(m.access_token)),
+                app_secret=secret("META_APP_SECRET", str(m.app_secret)),
+                verify_token=secret("META_VERIFY_TOKEN", str(m.verify_token)),
+                base_url=s("META_BASE_URL", m.base_url),
+                api_version=s("META_API_VERSION", m.api_version),
+                phone_number_id=s("META_PHONE_NUMBER_ID", m.phone_number_id),
+                auth_header=s("META_AUTH_HEADER", m.auth_header),
+                per_second=f("META_PER_SECOND", m.per_second),
+            ),
+            gateway=GatewaySettings(
+                host=s("GATEWAY_HOST", g.host),
+                port=i("GATEWAY_PORT", g.port),
+                public_url=s("PUBLIC_URL", g.public_url).rstrip("/"),
+                max_body_bytes=i("GATEWAY_MAX_BODY_BYTES", g.max_body_bytes),
+                max_batch_items=i("GATEWAY_MAX_BATCH_ITEMS", g.max_batch_items),
+                api_keys_file=s("API_KEYS_FILE", g.api_keys_file),
+            ),
+            limits=LimitSettings(
+                dedup_window_s=i("DEDUP_WINDOW_S", lim.dedup_window_s),
+                per_recipient_hour=i("LIMIT_RECIPIENT_HOUR", lim.per_recipient_hour),
+                per_recipient_day=i("LIMIT_RECIPIENT_DAY", lim.per_recipient_day),
+                urgent_per_recipient_hour=i("LIMIT_URGENT_RECIPIENT_HOUR", lim.urgent_per_recipient_hour),
+                per_org_second=f("LIMIT_ORG_PER_SECOND", lim.per_org_second),
+                loop_cap_replies=i("LOOP_CAP_REPLIES", lim.loop_cap_replies),
+                loop_cap_window_s=i("LOOP_CAP_WINDOW_S", lim.loop_cap_window_s),
+                breaker_failures=i("BREAKER_FAILURES", lim.breaker_failures),
+                breaker_window_s=i("BREAKER_WINDOW_S", lim.breaker_window_s),
+                breaker_recovery_s=i("BREAKER_RECOVERY_S", lim.breaker_recovery_s),
+                breaker_half_open_calls=i("BREAKER_HALF_OPEN_CALLS", lim.breaker_half_open_calls),
+                delivery_deadline_normal_s=i("DELIVERY_DEADLINE_NORMAL_S", lim.delivery_deadline_normal_s),
+                delivery_deadline_urgent_s=i("DELIVERY_DEADLINE_URGENT_S", lim.delivery_deadline_urgent_s),
+            ),
+        )
+        settings._check_production()
+        return settings
+
+    def _check_production(self) -> None:
+        if self.env != "production":
+            return
+        if any(b64 in DEV_PHI_KEYS for b64 in (base64.b64encode(key).decode() for _, key in self.phi_keys)):
+            raise ConfigError("CARELAY_PHI_KEYS: the development key must not be used in production")
+        if str(self.pseudonym_key) == DEV_PSEUDONYM_KEY:
+            raise ConfigError("CARELAY_PSEUDONYM_KEY: the development key must not be used in production")

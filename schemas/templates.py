@@ -1,0 +1,111 @@
+"""The message template catalog (schemas/templates/catalog.json), read by the gateway, streams and connectors.
+
+Each template declares its parameters and, per language, the approved WhatsApp template (name,
+language code, reply buttons), the SMS text and the voice script. Parameters fill WhatsApp body
+variables in declaration order.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from schemas.errors import TemplateParameterError, UnknownTemplateError
+
+CATALOG_PATH = Path(__file__).parent / "templates" / "catalog.json"
+LANGUAGES = ("es", "en", "pt")
+MAX_PARAM_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Rendering:
+    whatsapp_name: str
+    whatsapp_language: str
+    buttons: tuple[str, ...]
+    sms: str
+    voice: str
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    category: str
+    params: tuple[str, ...]
+    asks: str | None  # "confirm_cancel": the patient is asked a question the streams must track
+    languages: Mapping[str, Rendering]
+
+    def rendering(self, language: str) -> Rendering:
+        try:
+            return self.languages[language]
+        except KeyError:
+            raise UnknownTemplateError(f"template {self.name!r} has no language {language!r}") from None
+
+    def check_params(self, params: Mapping[str, str]) -> None:
+        missing = [p for p in self.params if p not in params]
+        if missing:
+            raise TemplateParameterError(f"template {self.name!r} is missing parameters: {', '.join(missing)}")
+        extra = [p for p in params if p not in self.params]
+        if extra:
+            raise TemplateParameterError(f"template {self.name!r} does not take parameters: {', '.join(extra)}")
+        for p in self.params:
+            value = params[p]
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_PARAM_CHARS:
+                raise TemplateParameterError(
+                    f"template {self.name!r} parameter {p!r} must be a non-empty string of at most "
+                    f"{MAX_PARAM_CHARS} characters"
+                )
+
+    def body_parameters(self, params: Mapping[str, str]) -> list[str]:
+        """WhatsApp body variables {{1}}..{{n}} in declaration order."""
+        return [params[p] for p in self.params]
+
+
+class TemplateCatalog:
+    def __init__(self, templates: Mapping[str, Template]) -> None:
+        self._templates = dict(templates)
+
+    @classmethod
+    def from_file(cls, path: Path = CATALOG_PATH) -> TemplateCatalog:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        templates = {}
+        for name, spec in raw.items():
+            languages = {
+                lang: Rendering(
+                    whatsapp_name=r["whatsapp"]["name"],
+                    whatsapp_language=r["whatsapp"]["language"],
+                    buttons=tuple(r["whatsapp"].get("buttons", ())),
+                    sms=r["sms"],
+                    voice=r["voice"],
+                )
+                for lang, r in spec["languages"].items()
+            }
+            templates[name] = Template(name, spec["category"], tuple(spec["params"]), spec.get("asks"), languages)
+        return cls(templates)
+
+    def names(self) -> list[str]:
+        return sorted(self._templates)
+
+    def get(self, name: str) -> Template:
+        try:
+            return self._templates[name]
+        except KeyError:
+            raise UnknownTemplateError(f"unknown template {name!r}") from None
+
+    def validate(self, name: str, language: str, params: Mapping[str, str]) -> Template:
+        template = self.get(name)
+        template.rendering(language)
+        template.check_params(params)
+        return template
+
+    def render_sms(self, name: str, language: str, params: Mapping[str, str]) -> str:
+        return self.validate(name, language, params).rendering(language).sms.format_map(params)
+
+    def render_voice(self, name: str, language: str, params: Mapping[str, str]) -> str:
+        return self.validate(name, language, params).rendering(language).voice.format_map(params)
+
+
+@cache
+def default_catalog() -> TemplateCatalog:
+    return TemplateCatalog.from_file()

@@ -1,0 +1,106 @@
+"""One realistic record per event contract, carrying known PHI values that must never appear in clear."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from schemas.phi import PhiCipher, Pseudonymizer
+
+ORG = "clinic-42"
+PHONE = "+5215599887766"
+NAME = "Guadalupe Ramirez"
+BODY = "Su biopsia salio bien, llame al consultorio"
+PATIENT_REF = "MRN-0098123"
+MID = "3f0c1d2e-0000-4000-8000-000000000001"
+CLEAR_PHI = (PHONE, PHONE.lstrip("+"), NAME, BODY, PATIENT_REF)
+
+
+def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[str, Any]]:
+    now = int(time.time() * 1000)
+    rid = pseudonymize(ORG, PHONE)
+    recipient = cipher.seal("recipient", PHONE)
+    content = {
+        "template": "urgent_notice", "language": "es",
+        "params": cipher.seal("params", json.dumps({"clinic": "Clinica Norte", "notice": BODY})),
+        "text": cipher.seal("text", BODY),
+    }
+    return {
+        "SendRequest": {
+            "message_id": MID, "organization_id": ORG,
+            "idempotency_key": "appt-991-reminder-24h", "recipient": recipient, "recipient_id": rid,
+            "patient_ref": cipher.seal("patient_ref", PATIENT_REF),
+            "recipient_name": cipher.seal("recipient_name", NAME),
+            "channels": ["WHATSAPP", "SMS", "VOICE"], "content": content, "priority": "URGENT",
+            "send_at": None, "expires_at": now + 3_600_000, "correlation_id": "corr-1", "appointment_id": "appt-991",
+            "created_at": now, "source": "gateway", "automated_reply": False, "metadata": {"campaign": "q4"},
+        },
+        "DispatchCommand": {
+            "message_id": MID, "attempt_id": MID + ":0",
+            "hop": 0, "organization_id": ORG, "recipient": recipient, "recipient_id": rid, "channel": "WHATSAPP",
+            "provider": "meta", "channel_instance": "demo-meta-wa", "content": content, "use_template": True,
+            "priority": "URGENT", "deadline": now + 120_000, "routed_at": now, "reason": "first_choice",
+        },
+        "ProviderStatus": {
+            "event_id": "meta:wamid.HBgM:delivered", "provider": "meta", "channel": "WHATSAPP",
+            "provider_message_id": "wamid.HBgM", "message_id": MID,
+            "attempt_id": None, "recipient_id": rid, "status": "delivered", "provider_status": "delivered",
+            "error_code": None, "error_class": None, "occurred_at": now, "received_at": now, "billable": True,
+            "price_micros": 8000, "price_currency": "USD", "pricing_category": "utility", "conversation_id": "conv-1",
+        },
+        "InboundMessage": {
+            "event_id": "twilio:SM123", "provider": "twilio", "channel": "SMS", "provider_message_id": "SM123",
+            "organization_id": ORG, "recipient_id": rid, "sender": cipher.seal("sender", PHONE),
+            "to_address": "+15005550006", "kind": "TEXT", "text": cipher.seal("text", BODY), "payload": None,
+            "context_provider_message_id": None, "received_at": now,
+        },
+        "WebhookEnvelope": {
+            "envelope_id": "env-1", "provider": "twilio", "kind": "inbound", "recipient_id": rid,
+            "query": {"org": ORG}, "received_at": now,
+            "body": cipher.seal("body", json.dumps({"From": PHONE, "Body": BODY, "MessageSid": "SM123"})),
+        },
+        "ConsentChange": {
+            "event_id": "consent-1", "organization_id": ORG, "recipient_id": rid, "channel": "UNKNOWN",
+            "state": "OPTED_OUT", "source": "keyword", "reason": "stop", "occurred_at": now,
+        },
+        "DeliveryOutcome": {
+            "event_id": "out-1", "message_id": MID, "organization_id": ORG,
+            "recipient_id": rid, "status": "delivered", "previous_status": "sent", "channel": "WHATSAPP",
+            "provider": "meta", "attempt_id": MID + ":0", "hop": 0,
+            "priority": "URGENT", "template": "urgent_notice", "error_code": None, "reason": None,
+            "is_final": False, "occurred_at": now, "accepted_at": now - 900,
+        },
+        "MessageState": {
+            "message_id": MID, "organization_id": ORG, "recipient_id": rid,
+            "status": "delivered", "channel": "WHATSAPP", "provider": "meta", "provider_message_id": "wamid.HBgM",
+            "hop": 0, "is_final": False, "created_at": now - 900, "updated_at": now,
+            "history": [{"status": "accepted", "at": now - 900, "channel": "UNKNOWN", "provider": None,
+                         "attempt_id": None, "error_code": None, "source": "gateway"},
+                        {"status": "delivered", "at": now, "channel": "WHATSAPP", "provider": "meta",
+                         "attempt_id": MID + ":0", "error_code": None,
+                         "source": "provider"}],
+        },
+        "AuditRecord": {
+            "audit_id": "aud-1", "occurred_at": now, "actor": "key:demo-sender", "role": "sender",
+            "organization_id": ORG, "action": "message.send", "resource": MID,
+            "outcome": "allowed", "reason": None, "remote_addr": "127.0.0.1", "details": {"route": "/v1/messages"},
+        },
+        "DeadLetter": {
+            "source_topic": "carelay.send.requests", "source_partition": 0, "source_offset": 12, "key": rid.encode(),
+            "value": b"\x00\x00\x00\x00\x01garbage", "reason": "undecodable", "detail": "bad magic byte",
+            "message_id": None, "failed_at": now,
+        },
+        "DelayedRecord": {
+            "due_at": now + 10_000, "target_topic": "carelay.send.requests", "key": rid.encode(),
+            "value": b"\x00\x00\x00\x00\x01...", "attempt": 1, "reason": "rate_limited",
+        },
+        "CircuitEvent": {
+            "event_id": "cb-1", "channel_instance": "demo-meta-wa", "provider": "meta", "channel": "WHATSAPP",
+            "state": "open", "previous_state": "closed", "failures": 5, "occurred_at": now,
+        },
+        "InAppNotification": {
+            "notification_id": MID + ":2", "message_id": MID,
+            "organization_id": ORG, "recipient_id": rid, "patient_ref": cipher.seal("patient_ref", PATIENT_REF),
+            "body": cipher.seal("body", BODY), "template": "urgent_notice", "created_at": now,
+        },
+    }
