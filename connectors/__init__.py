@@ -1,0 +1,1 @@
+"""Provider connectors: one module per provider behind the neutral interface in connectors.base."""

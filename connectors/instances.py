@@ -1,0 +1,170 @@
+"""Channel instances are configuration: a JSON file (CARELAY_CHANNELS_FILE) or the built-in demo set.
+
+File format (a list, or {"instances": [...]}); per (organization, channel) the file order is the
+preference order unless `priority` (lower first) says otherwise:
+
+    [{"id": "clinic-wa-meta", "organization_id": "clinic", "channel": "WHATSAPP", "provider": "meta",
+      "sender": "100000000000001", "credentials_ref": "default", "per_second": 80,
+      "config": {"display_phone_number": "+15550001111"}}, ...]
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from connectors.base import ChannelInstance
+from schemas.errors import ConfigError
+from schemas.phi import normalize_address
+from schemas.settings import Settings
+from schemas.templates import TemplateCatalog, default_catalog
+
+CHANNELS_FILE_VAR = "CARELAY_CHANNELS_FILE"
+DEMO_ORGANIZATION = "demo-clinic"
+
+
+class ChannelDirectory:
+    """Lookups over the configured instances; immutable once built."""
+
+    def __init__(self, instances: Iterable[ChannelInstance]) -> None:
+        self._all = tuple(instances)
+        self._by_id: dict[str, ChannelInstance] = {}
+        self._by_org_channel: dict[tuple[str, str], list[ChannelInstance]] = {}
+        self._by_address: dict[tuple[str, str], list[ChannelInstance]] = {}
+        self._own: set[str] = set()
+        for inst in self._all:
+            if inst.id in self._by_id:
+                raise ConfigError(f"{CHANNELS_FILE_VAR}: channel instance id {inst.id!r} appears twice")
+            self._by_id[inst.id] = inst
+            self._by_org_channel.setdefault((inst.organization_id, inst.channel), []).append(inst)
+            family = _provider_family(inst.provider)
+            if inst.provider != "inapp":
+                self._by_address.setdefault((family, _address_key(family, inst.sender)), []).append(inst)
+            self._own.update(_own_numbers(inst))
+
+    def __iter__(self) -> Any:
+        return iter(self._all)
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def get(self, instance_id: str) -> ChannelInstance:
+        try:
+            return self._by_id[instance_id]
+        except KeyError:
+            raise ConfigError(f"unknown channel instance {instance_id!r}") from None
+
+    def for_channel(self, organization_id: str, channel: str) -> tuple[ChannelInstance, ...]:
+        """The organization's instances for a channel, most preferred first (may be empty)."""
+        return tuple(self._by_org_channel.get((organization_id, channel), ()))
+
+    def channels(self, organization_id: str) -> tuple[str, ...]:
+        return tuple(ch for org, ch in self._by_org_channel if org == organization_id)
+
+    def instance_for_address(self, provider: str, address: str, channel: str | None = None) -> ChannelInstance | None:
+        """The instance that owns a receiving address: Twilio `To` (any `whatsapp:` prefix) or a Meta /
+        360dialog phone_number_id. With `channel`, prefer the instance of that channel."""
+        family = _provider_family(provider)
+        found = self._by_address.get((family, _address_key(family, address)), [])
+        if channel is not None:
+            for inst in found:
+                if inst.channel == channel:
+                    return inst
+        return found[0] if found else None
+
+    def organization_for(self, provider: str, address: str) -> str | None:
+        """The organization an inbound webhook belongs to, keyed by the address that received it."""
+        inst = self.instance_for_address(provider, address)
+        return inst.organization_id if inst else None
+
+    def is_own_sender(self, address: str) -> bool:
+        """True for any of our own numbers (in any provider spelling): never a patient (loop guard)."""
+        return normalize_address(address) in self._own
+
+
+def _provider_family(provider: str) -> str:
+    # 360dialog serves the Cloud API: its webhooks carry the same phone_number_id metadata
+    return "meta" if provider == "d360" else provider
+
+
+def _address_key(family: str, address: str) -> str:
+    # Meta addresses are phone_number_ids (opaque digits); Twilio's are numbers in any spelling
+    return address.strip() if family == "meta" else normalize_address(address)
+
+
+def _own_numbers(inst: ChannelInstance) -> list[str]:
+    found = [normalize_address(inst.sender)] if inst.provider == "twilio" else []
+    display = inst.config.get("display_phone_number")
+    if isinstance(display, str) and display:
+        found.append(normalize_address(display))
+    return found
+
+
+def instance_from_dict(raw: Mapping[str, Any]) -> ChannelInstance:
+    try:
+        return ChannelInstance(
+            id=str(raw["id"]),
+            organization_id=str(raw["organization_id"]),
+            channel=str(raw["channel"]).upper(),
+            provider=str(raw["provider"]).lower(),
+            sender=str(raw["sender"]),
+            credentials_ref=str(raw.get("credentials_ref", "default")),
+            per_second=float(raw.get("per_second", 1.0)),
+            config=dict(raw.get("config") or {}),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{CHANNELS_FILE_VAR}: bad channel instance {raw.get('id')!r}: {exc}") from None
+
+
+def load_file(path: str | Path) -> ChannelDirectory:
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{CHANNELS_FILE_VAR}: cannot read {path}: {type(exc).__name__}") from exc
+    items = raw.get("instances") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise ConfigError(f"{CHANNELS_FILE_VAR}: expected a list of channel instances")
+    indexed = list(enumerate(items))
+    indexed.sort(key=lambda pair: (int(pair[1].get("priority", 0)), pair[0]))
+    return ChannelDirectory(instance_from_dict(item) for _, item in indexed)
+
+
+def demo_content_sids(catalog: TemplateCatalog) -> dict[str, str]:
+    """Stand-in Twilio Content SIDs ("HX" + 32 hex) for every catalog template and language.
+
+    Real accounts list their approved Content SIDs in the channels file instead.
+    """
+    sids = {}
+    for name in catalog.names():
+        for lang in catalog.get(name).languages:
+            key = f"{name}:{lang}"
+            sids[key] = "HX" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    return sids
+
+
+def demo_instances(settings: Settings, organization_id: str = DEMO_ORGANIZATION) -> list[ChannelInstance]:
+    t, m = settings.twilio, settings.meta
+    return [
+        ChannelInstance(f"{organization_id}-wa-meta", organization_id, "WHATSAPP", "meta", m.phone_number_id,
+                        per_second=m.per_second),
+        ChannelInstance(f"{organization_id}-wa-twilio", organization_id, "WHATSAPP", "twilio", t.whatsapp_from,
+                        per_second=t.whatsapp_per_second,
+                        config={"content_sids": demo_content_sids(default_catalog())}),
+        ChannelInstance(f"{organization_id}-sms-twilio", organization_id, "SMS", "twilio", t.sms_from,
+                        per_second=t.sms_per_second),
+        ChannelInstance(f"{organization_id}-voice-twilio", organization_id, "VOICE", "twilio", t.voice_from,
+                        per_second=1.0),
+        ChannelInstance(f"{organization_id}-inapp", organization_id, "INAPP", "inapp", "inapp", per_second=500.0),
+    ]
+
+
+def load_directory(settings: Settings, environ: Mapping[str, str] | None = None) -> ChannelDirectory:
+    """From CARELAY_CHANNELS_FILE when set, else the demo set for 'demo-clinic'."""
+    env = os.environ if environ is None else environ
+    path = env.get(CHANNELS_FILE_VAR, "").strip()
+    if path:
+        return load_file(path)
+    return ChannelDirectory(demo_instances(settings))
