@@ -16,6 +16,7 @@ class ProviderError(CarelayError):
 
     kind: ClassVar[str] = "retryable"
     opens_circuit: ClassVar[bool] = False  # the channel instance itself is broken, not this message
+    in_doubt: ClassVar[bool] = False  # the provider may have accepted the request after all
 
     def __init__(
         self,
@@ -40,6 +41,13 @@ class RetryableError(ProviderError):
     """Transient: try the same channel again later (after `retry_after` seconds when known)."""
 
     kind = "retryable"
+
+
+class InDoubtError(RetryableError):
+    """The request may have reached the provider (timeout, dropped connection after sending): look the
+    attempt up (Connector.find_sent) or wait for its status callback before sending it again."""
+
+    in_doubt = True
 
 
 class RateLimitedError(RetryableError):

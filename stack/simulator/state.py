@@ -1,0 +1,73 @@
+"""The simulator's configuration and shared state (one instance per app)."""
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import WEBHOOK_PATHS
+from schemas.settings import MetaSettings, Settings, TwilioSettings
+from stack.simulator.callbacks import Dispatcher
+from stack.simulator.scenarios import Scenario, parse_scenario
+from stack.simulator.store import Store
+
+DEV_D360_API_KEY = "dev-d360-api-key"
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    # defaults: the development credentials of schemas.settings, so a default stack agrees
+    account_sid: str = TwilioSettings.account_sid
+    auth_token: str = field(default_factory=lambda: str(TwilioSettings().auth_token))
+    meta_access_token: str = field(default_factory=lambda: str(MetaSettings().access_token))
+    meta_app_secret: str = field(default_factory=lambda: str(MetaSettings().app_secret))
+    meta_phone_number_id: str = MetaSettings.phone_number_id
+    meta_display_phone_number: str = "15550001001"
+    d360_api_key: str = DEV_D360_API_KEY
+    d360_phone_number_id: str = "100000000000360"
+    gateway_url: str = "http://127.0.0.1:8000"
+    meta_webhook_url: str = ""  # empty: gateway_url + /webhooks/meta
+    twilio_inbound_url: str = ""  # empty: gateway_url + /webhooks/twilio/inbound
+    scenario: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def meta_webhook(self) -> str:
+        return self.meta_webhook_url or self.gateway_url.rstrip("/") + WEBHOOK_PATHS["meta"]
+
+    @property
+    def twilio_inbound(self) -> str:
+        return self.twilio_inbound_url or self.gateway_url.rstrip("/") + WEBHOOK_PATHS["twilio_inbound"]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> SimulatorConfig:
+        """The credentials the connectors will present, taken from the same Settings."""
+        values: dict[str, Any] = {
+            "account_sid": settings.twilio.account_sid,
+            "auth_token": str(settings.twilio.auth_token),
+            "meta_access_token": str(settings.meta.access_token),
+            "meta_app_secret": str(settings.meta.app_secret),
+            "meta_phone_number_id": settings.meta.phone_number_id,
+            "gateway_url": settings.gateway.public_url,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+class SimState:
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self.store = Store()
+        self.dispatcher = Dispatcher(config.auth_token, config.meta_app_secret.encode())
+        self.scenario = Scenario()
+        self.rng = random.Random()
+        self.install(config.scenario)
+
+    def install(self, raw: Mapping[str, Any]) -> Scenario:
+        self.scenario = parse_scenario(raw, time.monotonic())
+        self.rng = self.scenario.rng()
+        return self.scenario
+
+    def now(self) -> float:
+        return time.monotonic()
