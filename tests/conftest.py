@@ -1,0 +1,102 @@
+"""Session fixtures for the real local stack; tests that request none of them start nothing."""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from schemas.settings import Settings
+from stack.javaproc import free_port
+from stack.kafka import LocalKafka
+from stack.registry import LocalRegistry
+
+STACK_FIXTURES = frozenset({"kafka", "registry", "settings_env", "settings", "kafka_factory"})
+
+
+@dataclass(frozen=True)
+class RunningKafka:
+    """A broker someone else started (CARELAY_TEST_KAFKA_BOOTSTRAP); we neither start nor stop it."""
+
+    bootstrap: str
+
+
+@dataclass(frozen=True)
+class RunningRegistry:
+    """A registry someone else started (CARELAY_TEST_REGISTRY_URL, the ccompat URL)."""
+
+    url: str
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `pytest -m "not kafka"` then runs only the pure tests, whoever forgot the marker.
+    for item in items:
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.kafka)
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka | RunningKafka]:
+    """One broker per session (`.bootstrap`); shared, so each test uses its own topic names."""
+    external = os.environ.get("CARELAY_TEST_KAFKA_BOOTSTRAP", "").strip()
+    if external:
+        yield RunningKafka(external)
+        return
+    broker = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry | RunningRegistry]:
+    """One schema registry per session (`.url` is the Confluent-compatible endpoint)."""
+    external = os.environ.get("CARELAY_TEST_REGISTRY_URL", "").strip()
+    if external:
+        yield RunningRegistry(external.rstrip("/"))
+        return
+    server = LocalRegistry(tmp_path_factory.mktemp("registry"), port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def kafka_factory(tmp_path: Path) -> Iterator[Callable[[], LocalKafka]]:
+    """Private brokers for tests that stop, kill or restart one (never the shared `kafka`)."""
+    started: list[LocalKafka] = []
+
+    def make() -> LocalKafka:
+        broker = LocalKafka(tmp_path / f"kafka-{len(started)}", port=free_port())
+        started.append(broker)
+        return broker.start()
+
+    yield make
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def settings_env(
+    kafka: LocalKafka | RunningKafka, registry: LocalRegistry | RunningRegistry, tmp_path: Path
+) -> dict[str, str]:
+    """CARELAY_* variables pointing at the session stack; a fresh topic prefix isolates each test."""
+    return {
+        "CARELAY_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "CARELAY_SCHEMA_REGISTRY_URL": registry.url,
+        "CARELAY_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
+        "CARELAY_DATA_DIR": str(tmp_path / "var"),
+        "CARELAY_CLICKHOUSE_PATH": str(tmp_path / "chdb"),
+    }
+
+
+@pytest.fixture
+def settings(settings_env: dict[str, str]) -> Settings:
+    return Settings.from_env(settings_env)
