@@ -1,0 +1,128 @@
+"""The gateway's wiring: `create_app()` builds the Starlette app; its lifespan owns the Kafka clients.
+
+Run: `uvicorn gateway.app:create_app --factory --workers N`. Settings are parsed once here
+(`Settings.from_env()` unless given) and handed down; each worker process has one Producer, one
+message-state reader and one schema-registry client, created at start-up and never per request.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from connectors.instances import load_directory
+from gateway import errors, health, reads, sends, webhooks
+from gateway.audit import Auditor
+from gateway.auth import KeyStore
+from gateway.idempotency import IdempotencyTable
+from gateway.metrics import GatewayMetrics, MetricsMiddleware
+from gateway.openapi import build_document
+from gateway.publisher import Publisher
+from gateway.services import Services
+from gateway.state import MessageStateView
+from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.registry import registry_from_url
+from schemas.settings import Settings
+from schemas.templates import default_catalog
+from schemas.topics import Catalog, TopicSetupError, ensure_topics
+
+log = logging.getLogger(__name__)
+
+TOPIC_SETUP_TIMEOUT_S = 10.0
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    keys = KeyStore.from_settings(settings.gateway.api_keys_file, settings.env)  # fail fast on a bad file
+    metrics = GatewayMetrics()
+    openapi_body = orjson.dumps(build_document(settings.gateway))
+
+    async def openapi(request: Request) -> Response:
+        return Response(openapi_body, media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        svc = _build_services(settings, keys, metrics)
+        svc.publisher.start()
+        svc.state.start()
+        # Topic creation is idempotent and best effort: with Kafka down the gateway still starts,
+        # answers 503 and reports not-ready until the broker is back.
+        setup = threading.Thread(target=_ensure_topics, args=(settings,), name="gateway-topics", daemon=True)
+        setup.start()
+        app.state.services = svc
+        try:
+            yield
+        finally:
+            svc.state.close()
+            left = await asyncio.to_thread(svc.publisher.close)
+            if left:
+                log.warning("%d records were still undelivered at shutdown", left)
+
+    routes = [
+        Route("/v1/messages", sends.send_one, methods=["POST"]),
+        Route("/v1/messages:batch", sends.send_batch, methods=["POST"]),
+        Route("/v1/messages/{message_id}", reads.get_message, methods=["GET"]),
+        Route("/v1/templates", reads.list_templates, methods=["GET"]),
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in webhooks.ROUTES),
+        Route("/healthz", health.healthz, methods=["GET"]),
+        Route("/readyz", health.readyz, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+        exception_handlers=errors.exception_handlers(),
+        lifespan=lifespan,
+    )
+
+
+def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics) -> Services:
+    k = settings.kafka
+    topics = Catalog(k.topic_prefix, registry_from_url(k.schema_registry_url))
+    publisher = Publisher(k.bootstrap, linger_ms=k.linger_ms, send_timeout_s=k.send_timeout_s,
+                          observe=metrics.observe_publish)
+    return Services(
+        settings=settings,
+        keys=keys,
+        publisher=publisher,
+        topics=topics,
+        auditor=Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc),
+        state=MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec),
+        idempotency=IdempotencyTable(),
+        cipher=PhiCipher(settings.phi_keys),
+        pseudonymize=Pseudonymizer(settings.pseudonym_key_bytes),
+        templates=default_catalog(),
+        directory=load_directory(settings),
+        metrics=metrics,
+        fingerprint_key=os.urandom(32),  # fingerprints never leave the process
+        twilio_validator=RequestValidator(str(settings.twilio.auth_token)),
+    )
+
+
+def _ensure_topics(settings: Settings) -> None:
+    k = settings.kafka
+    config: dict[str, Any] = {"bootstrap.servers": k.bootstrap, "socket.connection.setup.timeout.ms": 3000,
+                              "logger": logging.getLogger("gateway.librdkafka.admin")}
+    admin = AdminClient(config)
+    try:
+        created = ensure_topics(admin, k.topic_prefix, k.partitions, k.replication_factor,
+                                timeout_s=TOPIC_SETUP_TIMEOUT_S)
+        if created:
+            log.info("created %d topics", len(created))
+    except (KafkaException, TopicSetupError) as exc:
+        log.warning("topics not ensured (Kafka unreachable?): %s", type(exc).__name__)

@@ -1,0 +1,22 @@
+"""/healthz (the process is alive) and /readyz (Kafka reachable and the message-state view loaded)."""
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.services import services
+
+
+async def healthz(request: Request) -> Response:
+    return Response(b'{"status":"ok"}', 200, media_type="application/json")
+
+
+async def readyz(request: Request) -> Response:
+    svc = services(request)
+    kafka = await svc.publisher.broker_reachable()
+    state = svc.state.loaded
+    ready = kafka and state
+    doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "message_state_loaded": state}
+    return Response(orjson.dumps(doc), 200 if ready else 503, {"Retry-After": "1"} if not ready else None,
+                    media_type="application/json")

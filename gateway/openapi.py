@@ -1,0 +1,202 @@
+"""The OpenAPI 3.1 document of the gateway, built from the same limits the validation enforces."""
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import validation as v
+from gateway.webhooks import VOICE_PATH, WEBHOOK_PATHS
+from schemas.settings import GatewaySettings
+from schemas.templates import LANGUAGES, MAX_PARAM_CHARS
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying",
+                               "schema": {"type": "integer", "minimum": 0}}}
+COMMON_ERRORS = {
+    "400": _error("malformed body (not JSON, wrong top-level shape)"),
+    "401": _error("missing or unknown API key"),
+    "403": _error("the key's role may not do this"),
+    "413": _error("body larger than the limit"),
+    "422": _error("a field is invalid; `field` names it"),
+    "503": _error("Kafka did not take the request in time: retry after Retry-After seconds", RETRY_AFTER),
+}
+WEBHOOK_ERRORS = {
+    "400": _error("malformed body"),
+    "403": _error("missing or invalid signature"),
+    "413": _error("body larger than the limit"),
+    "503": _error("Kafka did not take the event in time (the provider retries)", RETRY_AFTER),
+}
+TIMESTAMP = {"type": "string", "format": "date-time", "maxLength": 40,
+             "description": "RFC 3339 with an offset; send_at at most 60 s in the past"}
+
+
+def _send_schema(item: bool) -> dict[str, Any]:
+    def text(limit: int, doc: str) -> dict[str, Any]:
+        return {"type": "string", "minLength": 1, "maxLength": limit, "description": doc}
+
+    props: dict[str, Any] = {
+        "to": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$", "description": "E.164 number (PHI: sealed)"},
+        "patient_ref": text(v.MAX_REF, "the clinic's patient reference (PHI: sealed)"),
+        "recipient_name": text(v.MAX_NAME, "PHI: sealed"),
+        "channels": {"type": "array", "minItems": 1, "maxItems": len(v.CHANNELS), "uniqueItems": True,
+                     "items": {"type": "string", "enum": list(v.CHANNELS)},
+                     "default": list(v.DEFAULT_CHANNELS), "description": "preference order"},
+        "template": {"$ref": "#/components/schemas/TemplateRef"},
+        "text": text(v.MAX_TEXT, "free text instead of a template (PHI: sealed)"),
+        "language": {"type": "string", "enum": list(LANGUAGES), "description": "with `text` only"},
+        "priority": {"type": "string", "enum": list(v.PRIORITIES), "default": "normal"},
+        "send_at": TIMESTAMP,
+        "expires_at": {**TIMESTAMP, "description": "RFC 3339 with an offset; in the future, after send_at"},
+        "correlation_id": text(v.MAX_REF, "the caller's id, echoed in events"),
+        "appointment_id": text(v.MAX_REF, "the appointment this message is about"),
+        "metadata": {"type": "object", "maxProperties": v.MAX_METADATA_ENTRIES,
+                     "additionalProperties": {"type": "string", "maxLength": v.MAX_METADATA_VALUE},
+                     "description": "free labels; never PHI"},
+        "idempotency_key": {"type": "string", "minLength": 1, "maxLength": v.MAX_IDEMPOTENCY_KEY,
+                            "description": "required here or in the Idempotency-Key header" +
+                                           (" (batch: header + '/' + index when absent)" if item else "")},
+    }
+    return {"type": "object", "additionalProperties": False, "required": ["to"], "properties": props,
+            "oneOf": [{"required": ["template"]}, {"required": ["text"]}]}
+
+
+def _twilio_op(summary: str, kind: str) -> dict[str, Any]:
+    return {
+        "summary": summary, "tags": ["webhooks"], "security": [],
+        "parameters": [
+            {"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": {"type": "string"}},
+            {"name": "org", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "message_id", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "attempt_id", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        "requestBody": {"required": True, "content": {FORM: {"schema": {
+            "type": "object", "additionalProperties": {"type": "string"},
+            "properties": {"MessageSid": {"type": "string"}, "CallSid": {"type": "string"},
+                           "To": {"type": "string"}, "From": {"type": "string"}}}}}},
+        "responses": {"200": {"description": f"published as a WebhookEnvelope (kind {kind}); empty TwiML",
+                              "content": {"text/xml": {"schema": {"type": "string"}}}}, **WEBHOOK_ERRORS},
+    }
+
+
+def build_document(limits: GatewaySettings) -> dict[str, Any]:
+    send_errors = {**COMMON_ERRORS, "409": _error("idempotency key reused with a different body")}
+    idem_header = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": v.MAX_IDEMPOTENCY_KEY},
+                   "description": "required unless the body has idempotency_key"}
+    accepted = {"description": "the broker acknowledged the SendRequest",
+                "content": {JSON: {"schema": {"$ref": "#/components/schemas/Accepted"}}}}
+    paths: dict[str, Any] = {
+        "/v1/messages": {"post": {
+            "summary": "Send one message", "tags": ["messages"], "operationId": "sendMessage",
+            "parameters": [idem_header],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {"$ref": "#/components/schemas/Send"}}}},
+            "responses": {"202": accepted, **send_errors},
+        }},
+        "/v1/messages:batch": {"post": {
+            "summary": f"Send up to {limits.max_batch_items} messages; each item succeeds or fails alone",
+            "tags": ["messages"], "operationId": "sendBatch", "parameters": [idem_header],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "additionalProperties": False, "required": ["items"],
+                "properties": {"items": {"type": "array", "minItems": 1, "maxItems": limits.max_batch_items,
+                                         "items": {"$ref": "#/components/schemas/BatchItem"}}}}}}},
+            "responses": {"200": {"description": "per-item results",
+                                  "content": {JSON: {"schema": {"$ref": "#/components/schemas/BatchResult"}}}},
+                          **send_errors},
+        }},
+        "/v1/messages/{message_id}": {"get": {
+            "summary": "The message's reconciled status and history", "tags": ["messages"],
+            "operationId": "getMessage",
+            "parameters": [{"name": "message_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 64}}],
+            "responses": {"200": {"description": "the state",
+                                  "content": {JSON: {"schema": {"$ref": "#/components/schemas/MessageState"}}}},
+                          "404": _error("unknown, or another organization's"), **COMMON_ERRORS},
+        }},
+        "/v1/templates": {"get": {
+            "summary": "The template catalog", "tags": ["messages"], "operationId": "listTemplates",
+            "responses": {"200": {"description": "templates", "content": {JSON: {"schema": {"type": "object"}}}},
+                          **COMMON_ERRORS},
+        }},
+        WEBHOOK_PATHS["twilio_status"]: {"post": _twilio_op("Twilio message status callback", "status")},
+        WEBHOOK_PATHS["twilio_inbound"]: {"post": _twilio_op("Twilio inbound SMS / WhatsApp", "inbound")},
+        VOICE_PATH: {"post": _twilio_op("Twilio call status or Gather digits", "call_status | gather")},
+        WEBHOOK_PATHS["twilio_call_status"]: {"post": _twilio_op("Twilio call status", "call_status")},
+        WEBHOOK_PATHS["twilio_gather"]: {"post": _twilio_op("Twilio Gather digits", "gather")},
+        WEBHOOK_PATHS["meta"]: {
+            "get": {"summary": "Meta subscription handshake", "tags": ["webhooks"], "security": [],
+                    "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                                   for n in ("hub.mode", "hub.verify_token", "hub.challenge")],
+                    "responses": {"200": {"description": "the challenge",
+                                          "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                  "403": _error("wrong verify token")}},
+            "post": {"summary": "Meta / 360dialog WhatsApp webhook", "tags": ["webhooks"], "security": [],
+                     "parameters": [{"name": "X-Hub-Signature-256", "in": "header", "required": True,
+                                     "schema": {"type": "string"}}],
+                     "requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}}},
+                     "responses": {"200": {"description": "one WebhookEnvelope per status / message"},
+                                   **WEBHOOK_ERRORS}},
+        },
+        "/healthz": {"get": {"summary": "Alive", "tags": ["operations"], "security": [],
+                             "responses": {"200": {"description": "alive"}}}},
+        "/readyz": {"get": {"summary": "Kafka reachable and message state loaded", "tags": ["operations"],
+                            "security": [], "responses": {"200": {"description": "ready"},
+                                                          "503": {"description": "not ready"}}}},
+        "/openapi.json": {"get": {"summary": "This document", "tags": ["operations"], "security": [],
+                                  "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics", "tags": ["operations"], "security": [],
+                             "responses": {"200": {"description": "text exposition format"}}}},
+    }
+    status_entry = {"type": "object", "properties": {
+        "status": {"type": "string"}, "at": {"type": "string"}, "channel": {"type": ["string", "null"]},
+        "provider": {"type": ["string", "null"]}, "attempt_id": {"type": ["string", "null"]},
+        "error_code": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]}}}
+    schemas = {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                           "field": {"type": ["string", "null"]}}}}},
+        "TemplateRef": {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
+            "name": {"type": "string", "minLength": 1, "description": "a name from GET /v1/templates"},
+            "language": {"type": "string", "enum": list(LANGUAGES), "default": "es"},
+            "params": {"type": "object", "maxProperties": v.MAX_PARAMS,
+                       "additionalProperties": {"type": "string", "minLength": 1, "maxLength": MAX_PARAM_CHARS},
+                       "description": "exactly the template's parameters (PHI: sealed)"}}},
+        "Send": _send_schema(item=False),
+        "BatchItem": _send_schema(item=True),
+        "Accepted": {"type": "object", "required": ["message_id"], "properties": {
+            "message_id": {"type": "string", "format": "uuid"}, "status": {"type": "string"}}},
+        "BatchResult": {"type": "object", "properties": {
+            "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
+            "results": {"type": "array", "items": {"type": "object"}}}},
+        "MessageState": {"type": "object", "properties": {
+            "message_id": {"type": "string"}, "status": {"type": "string"},
+            "channel": {"type": ["string", "null"]}, "provider": {"type": ["string", "null"]},
+            "provider_message_id": {"type": ["string", "null"]}, "hop": {"type": "integer"},
+            "is_final": {"type": "boolean"}, "created_at": {"type": ["string", "null"]},
+            "updated_at": {"type": ["string", "null"]}, "history": {"type": "array", "items": status_entry}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "carelay gateway", "version": "1",
+                 "description": "Send patient messages and receive provider webhooks. Every send is answered "
+                                "only after Kafka acknowledged it. PHI fields are sealed before they leave "
+                                "the gateway and are never echoed in errors."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+        },
+    }

@@ -1,0 +1,202 @@
+"""The asyncio bridge to one confluent-kafka Producer per process: publish, await the broker's ack.
+
+A request is answered 2xx only after its record's delivery report came back without error
+(acks=all, idempotent producer). librdkafka invokes delivery reports from `poll()`, which a
+dedicated thread runs; the reports gathered in one poll are handed to the event loop in a single
+`call_soon_threadsafe`, so a burst of acks costs one loop wake-up, not one per record.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+
+from gateway.errors import BodyTooLarge, GatewayError, Unavailable
+
+log = logging.getLogger(__name__)
+
+# A broker ack this recent proves the cluster is reachable without asking it again.
+READY_ACK_WINDOW_S = 10.0
+READY_PROBE_CACHE_S = 2.0
+READY_PROBE_TIMEOUT_S = 1.0
+
+Observer = Callable[[str, float, bool], None]  # (topic label, seconds, ok)
+
+
+def producer_config(bootstrap: str, *, linger_ms: int, send_timeout_s: float) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": bootstrap,
+        "client.id": "carelay-gateway",
+        "acks": "all",
+        "enable.idempotence": True,
+        "linger.ms": linger_ms,
+        "compression.type": "lz4",
+        # librdkafka stops retrying a record when the HTTP caller has been told 503, so a record is
+        # rarely taken after its 503; when it is, the client's retry carries the same idempotency
+        # key, hence the same message_id, and the streams' dedup table drops the second copy.
+        "message.timeout.ms": max(int(send_timeout_s * 1000), linger_ms + 100),
+        "socket.connection.setup.timeout.ms": max(1000, min(10_000, int(send_timeout_s * 1000))),
+    }
+
+
+class Publisher:
+    """One Producer, one poll thread; `publish()` returns once the broker acked or raises Unavailable."""
+
+    def __init__(
+        self, bootstrap: str, *, linger_ms: int, send_timeout_s: float, observe: Observer | None = None,
+        extra_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        config = producer_config(bootstrap, linger_ms=linger_ms, send_timeout_s=send_timeout_s)
+        config.update(extra_config or {})
+        config["error_cb"] = self._on_error
+        config["logger"] = logging.getLogger("gateway.librdkafka")
+        self._producer = Producer(config)
+        self._timeout_s = send_timeout_s
+        self._retry_after_s = max(1, round(send_timeout_s))
+        self._observe = observe
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._reports: list[tuple[asyncio.Future[None], KafkaError | None]] = []
+        self._last_ack = 0.0
+        self._last_down = 0.0
+        self._probe_at = 0.0
+        self._probe_ok = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._poll_forever, name="gateway-producer-poll", daemon=True)
+        self._thread.start()
+
+    def close(self, flush_timeout_s: float | None = None) -> int:
+        """Stop polling and flush what is queued (audit records sent without waiting). Returns the
+        number of records left undelivered."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        left = int(self._producer.flush(self._timeout_s if flush_timeout_s is None else flush_timeout_s))
+        self._hand_over()
+        return left
+
+    def _poll_forever(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        if not self._reports:
+            return
+        reports, self._reports = self._reports, []
+        # Futures belong to the loop that awaited them (one per process under uvicorn; test
+        # clients may run several): one wake-up per loop per poll.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], KafkaError | None]]] = {}
+        for report in reports:
+            by_loop.setdefault(report[0].get_loop(), []).append(report)
+        for loop, group in by_loop.items():
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed between the check and the call
+                    loop.call_soon_threadsafe(self._resolve_all, group)
+
+    # -- callbacks (poll thread) -------------------------------------------------------------
+    def _on_delivery(self, fut: asyncio.Future[None], err: KafkaError | None, _msg: Message) -> None:
+        if err is None:
+            self._last_ack = time.monotonic()
+        self._reports.append((fut, err))
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE):
+            self._last_down = time.monotonic()
+        log.warning("kafka producer: %s", err.str())
+
+    def _resolve_all(self, reports: list[tuple[asyncio.Future[None], KafkaError | None]]) -> None:
+        for fut, err in reports:
+            if fut.done():  # timed out and cancelled by `settle`
+                continue
+            if err is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(_translate(err, self._retry_after_s))
+
+    # -- publishing (event loop) -------------------------------------------------------------
+    def submit(self, topic: str, key: str | bytes | None, value: bytes) -> asyncio.Future[None]:
+        """Queue one record; the future resolves on the broker's ack, or fails with a GatewayError."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._producer.produce(topic, value, key, on_delivery=partial(self._on_delivery, fut))
+        except BufferError:
+            fut.set_exception(Unavailable("the gateway's Kafka queue is full", retry_after_s=self._retry_after_s))
+        except KafkaException as exc:
+            fut.set_exception(_translate(exc.args[0], self._retry_after_s))
+        return fut
+
+    async def publish(self, topic: str, key: str | bytes | None, value: bytes, *, label: str = "") -> None:
+        await self.wait([self.submit(topic, key, value)], label=label)
+
+    async def wait(
+        self, futures: Iterable[asyncio.Future[None]], *, label: str = "", deadline: float | None = None,
+    ) -> None:
+        """Wait for every future, bounded by the send timeout (or `deadline`, loop time); raise the
+        first failure. All futures have settled or been cancelled when this returns or raises."""
+        results = await self.settle(futures, label=label, deadline=deadline)
+        for result in results:
+            if result is not None:
+                raise result
+
+    async def settle(
+        self, futures: Iterable[asyncio.Future[None]], *, label: str = "", deadline: float | None = None,
+    ) -> list[GatewayError | None]:
+        """Per-future outcome (None = acked) within the bound; those not acked in time are Unavailable."""
+        futs = list(futures)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        end = start + self._timeout_s if deadline is None else deadline
+        pending = [f for f in futs if not f.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.0, end - loop.time()))
+        results: list[GatewayError | None] = []
+        for fut in futs:
+            if not fut.done():
+                fut.cancel()  # a late delivery report finds it done and is ignored
+                results.append(Unavailable("Kafka did not acknowledge in time", retry_after_s=self._retry_after_s))
+                continue
+            exc = fut.exception()
+            results.append(exc if isinstance(exc, GatewayError) or exc is None else
+                           Unavailable("Kafka refused the record", retry_after_s=self._retry_after_s))
+        if self._observe is not None:
+            self._observe(label, loop.time() - start, all(r is None for r in results))
+        return results
+
+    # -- readiness ---------------------------------------------------------------------------
+    def recently_acked(self, within_s: float = READY_ACK_WINDOW_S) -> bool:
+        return self._last_ack > self._last_down and time.monotonic() - self._last_ack < within_s
+
+    async def broker_reachable(self) -> bool:
+        """Cheap: a recent ack proves it; otherwise a metadata request, cached for a couple of seconds."""
+        if self.recently_acked():
+            return True
+        now = time.monotonic()
+        if now - self._probe_at < READY_PROBE_CACHE_S:
+            return self._probe_ok
+        self._probe_at = now
+        self._probe_ok = await asyncio.to_thread(self._probe)
+        self._probe_at = time.monotonic()
+        return self._probe_ok
+
+    def _probe(self) -> bool:
+        try:
+            metadata = self._producer.list_topics(timeout=READY_PROBE_TIMEOUT_S)
+        except KafkaException:
+            return False
+        return bool(metadata.brokers)
+
+
+def _translate(err: KafkaError, retry_after_s: int) -> GatewayError:
+    if err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+        return BodyTooLarge("the record is larger than Kafka accepts")
+    return Unavailable(f"Kafka refused the record ({err.name()})", retry_after_s=retry_after_s)

@@ -1,0 +1,51 @@
+"""GET /v1/messages/{message_id} (the reconciled state and its history) and GET /v1/templates."""
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.audit import ALLOWED, REJECTED, Actor
+from gateway.auth import Action
+from gateway.errors import NotFound
+from gateway.services import guard, remote_addr, services
+from gateway.state import accepted_only, present
+
+READ = Action.READ.value
+
+
+async def get_message(request: Request) -> Response:
+    key = guard(request, Action.READ)
+    svc = services(request)
+    message_id = request.path_params["message_id"]
+    actor, remote = Actor.of(key), remote_addr(request)
+    record = svc.state.get(message_id)
+    doc = None
+    if record is not None and record["organization_id"] == key.organization_id:
+        doc = present(record)
+    else:
+        local = svc.idempotency.accepted(message_id)
+        if record is None and local is not None and local.organization_id == key.organization_id:
+            doc = accepted_only(message_id, local.created_at_ms)
+    if doc is None:
+        # another organization's message is indistinguishable from an unknown one
+        svc.auditor.fire(actor, READ, REJECTED, resource=message_id[:64], reason="not_found", remote_addr=remote)
+        raise NotFound("no such message", field="message_id")
+    # reading is audited before it is answered: no access without a trail
+    await svc.publisher.wait([svc.auditor.submit(actor, READ, ALLOWED, resource=message_id, remote_addr=remote)],
+                             label="audit")
+    return Response(orjson.dumps(doc), 200, media_type="application/json")
+
+
+async def list_templates(request: Request) -> Response:
+    key = guard(request, Action.READ)
+    svc = services(request)
+    svc.auditor.fire(Actor.of(key), "template.list", ALLOWED, resource="/v1/templates",
+                     remote_addr=remote_addr(request))
+    catalog = svc.templates
+    doc = {"templates": [
+        {"name": name, "category": (t := catalog.get(name)).category, "params": list(t.params),
+         "languages": sorted(t.languages)}
+        for name in catalog.names()
+    ]}
+    return Response(orjson.dumps(doc), 200, media_type="application/json")

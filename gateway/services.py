@@ -1,0 +1,70 @@
+"""What the endpoints share within one process, built once by the app's lifespan; and the access guard.
+
+Endpoints reach it as `services(request)`; nothing here is created per request.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from twilio.request_validator import RequestValidator
+
+from connectors.instances import ChannelDirectory
+from gateway.audit import ANONYMOUS, DENIED, Actor, Auditor
+from gateway.auth import Action, ApiKey, KeyStore, authenticate, authorize
+from gateway.errors import GatewayError, spec_for
+from gateway.idempotency import IdempotencyTable
+from gateway.metrics import GatewayMetrics
+from gateway.publisher import Publisher
+from gateway.state import MessageStateView
+from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.settings import Settings
+from schemas.templates import TemplateCatalog
+from schemas.topics import Catalog
+
+
+@dataclass
+class Services:
+    settings: Settings
+    keys: KeyStore
+    publisher: Publisher
+    topics: Catalog
+    auditor: Auditor
+    state: MessageStateView
+    idempotency: IdempotencyTable
+    cipher: PhiCipher
+    pseudonymize: Pseudonymizer
+    templates: TemplateCatalog
+    directory: ChannelDirectory
+    metrics: GatewayMetrics
+    fingerprint_key: bytes
+    twilio_validator: RequestValidator
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def remote_addr(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def route_of(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def guard(request: Request, action: Action) -> ApiKey:
+    """Authenticate and authorize, auditing a refusal (without waiting) before raising it."""
+    svc = services(request)
+    key: ApiKey | None = None
+    try:
+        key = authenticate(svc.keys, request.headers)
+        authorize(key, action)
+    except GatewayError as exc:
+        actor = Actor.of(key) if key is not None else ANONYMOUS
+        svc.auditor.fire(actor, action.value, DENIED, resource=route_of(request), reason=spec_for(exc).code,
+                         remote_addr=remote_addr(request))
+        raise
+    return key

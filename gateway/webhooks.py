@@ -1,0 +1,241 @@
+"""Provider webhooks: verify the signature, wrap each item in a WebhookEnvelope, publish, answer fast.
+
+Interpretation (statuses, replies, opt-outs) happens in the streams; the gateway only proves the
+request came from the provider, seals the body, and keys it by the patient's pseudonym. A missing
+or bad signature is a 403, counted and audited, and never becomes an event.
+
+Envelope ids are derived from the request content (uuid5), so a provider's retry of the same POST
+yields the same envelope id and the streams can drop it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from twilio.request_validator import get_signature_algorithm
+
+from connectors.base import WEBHOOK_PATHS, decode_refs
+from connectors.meta import SIGNATURE_HEADER, split_webhook, verify_signature
+from gateway.audit import ALLOWED, DENIED, Actor
+from gateway.body import parse_form, parse_json, read_body
+from gateway.errors import BadSignature, MalformedBody
+from gateway.services import Services, remote_addr, route_of, services
+from schemas.phi import is_e164, normalize_address
+
+ENVELOPE_NAMESPACE = uuid.UUID("0b7c8e3a-2f4d-4d0e-a7f1-5e9b1c3d2a60")
+TWILIO_SIGNATURE = "x-twilio-signature"
+TWILIO_SIGNATURE_SETTINGS = "x-twilio-webhooks-signature-settings"
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+VOICE_PATH = "/webhooks/twilio/voice"  # call status and Gather digits on one URL (kind from `Digits`)
+LABEL = "webhooks.raw"
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str
+    fields: Mapping[str, Any]
+    query: Mapping[str, str]
+    organization_id: str | None
+    patient: str | None  # E.164, or None when not a patient's number
+    fallback_key: str
+
+
+# -- pure helpers ----------------------------------------------------------------------------
+
+def twilio_kind(path_kind: str, form: Mapping[str, str]) -> str:
+    if path_kind == "voice":
+        return "gather" if form.get("Digits") else "call_status"
+    return path_kind
+
+
+def twilio_parties(kind: str, form: Mapping[str, str]) -> tuple[str, str]:
+    """(patient's address, our address) as Twilio spells them, by the kind of callback."""
+    to, frm = form.get("To", ""), form.get("From", "")
+    if kind == "inbound":
+        return frm, to
+    if kind in ("call_status", "gather"):
+        outbound = str(form.get("Direction", "outbound")).startswith("outbound")
+        return (to, frm) if outbound else (frm, to)
+    return to, frm  # a status callback of a message we sent
+
+
+def patient_number(address: str | None) -> str | None:
+    if not address:
+        return None
+    number = normalize_address(address)
+    return number if is_e164(number) else None
+
+
+def envelope_id(provider: str, kind: str, *parts: bytes) -> str:
+    digest = hashlib.sha256(b"\x00".join(parts)).hexdigest()
+    return str(uuid.uuid5(ENVELOPE_NAMESPACE, f"{provider}|{kind}|{digest}"))
+
+
+def twilio_url(public_url: str, path: str, query: str) -> str:
+    """The URL Twilio called and signed: our public base, the path, and the query as received."""
+    return f"{public_url}{path}?{query}" if query else f"{public_url}{path}"
+
+
+# -- publishing ------------------------------------------------------------------------------
+
+async def _publish(request: Request, svc: Services, provider: str, action: str, items: list[Item],
+                   raw: bytes) -> None:
+    topic = svc.topics.webhooks
+    now_ms = int(time.time() * 1000)
+    futures = []
+    for n, item in enumerate(items):
+        org = item.organization_id
+        recipient_id = svc.pseudonymize(org, item.patient) if org and item.patient else None
+        body = orjson.dumps(item.fields, option=orjson.OPT_SORT_KEYS)
+        record = {
+            "envelope_id": envelope_id(provider, item.kind, raw, str(n).encode()),
+            "provider": provider,
+            "kind": item.kind,
+            "recipient_id": recipient_id,
+            "query": {k: str(v) for k, v in item.query.items()},
+            "body": svc.cipher.seal("body", body.decode()),
+            "received_at": now_ms,
+        }
+        futures.append(svc.publisher.submit(topic.name, recipient_id or item.fallback_key, topic.codec.encode(record)))
+        svc.metrics.webhook_items.labels(provider, item.kind).inc()
+    orgs = {i.organization_id for i in items if i.organization_id}
+    actor = Actor(provider, "provider", orgs.pop() if len(orgs) == 1 else None)
+    futures.append(svc.auditor.submit(actor, action, ALLOWED, resource=route_of(request),
+                                      remote_addr=remote_addr(request), details={"items": str(len(items))}))
+    await svc.publisher.wait(futures, label=LABEL)
+
+
+def _refuse(request: Request, svc: Services, provider: str, action: str, reason: str) -> BadSignature:
+    svc.metrics.signature_failures.labels(provider).inc()
+    svc.auditor.fire(Actor(provider, "provider"), action, DENIED, resource=route_of(request), reason=reason,
+                     remote_addr=remote_addr(request))
+    return BadSignature("the webhook signature is missing or invalid")
+
+
+# -- Twilio ----------------------------------------------------------------------------------
+
+async def _twilio(request: Request, path_kind: str) -> Response:
+    svc = services(request)
+    action = f"webhook.twilio.{path_kind}"
+    raw = await read_body(request, svc.settings.gateway.max_body_bytes)
+    signature = request.headers.get(TWILIO_SIGNATURE)
+    query = request.url.query
+    url = twilio_url(svc.settings.gateway.public_url, request.url.path, query)
+    is_json = request.headers.get("content-type", "").startswith("application/json")
+    form: Mapping[str, Any]
+    if is_json:
+        # JSON webhooks are signed over the URL (with bodySHA256 in its query) and the body's hash
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        params: Any = text
+    else:
+        form = parse_form(raw)
+        params = form
+    algorithm = get_signature_algorithm(request.headers.get(TWILIO_SIGNATURE_SETTINGS))
+    if not signature or not svc.twilio_validator.validate(url, params, signature, algorithm):
+        raise _refuse(request, svc, "twilio", action, "bad_signature")
+    if is_json:
+        parsed = parse_json(raw)
+        if not isinstance(parsed, dict):
+            raise MalformedBody("a JSON webhook body must be an object")
+        form = parsed
+    else:
+        form = {k: (vs[0] if len(vs := params.getlist(k)) == 1 else vs) for k in params}
+    kind = twilio_kind(path_kind, form)
+    refs = dict(request.query_params)
+    patient_addr, our_addr = twilio_parties(kind, {k: str(v) for k, v in form.items()})
+    org = refs.get("org") or (svc.directory.organization_for("twilio", our_addr) if our_addr else None)
+    sid = str(form.get("MessageSid") or form.get("CallSid") or form.get("SmsSid") or "")
+    item = Item(kind, form, refs, org, patient_number(patient_addr), sid or envelope_id("twilio", kind, raw))
+    await _publish(request, svc, "twilio", action, [item], raw)
+    # An empty TwiML document: Twilio sends nothing on its own and ends a call after a Gather.
+    return Response(EMPTY_TWIML, 200, media_type="text/xml")
+
+
+async def twilio_status(request: Request) -> Response:
+    return await _twilio(request, "status")
+
+
+async def twilio_inbound(request: Request) -> Response:
+    return await _twilio(request, "inbound")
+
+
+async def twilio_voice(request: Request) -> Response:
+    return await _twilio(request, "voice")
+
+
+async def twilio_call_status(request: Request) -> Response:
+    return await _twilio(request, "call_status")
+
+
+async def twilio_gather(request: Request) -> Response:
+    return await _twilio(request, "gather")
+
+
+# -- Meta ------------------------------------------------------------------------------------
+
+async def meta_verify(request: Request) -> Response:
+    """The subscription handshake: echo hub.challenge when hub.verify_token is ours."""
+    svc = services(request)
+    q = request.query_params
+    expected = str(svc.settings.meta.verify_token).encode()
+    given = q.get("hub.verify_token", "").encode()
+    challenge = q.get("hub.challenge", "")
+    if q.get("hub.mode") == "subscribe" and challenge and hmac.compare_digest(given, expected):
+        svc.auditor.fire(Actor("meta", "provider"), "webhook.meta.verify", ALLOWED, resource=route_of(request),
+                         remote_addr=remote_addr(request))
+        return PlainTextResponse(challenge[:1024])
+    svc.auditor.fire(Actor("meta", "provider"), "webhook.meta.verify", DENIED, resource=route_of(request),
+                     reason="bad_verify_token", remote_addr=remote_addr(request))
+    raise BadSignature("verification refused")
+
+
+_META_KINDS = {"status": "status", "message": "inbound", "error": "error"}
+
+
+def meta_items(body: Any, directory_org: Any) -> list[Item]:
+    """One Item per status / message / error of a (verified) Meta webhook body."""
+    items = []
+    for kind, fields, metadata in split_webhook(body if isinstance(body, Mapping) else {}):
+        refs = decode_refs(str(fields.get("biz_opaque_callback_data") or "")) if kind == "status" else {}
+        query = {**refs, **{k: v for k, v in metadata.items() if v}}
+        phone_number_id = metadata.get("phone_number_id", "")
+        org = refs.get("org") or (directory_org(phone_number_id) if phone_number_id else None)
+        patient = fields.get("recipient_id") if kind == "status" else fields.get("from")
+        fallback = str(fields.get("id") or phone_number_id or "meta")
+        items.append(Item(_META_KINDS.get(kind, kind), fields, query, org,
+                          patient_number(str(patient)) if patient else None, fallback))
+    return items
+
+
+async def meta_webhook(request: Request) -> Response:
+    svc = services(request)
+    raw = await read_body(request, svc.settings.gateway.max_body_bytes)
+    secret = str(svc.settings.meta.app_secret).encode()
+    if not verify_signature(secret, raw, request.headers.get(SIGNATURE_HEADER)):
+        raise _refuse(request, svc, "meta", "webhook.meta", "bad_signature")
+    body = parse_json(raw)
+    items = meta_items(body, lambda pnid: svc.directory.organization_for("meta", pnid))
+    await _publish(request, svc, "meta", "webhook.meta", items, raw)
+    return Response(b"", 200)
+
+
+ROUTES: tuple[tuple[str, Any, list[str]], ...] = (
+    (WEBHOOK_PATHS["twilio_status"], twilio_status, ["POST"]),
+    (WEBHOOK_PATHS["twilio_inbound"], twilio_inbound, ["POST"]),
+    (VOICE_PATH, twilio_voice, ["POST"]),
+    (WEBHOOK_PATHS["twilio_call_status"], twilio_call_status, ["POST"]),
+    (WEBHOOK_PATHS["twilio_gather"], twilio_gather, ["POST"]),
+    (WEBHOOK_PATHS["meta"], meta_verify, ["GET"]),
+    (WEBHOOK_PATHS["meta"], meta_webhook, ["POST"]),
+)
