@@ -1,0 +1,51 @@
+"""Who may read analytics: the gateway's hashed API keys, roles analyst or auditor, behind one function.
+
+Raw SQL cannot be limited to one organization's rows (the embedded engine has no row policies), so
+`POST /v1/sql` is for the operator's organizations only (CARELAY_ANALYTICS_SQL_ORGS); every other
+analyst gets the report of their own organization. Outside production, with the setting empty, any
+analyst or auditor may use SQL, so that the demo keys of `make run` work.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from analytics.exceptions import Forbidden, Unauthenticated
+from gateway import errors as gateway_errors
+from gateway.auth import ApiKey, KeyStore, Role, authenticate
+
+READER_ROLES = frozenset({Role.ANALYST, Role.AUDITOR})
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    keys: KeyStore
+    sql_orgs: frozenset[str]  # organizations whose analysts see every tenant; empty: see docstring
+    production: bool
+
+    def reader(self, headers: Mapping[str, str]) -> ApiKey:
+        """The caller's key if it is an analyst's or auditor's; the one check every endpoint makes."""
+        try:
+            key = authenticate(self.keys, headers)
+        except gateway_errors.Unauthenticated as exc:
+            raise Unauthenticated(str(exc)) from None
+        if key.role not in READER_ROLES:
+            raise Forbidden(f"role {key.role.value!r} may not read analytics (analyst or auditor only)")
+        return key
+
+    def sees_all(self, key: ApiKey) -> bool:
+        if self.sql_orgs:
+            return key.organization_id in self.sql_orgs
+        return not self.production
+
+    def require_sql(self, key: ApiKey) -> None:
+        if not self.sees_all(key):
+            raise Forbidden("SQL access spans every organization; ask the operator for a report instead")
+
+    def report_org(self, key: ApiKey, requested: str) -> str:
+        """The organization a report covers: any (or all, '') for the operator, else the key's own."""
+        if self.sees_all(key):
+            return requested
+        if requested and requested != key.organization_id:
+            raise Forbidden("a key reads only its own organization's report")
+        return key.organization_id

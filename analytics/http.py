@@ -1,0 +1,168 @@
+"""Analysts' HTTP access, served by the process that owns the store: read-only SQL, the report, health.
+
+Endpoints only authenticate, call, and answer; one table maps exceptions to responses. Queries run on
+a separate read-only ClickHouse handle (readonly=1 with execution and result limits) after
+`sqlguard.check_select`; every request is audited (who, which endpoint, outcome), never the SQL text's
+results.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from analytics import queries
+from analytics.access import AccessPolicy
+from analytics.exceptions import (
+    AnalyticsError,
+    Forbidden,
+    QueryFailed,
+    QueryRejected,
+    StoreUnavailable,
+    Unauthenticated,
+)
+from analytics.sqlguard import check_select
+from analytics.store import Result, Store
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64_000
+
+# Looked up along the exception's class hierarchy, most specific first.
+ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
+    QueryRejected: (400, "query_rejected"),
+    QueryFailed: (400, "query_failed"),
+    Unauthenticated: (401, "unauthenticated"),
+    Forbidden: (403, "forbidden"),
+    StoreUnavailable: (503, "store_unavailable"),
+    AnalyticsError: (500, "analytics_error"),
+}
+
+
+
+@dataclass(frozen=True)
+class Access:
+    """One analytics request, for the audit trail: who, what, outcome. Never the query's results."""
+
+    actor: str
+    role: str
+    organization_id: str
+    action: str
+    outcome: str
+    reason: str
+    remote_addr: str
+
+
+Auditor = Callable[[Access], None]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)  # UUID, IP addresses, ...
+
+
+def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = orjson.dumps(payload, default=_json_default, option=orjson.OPT_NAIVE_UTC)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(exc: Exception) -> Response:
+    for cls in type(exc).__mro__:
+        if cls in ERROR_STATUS:
+            status, code = ERROR_STATUS[cls]
+            headers = {"WWW-Authenticate": 'Bearer realm="carelay-analytics"'} if status == 401 else None
+            return json_response({"error": code, "message": str(exc)}, status, headers)
+    log.exception("unexpected error in the analytics API", exc_info=exc)
+    return json_response({"error": "internal", "message": "internal error"}, 500)
+
+
+def result_payload(result: Result, elapsed_s: float) -> dict[str, Any]:
+    return {
+        "columns": [{"name": n, "type": t} for n, t in zip(result.columns, result.types, strict=True)],
+        "rows": [list(r) for r in result.rows],
+        "row_count": len(result.rows),
+        "elapsed_ms": round(elapsed_s * 1000, 1),
+    }
+
+
+def _parse_time(text: str | None, default: datetime, name: str) -> datetime:
+    if not text:
+        return default
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryRejected(f"`{name}` must be an ISO 8601 date or time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[str, Any]],
+               audit: Auditor | None = None) -> Starlette:
+    def audited(action: str, handler: Callable[[Request], Awaitable[Response]]
+                ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            who = {"actor": "anonymous", "role": "", "organization_id": ""}
+            outcome, reason = "allowed", ""
+            try:
+                key = policy.reader(request.headers)
+                who = {"actor": key.key_id, "role": key.role.value, "organization_id": key.organization_id}
+                request.state.key = key
+                return await handler(request)
+            except Exception as exc:
+                outcome = "denied" if isinstance(exc, Unauthenticated | Forbidden) else "error"
+                reason = type(exc).__name__
+                return error_response(exc)
+            finally:
+                if audit is not None:
+                    client = request.client.host if request.client else ""
+                    audit(Access(**who, action=action, outcome=outcome, reason=reason, remote_addr=client))
+        return endpoint
+
+    async def sql(request: Request) -> Response:
+        policy.require_sql(request.state.key)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise QueryRejected(f"body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise QueryRejected('the body must be JSON: {"sql": "SELECT ..."}') from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("sql"), str):
+            raise QueryRejected('the body must be JSON: {"sql": "SELECT ..."}')
+        statement = check_select(payload["sql"])
+        started = time.perf_counter()
+        result = await run_in_threadpool(reader.query, statement)
+        return json_response(result_payload(result, time.perf_counter() - started))
+
+    async def report(request: Request) -> Response:
+        now = datetime.now(UTC)
+        start = _parse_time(request.query_params.get("from"), now - timedelta(days=1), "from")
+        end = _parse_time(request.query_params.get("to"), now, "to")
+        org = policy.report_org(request.state.key, request.query_params.get("org", ""))
+        started = time.perf_counter()
+        result = await run_in_threadpool(queries.delivery_report, reader, start, end, org)
+        payload = result_payload(result, time.perf_counter() - started)
+        return json_response({"from": start, "to": end, "organization_id": org} | payload)
+
+    async def healthz(request: Request) -> Response:
+        state = await run_in_threadpool(health)
+        return json_response(state, 200 if state.get("status") == "ok" else 503)
+
+    return Starlette(routes=[
+        Route("/v1/sql", audited("analytics.sql", sql), methods=["POST"]),
+        Route("/v1/report", audited("analytics.report", report), methods=["GET"]),
+        Route("/v1/health", healthz, methods=["GET"]),
+    ])

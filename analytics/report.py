@@ -1,0 +1,126 @@
+"""`carelay report`: the delivery report for a time range, as a text table or CSV.
+
+It asks the analytics process over HTTP (the embedded store is open in that process only), or, when
+CARELAY_CLICKHOUSE_URL names a ClickHouse server, queries the server directly on a read-only session.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TextIO
+
+import httpx
+
+from analytics import queries
+from analytics.config import AnalyticsSettings
+from analytics.store import QueryLimits, open_client
+from schemas.settings import Settings
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from None
+    if len(text) == 10:  # a bare date means that day's midnight, UTC
+        value = datetime.combine(date.fromisoformat(text), datetime.min.time())
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="carelay report", description="Delivery report per organization, "
+                                "channel and provider for messages accepted in [from, to).")
+    p.add_argument("--from", dest="start", type=_when, help="start, ISO date or time (default: 24 h ago)")
+    p.add_argument("--to", dest="end", type=_when, help="end, exclusive (default: now)")
+    p.add_argument("--org", default="", help="one organization (default: all the key may see)")
+    p.add_argument("--csv", metavar="PATH", help="also write the rows as CSV to PATH ('-' for stdout only)")
+    p.add_argument("--url", help="analytics endpoint (default: CARELAY_ANALYTICS_URL or http://host:port)")
+    return p
+
+
+def fetch_http(base_url: str, api_key: str, start: datetime, end: datetime, org: str
+               ) -> tuple[list[str], list[list[Any]]]:
+    params = {"from": start.isoformat(), "to": end.isoformat()} | ({"org": org} if org else {})
+    response = httpx.get(f"{base_url}/v1/report", params=params, timeout=60,
+                         headers={"Authorization": f"Bearer {api_key}"})
+    if response.status_code != 200:
+        try:
+            message = response.json().get("message", response.text)
+        except ValueError:
+            message = response.text
+        raise SystemExit(f"carelay report: {response.status_code} from {base_url}: {message}")
+    body = response.json()
+    return [c["name"] for c in body["columns"]], body["rows"]
+
+
+def fetch_server(settings: Settings, cfg: AnalyticsSettings, start: datetime, end: datetime, org: str
+                 ) -> tuple[list[str], list[list[Any]]]:
+    store = open_client(settings.clickhouse, limits=QueryLimits(cfg.query_timeout_s, cfg.max_result_rows))
+    try:
+        result = queries.delivery_report(store, start, end, org)
+    finally:
+        store.close()
+    return list(result.columns), [list(r) for r in result.rows]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return str(value)
+
+
+def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
+    if not rows:
+        out.write("no messages in this range\n")
+        return
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    numeric = [all(_is_number(r[i]) for r in rows) for i in range(len(columns))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True))
+
+    out.write(line(columns).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for row in cells:
+        out.write(line(row).rstrip() + "\n")
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env(environ)
+    cfg = AnalyticsSettings.from_env(environ)
+    end = args.end or datetime.now(UTC)
+    start = args.start or end - timedelta(days=1)
+    if settings.clickhouse.url:
+        columns, rows = fetch_server(settings, cfg, start, end, args.org)
+    else:
+        columns, rows = fetch_http(args.url or cfg.base_url, str(cfg.api_key), start, end, args.org)
+    if args.csv == "-":
+        write_csv(columns, rows, sys.stdout)
+        return 0
+    print(f"Delivery report {start.isoformat()} → {end.isoformat()}" + (f" for {args.org}" if args.org else ""))
+    render_table(columns, rows, sys.stdout)
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as fh:
+            write_csv(columns, rows, fh)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

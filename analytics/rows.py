@@ -1,0 +1,243 @@
+"""Pure mapping of decoded topic records to table rows: no Kafka, no ClickHouse, no clock.
+
+Each mapper reads only named, non-PHI fields. Sealed fields (recipient, sender, text, params, body,
+patient_ref, recipient_name) are never read, so no clear or sealed PHI can reach a table; `recipient_id`
+is the pseudonym. Every event row carries a stable event id: a replayed record produces the same
+row, which the ReplacingMergeTree collapses.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from analytics import tables as t
+
+Record = Mapping[str, Any]
+
+FAILED_STATUSES = ("failed", "undelivered", "expired")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record was read: its topic, partition and offset (also the dead-letter identity)."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Row:
+    table: str
+    values: tuple[Any, ...]
+
+
+_EVENT_DEFAULTS: dict[str, Any] = {
+    c: "" for c in t.COLUMNS[t.EVENTS]
+} | {"hop": 0, "is_final": 0, "accepted_at": None, "price_micros": None, "source_partition": 0,
+     "source_offset": 0}
+
+
+def ts(value: Any) -> datetime:
+    """Avro timestamp-millis decode to aware datetimes; plain epoch millis are accepted too."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+def _opt_ts(value: Any) -> datetime | None:
+    return None if value is None else ts(value)
+
+
+def _s(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _build(table: str, fields: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> Row:
+    columns = t.COLUMNS[table]
+    unknown = set(fields) - set(columns)
+    if unknown:  # a mapper typo must fail loudly in the unit tests, not drop data silently
+        raise KeyError(f"{table}: no such columns {sorted(unknown)}")
+    base = defaults or {}
+    return Row(table, tuple(fields[c] if c in fields else base.get(c, "") for c in columns))
+
+
+def _event(event_type: str, event_id: str, occurred_at: Any, src: Source, **fields: Any) -> Row:
+    return _build(t.EVENTS, {
+        "event_type": event_type, "event_id": event_id, "occurred_at": ts(occurred_at),
+        "source_topic": src.topic, "source_partition": src.partition, "source_offset": src.offset, **fields,
+    }, _EVENT_DEFAULTS)
+
+
+def send_request(rec: Record, src: Source) -> list[Row]:
+    channels = rec.get("channels") or []
+    return [_event(
+        t.REQUEST_ACCEPTED, rec["message_id"], rec["created_at"], src,
+        message_id=rec["message_id"], organization_id=rec["organization_id"], recipient_id=rec["recipient_id"],
+        channel=_s(channels[0] if channels else ""), template=_s((rec.get("content") or {}).get("template")),
+        priority=_s(rec.get("priority")), status="accepted", reason=_s(rec.get("source")),
+        accepted_at=ts(rec["created_at"]),
+    )]
+
+
+def dispatch_command(rec: Record, src: Source) -> list[Row]:
+    common = dict(
+        message_id=rec["message_id"], attempt_id=rec["attempt_id"], organization_id=rec["organization_id"],
+        recipient_id=rec["recipient_id"], channel=_s(rec["channel"]), provider=_s(rec["provider"]),
+        template=_s((rec.get("content") or {}).get("template")), priority=_s(rec.get("priority")),
+        hop=int(rec["hop"]), reason=_s(rec.get("reason")), status="routed",
+    )
+    rows = [_event(t.DISPATCH_ATTEMPT, rec["attempt_id"], rec["routed_at"], src, **common)]
+    if int(rec["hop"]) > 0:
+        rows.append(_event(t.FALLBACK_HOP, rec["attempt_id"], rec["routed_at"], src, **common))
+    return rows
+
+
+def provider_status(rec: Record, src: Source) -> list[Row]:
+    return [_event(
+        t.PROVIDER_STATUS, rec["event_id"], rec["occurred_at"], src,
+        message_id=_s(rec.get("message_id")), attempt_id=_s(rec.get("attempt_id")),
+        recipient_id=_s(rec.get("recipient_id")), channel=_s(rec["channel"]), provider=_s(rec["provider"]),
+        provider_message_id=_s(rec["provider_message_id"]), status=_s(rec["status"]),
+        error_code=_s(rec.get("error_code")), error_class=_s(rec.get("error_class")),
+        price_micros=rec.get("price_micros"), price_currency=_s(rec.get("price_currency")),
+        pricing_category=_s(rec.get("pricing_category")),
+    )]
+
+
+def inbound_message(rec: Record, src: Source) -> list[Row]:
+    # sender, text and payload stay out: only who (pseudonym), where and what kind.
+    return [_event(
+        t.INBOUND_MESSAGE, rec["event_id"], rec["received_at"], src,
+        organization_id=_s(rec.get("organization_id")), recipient_id=rec["recipient_id"],
+        channel=_s(rec["channel"]), provider=_s(rec["provider"]),
+        provider_message_id=_s(rec["provider_message_id"]), status="received", reason=_s(rec.get("kind")),
+    )]
+
+
+def consent_change(rec: Record, src: Source) -> list[Row]:
+    state = _s(rec["state"]).lower()  # opted_in / opted_out
+    event = _event(
+        t.CONSENT_CHANGE, rec["event_id"], rec["occurred_at"], src,
+        organization_id=rec["organization_id"], recipient_id=rec["recipient_id"], channel=_s(rec["channel"]),
+        status=state, reason=_s(rec.get("reason")) or _s(rec.get("source")),
+    )
+    audit = _build(t.AUDIT_LOG, {
+        "audit_id": rec["event_id"], "occurred_at": ts(rec["occurred_at"]), "actor": f"consent:{_s(rec.get('source'))}",
+        "role": "", "organization_id": rec["organization_id"], "action": t.CONSENT_CHANGE,
+        "resource": rec["recipient_id"], "outcome": state, "reason": _s(rec.get("reason")), "remote_addr": "",
+        "details": {"channel": _s(rec["channel"]), "source": _s(rec.get("source"))}, "source_topic": src.topic,
+    })
+    return [event, audit]
+
+
+def delivery_outcome(rec: Record, src: Source) -> list[Row]:
+    return [_event(
+        t.DELIVERY_OUTCOME, rec["event_id"], rec["occurred_at"], src,
+        message_id=rec["message_id"], attempt_id=_s(rec.get("attempt_id")), organization_id=rec["organization_id"],
+        recipient_id=rec["recipient_id"], channel=_s(rec.get("channel")), provider=_s(rec.get("provider")),
+        status=_s(rec["status"]), previous_status=_s(rec.get("previous_status")), template=_s(rec.get("template")),
+        priority=_s(rec.get("priority")), hop=int(rec.get("hop") or 0), is_final=int(bool(rec.get("is_final"))),
+        error_code=_s(rec.get("error_code")), reason=_s(rec.get("reason")), accepted_at=_opt_ts(rec.get("accepted_at")),
+    )]
+
+
+def message_state(rec: Record, src: Source) -> list[Row]:
+    first: dict[str, datetime] = {}
+    error_code = ""
+    for entry in rec.get("history") or []:
+        at = ts(entry["at"])
+        status = entry["status"]
+        if status not in first or at < first[status]:
+            first[status] = at
+        error_code = _s(entry.get("error_code")) or error_code
+
+    def earliest(*statuses: str) -> datetime | None:
+        seen = [first[s] for s in statuses if s in first]
+        return min(seen) if seen else None
+
+    # Statuses are ranked: a later rank implies the earlier ones happened (read ⇒ delivered ⇒ sent),
+    # even when a provider skipped the callback for the lower one.
+    return [_build(t.MESSAGE_STATE, {
+        "message_id": rec["message_id"], "organization_id": rec["organization_id"],
+        "recipient_id": rec["recipient_id"], "status": _s(rec["status"]), "channel": _s(rec.get("channel")),
+        "provider": _s(rec.get("provider")), "hop": int(rec.get("hop") or 0),
+        "is_final": int(bool(rec.get("is_final"))), "error_code": error_code,
+        "accepted_at": ts(rec["created_at"]), "sent_at": earliest("sent", "delivered", "read"),
+        "delivered_at": earliest("delivered", "read"), "read_at": earliest("read"),
+        "failed_at": earliest(*FAILED_STATUSES), "updated_at": ts(rec["updated_at"]),
+    })]
+
+
+def audit_record(rec: Record, src: Source) -> list[Row]:
+    details = {str(k): str(v) for k, v in (rec.get("details") or {}).items()}
+    rows = [_build(t.AUDIT_LOG, {
+        "audit_id": rec["audit_id"], "occurred_at": ts(rec["occurred_at"]), "actor": rec["actor"],
+        "role": _s(rec.get("role")), "organization_id": _s(rec.get("organization_id")), "action": rec["action"],
+        "resource": _s(rec.get("resource")), "outcome": rec["outcome"], "reason": _s(rec.get("reason")),
+        "remote_addr": _s(rec.get("remote_addr")), "details": details, "source_topic": src.topic,
+    })]
+    action = str(rec["action"])
+    # Workflow and loop-guard events travel as audit records until they get topics of their own:
+    # appointment.* name the message in `resource`, conversation.* name the recipient pseudonym.
+    if action.startswith(t.APPOINTMENT_PREFIX) or action in (t.CONVERSATION_PAUSED, t.CONVERSATION_RESUMED):
+        resource = _s(rec.get("resource"))
+        is_conversation = action.startswith("conversation.")
+        rows.append(_event(
+            action, rec["audit_id"], rec["occurred_at"], src, organization_id=_s(rec.get("organization_id")),
+            message_id=details.get("message_id", "" if is_conversation else resource),
+            recipient_id=details.get("recipient_id", resource if is_conversation else ""),
+            status=_s(rec["outcome"]), reason=_s(rec.get("reason")),
+        ))
+    return rows
+
+
+def circuit_event(rec: Record, src: Source) -> list[Row]:
+    return [_build(t.CHANNEL_HEALTH, {
+        "event_id": rec["event_id"], "occurred_at": ts(rec["occurred_at"]),
+        "channel_instance": rec["channel_instance"], "provider": rec["provider"], "channel": _s(rec["channel"]),
+        "state": rec["state"], "previous_state": rec["previous_state"], "failures": int(rec["failures"]),
+    })]
+
+
+def dead_letter_id(topic: str, partition: int, offset: int) -> str:
+    return f"{topic}:{partition}:{offset}"
+
+
+def dead_letter(rec: Record, src: Source) -> list[Row]:
+    """A DeadLetter from any stage of the pipeline (including this sink's own, which collapse with
+    the row `undecodable` wrote directly: both use the original record's coordinates as event id)."""
+    return [_event(
+        t.DEAD_LETTER, dead_letter_id(rec["source_topic"], rec["source_partition"], rec["source_offset"]),
+        rec["failed_at"], src, message_id=_s(rec.get("message_id")), status="dead_letter",
+        error_code=_s(rec["reason"]), reason=_s(rec["source_topic"]),
+    )]
+
+
+def undecodable(src: Source, reason: str, failed_at: datetime) -> Row:
+    """The row for a record this sink could not decode or map; `src` is the bad record itself."""
+    return _event(
+        t.DEAD_LETTER, dead_letter_id(src.topic, src.partition, src.offset), failed_at, src,
+        status="dead_letter", error_code=reason, reason=src.topic,
+    )
+
+
+# Keyed by the topic's value type (schemas.topics.Topic.value_type): which records the sink maps.
+MAPPERS: dict[str, Callable[[Record, Source], list[Row]]] = {
+    "SendRequest": send_request,
+    "DispatchCommand": dispatch_command,
+    "ProviderStatus": provider_status,
+    "InboundMessage": inbound_message,
+    "ConsentChange": consent_change,
+    "DeliveryOutcome": delivery_outcome,
+    "MessageState": message_state,
+    "AuditRecord": audit_record,
+    "CircuitEvent": circuit_event,
+    "DeadLetter": dead_letter,
+}
+
+
+def to_rows(value_type: str, rec: Record, src: Source) -> list[Row]:
+    return MAPPERS[value_type](rec, src)
