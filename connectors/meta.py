@@ -192,7 +192,7 @@ class MetaConnector:
     (auth_header D360-API-KEY, no phone_number_id in the path)."""
 
     def __init__(self, settings: MetaSettings, catalog: TemplateCatalog | None = None,
-                 *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 *, timeout_s: float = READ_TIMEOUT_S, transport: httpx.AsyncBaseTransport | None = None) -> None:
         if not settings.base_url.startswith(("http://", "https://")):
             raise ValueError("MetaSettings.base_url must be an http(s) URL")
         if not str(settings.access_token):
@@ -206,7 +206,7 @@ class MetaConnector:
         self._http = httpx.AsyncClient(
             base_url=settings.base_url.rstrip("/"),
             headers=headers,
-            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
             limits=httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT // 2),
             transport=transport,
         )

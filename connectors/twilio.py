@@ -103,7 +103,7 @@ class HttpxTwilioClient(AsyncHttpClient):
         super().__init__(_SDK_LOGGER, True, timeout_s)
         # no retries here: a retried POST could send twice; the streams decide what to retry
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
             limits=httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT // 2),
             transport=transport,
         )
