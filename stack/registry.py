@@ -38,13 +38,15 @@ def fetch(home: Path | None = None) -> Path:
 
 
 class LocalRegistry:
-    """One registry JVM; its schemas live in memory, so a restart starts from an empty registry."""
+    """One registry JVM. Schemas live in memory (a restart empties the registry) unless
+    `kafka_bootstrap` is given: then in the kafkasql-journal topic, as docker-compose.yml runs it."""
 
     name = "registry"
 
     def __init__(self, data_dir: Path | str, port: int = 8081, *, home: Path | None = None,
-                 heap: str = "256m") -> None:
+                 heap: str = "256m", kafka_bootstrap: str | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
+        self.kafka_bootstrap = kafka_bootstrap
         self.port = port
         self.home = home or registry_home()
         self.heap = heap
@@ -72,6 +74,12 @@ class LocalRegistry:
     def running(self) -> bool:
         return self._process is not None and self._process.running
 
+    def _storage_args(self) -> list[str]:
+        if self.kafka_bootstrap:
+            return ["-Dapicurio.storage.kind=kafkasql", f"-Dapicurio.kafkasql.bootstrap.servers={self.kafka_bootstrap}"]
+        # Named explicitly so a changed default cannot silently switch storage.
+        return ["-Dapicurio.storage.kind=sql", "-Dapicurio.storage.sql.kind=h2"]
+
     def _java_args(self, jar: Path) -> list[str]:
         return [
             f"-Xmx{self.heap}",
@@ -81,9 +89,7 @@ class LocalRegistry:
             "-Dquarkus.log.level=WARN",
             '-Dquarkus.log.category."io.apicurio".level=WARN',
             "-Dquarkus.http.access-log.enabled=false",
-            # Named explicitly so a changed default cannot silently switch storage.
-            "-Dapicurio.storage.kind=sql",
-            "-Dapicurio.storage.sql.kind=h2",
+            *self._storage_args(),
             # Confluent's API allows deleting subjects; tests clean up that way. 3.x forbids it by default.
             "-Dapicurio.rest.deletion.group.enabled=true",
             "-Dapicurio.rest.deletion.artifact.enabled=true",

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from stack.javaproc import free_port
+from stack.registry import LocalRegistry
 
 V1 = {"type": "record", "name": "Ping", "namespace": "carelay.test",
       "fields": [{"name": "id", "type": "string"}]}
@@ -40,3 +44,17 @@ def test_register_fetch_and_enforce_backward_compatibility(registry) -> None:
 
         assert client.delete_subject(subject) == [1, 2]
         assert subject not in client.get_subjects()
+
+
+@pytest.mark.timeout(240)
+def test_kafkasql_storage_keeps_schemas_across_a_restart(kafka_factory, tmp_path: Path) -> None:
+    # A private broker: Apicurio creates its own journal topics, which other tests should not see.
+    broker = kafka_factory()
+    subject = f"stack-test-{uuid.uuid4().hex[:8]}-value"
+    with LocalRegistry(tmp_path / "registry", port=free_port(), kafka_bootstrap=broker.bootstrap) as server:
+        with SchemaRegistryClient({"url": server.url}) as client:
+            first = client.register_schema(subject, avro(V1))
+        server.restart()
+        with SchemaRegistryClient({"url": server.url}) as client:
+            assert json.loads(client.get_schema(first).schema_str) == V1
+            assert subject in client.get_subjects()

@@ -1,0 +1,61 @@
+# Developer and CI entry points; a fresh clone needs only python3.11+, Java 17+ and Maven 3.
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The first interpreter on PATH that is 3.11 or newer (pyenv shims of missing versions fail the check).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+# Only packages that exist yet: mypy fails on a directory without Python files.
+PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
+	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
+
+.PHONY: venv fetch lint test run kafka registry bench clean distclean
+
+venv: $(STAMP)
+
+# Reinstalls only when pyproject.toml changes; the stamp records the last successful install.
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make venv: python3.11 or newer is required on PATH" >&2; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Kafka and Apicurio jars from Maven Central into ~/.cache/carelay (CARELAY_STACK_CACHE); no-op once cached.
+fetch: venv
+	$(PY) -m stack.kafka fetch
+	$(PY) -m stack.registry fetch
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy $(PACKAGES)
+
+# pytest starts and stops the broker and registry itself (tests/conftest.py).
+test: venv fetch lint
+	$(PY) -m pytest
+
+run: venv fetch
+	$(PY) -m stack.cli run
+
+# Foreground broker on CARELAY_KAFKA_BOOTSTRAP's port, data in $(CARELAY_DATA_DIR or var)/kafka; Ctrl-C stops it.
+kafka: venv fetch
+	$(PY) -m stack.kafka start
+
+registry: venv fetch
+	$(PY) -m stack.registry start
+
+bench: venv fetch
+	$(PY) -m stack.bench
+
+clean:
+	rm -rf var bench-results build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Also the virtualenv and the downloaded jars (about 300 MB, re-fetched by the next `make test`).
+distclean: clean
+	rm -rf $(VENV)
+	$(PYTHON) -c 'import os, pathlib, shutil; \
+		root = pathlib.Path(os.environ.get("CARELAY_STACK_CACHE") or pathlib.Path.home() / ".cache" / "carelay"); \
+		[shutil.rmtree(p) for g in ("kafka-*", "apicurio-registry-*") for p in root.glob(g)]'

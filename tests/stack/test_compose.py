@@ -1,0 +1,84 @@
+"""docker-compose.yml runs what the local stack tests: same Kafka, real settings variables, valid file."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stack.kafka import KAFKA_VERSION
+from stack.registry import APICURIO_VERSION
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIRED = {"CARELAY_PHI_KEYS": "k1:" + "A" * 43 + "=", "CARELAY_PSEUDONYM_KEY": "B" * 24,
+            "CLICKHOUSE_PASSWORD": "test-password"}
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((REPO / "docker-compose.yml").read_text()))
+
+
+def settings_variables() -> set[str]:
+    # Every variable Settings.from_env reads is spelt s("X"), i("X"), f("X") or secret("X").
+    source = (REPO / "schemas" / "settings.py").read_text()
+    return {f"CARELAY_{name}" for name in re.findall(r'\b(?:s|i|f|secret)\("([A-Z_0-9]+)"', source)}
+
+
+def test_compose_runs_the_versions_the_local_stack_tests() -> None:
+    services = compose()["services"]
+    assert set(services) == {"kafka", "registry", "clickhouse", "gateway", "worker", "sink"}
+    assert services["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    assert services["registry"]["image"].endswith(f":{APICURIO_VERSION}")
+    assert services["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_app_services_run_the_three_roles_from_one_image() -> None:
+    services = compose()["services"]
+    commands = {name: " ".join(services[name]["command"]) for name in ("gateway", "worker", "sink")}
+    assert commands["gateway"].startswith("uvicorn gateway.app:create_app --factory")
+    assert "--port 8000" in commands["gateway"]
+    assert commands["worker"].startswith("faust -A streams.app worker")
+    assert commands["sink"] == "python -m analytics.sink"
+    assert all(services[name]["build"] == "." for name in commands)
+
+
+def test_app_environment_names_only_real_settings() -> None:
+    known = settings_variables()
+    assert "CARELAY_KAFKA_BOOTSTRAP" in known  # the pattern still finds the variables
+    for name in ("gateway", "worker", "sink"):
+        env = compose()["services"][name]["environment"]
+        unknown = {key for key in env if key.startswith("CARELAY_")} - known
+        assert not unknown, f"{name}: not read by schemas/settings.py: {sorted(unknown)}"
+        assert env["CARELAY_KAFKA_BOOTSTRAP"] == "kafka:19092"
+        assert env["CARELAY_SCHEMA_REGISTRY_URL"].endswith("/apis/ccompat/v7")
+
+
+def test_dockerfile_installs_the_project_on_python_311_slim() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim$", text, re.MULTILINE)
+    assert "pip install --no-deps ." in text
+
+
+def _compose_command() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
+        return [docker, "compose"]
+    return None
+
+
+@pytest.mark.skipif(_compose_command() is None, reason="neither docker-compose nor the docker compose plugin")
+def test_docker_compose_accepts_the_file_and_demands_the_secrets() -> None:
+    command = [*(_compose_command() or []), "-f", str(REPO / "docker-compose.yml"), "config", "-q"]
+    base = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("CARELAY_")}
+    ok = subprocess.run(command, env={**base, **REQUIRED}, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    missing = subprocess.run(command, env=base, capture_output=True, text=True, check=False)
+    assert missing.returncode != 0
+    assert "CARELAY_PHI_KEYS" in missing.stderr or "CLICKHOUSE_PASSWORD" in missing.stderr
