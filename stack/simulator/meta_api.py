@@ -153,6 +153,8 @@ async def _run(state: SimState, record: Record, outcome: Accepted, opaque: str |
         later = step.status in ("delivered", "read") and not priced_after_send
         priced_after_send = priced_after_send or later
         with_pricing = step.status == "sent" or later
+        if not step.notify:
+            continue
         body = status_webhook(state, record, step.status, step.code, opaque, with_pricing)
         await state.dispatcher.post_meta(state.config.meta_webhook, body, provider=record.provider, kind="status",
                                          sid=record.sid, status=step.status)

@@ -132,7 +132,10 @@ def parse_scenario(raw: Mapping[str, Any], now: float) -> Scenario:
         cb = Callbacks(**r.pop("callbacks")) if r.get("callbacks") else None
         rule = Rule(**r, callbacks=cb)
         if rule.to is not None:
-            re.compile(rule.to)
+            try:
+                re.compile(rule.to)
+            except re.error as exc:
+                raise ValueError(f"rule 'to' is not a valid regex: {exc}") from None
         rules.append(rule)
     return Scenario(
         latency_ms=int(data.get("latency_ms", 0)), failure_rate=rate, seed=data.get("seed"), outage=outage,
@@ -153,6 +156,7 @@ class Step:
     delay_s: float
     status: str
     code: int | None = None
+    notify: bool = True  # False: the status happens at the provider but its callback is lost
 
 
 @dataclass(frozen=True)
@@ -212,13 +216,11 @@ def decide(scenario: Scenario, provider: str, channel: str, to: str, now: float,
         digits = ""
     else:
         planned = [(s, None) for s in happy_path(family, channel, cb)]
-    if cb.drop:
-        return Accepted((), digits or None)
     if cb.out_of_order:
         planned.reverse()
     steps: list[Step] = []
     for status, step_code in planned:
-        steps.append(Step(cb.delay_ms / 1000, status, step_code))
-        if cb.duplicate:
+        steps.append(Step(cb.delay_ms / 1000, status, step_code, notify=not cb.drop))
+        if cb.duplicate and not cb.drop:
             steps.append(Step(0.0, status, step_code))
     return Accepted(tuple(steps), digits or None)

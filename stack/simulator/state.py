@@ -30,6 +30,7 @@ class SimulatorConfig:
     gateway_url: str = "http://127.0.0.1:8000"
     meta_webhook_url: str = ""  # empty: gateway_url + /webhooks/meta
     twilio_inbound_url: str = ""  # empty: gateway_url + /webhooks/twilio/inbound
+    webhook_retry_base_s: float = 0.5  # Meta webhook retries: base, doubling, 3 retries
     scenario: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -59,7 +60,8 @@ class SimState:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self.store = Store()
-        self.dispatcher = Dispatcher(config.auth_token, config.meta_app_secret.encode())
+        self.dispatcher = Dispatcher(config.auth_token, config.meta_app_secret.encode(),
+                                     retry_base_s=config.webhook_retry_base_s)
         self.scenario = Scenario()
         self.rng = random.Random()
         self.install(config.scenario)

@@ -135,7 +135,7 @@ async def _run_message(state: SimState, record: Record, outcome: Accepted) -> No
     for step in outcome.steps:
         await asyncio.sleep(step.delay_s)
         _advance(state, record, step, STATUS_RANK)
-        if not record.callback_url:
+        if not record.callback_url or not step.notify:
             continue
         prefix = "whatsapp:" if record.channel == "WHATSAPP" else ""
         form = {
@@ -266,7 +266,7 @@ async def _run_call(state: SimState, record: Record, outcome: Accepted) -> None:
             await state.dispatcher.post_twilio(html.unescape(action.group(1)), gather, kind="gather",
                                                sid=record.sid, status="gather")
         _advance(state, record, step, CALL_RANK)
-        if record.callback_url:
+        if record.callback_url and step.notify:
             form = {**base, "CallStatus": step.status, "Timestamp": rfc2822(time.time()) or "",
                     "CallbackSource": "call-progress-events", "SequenceNumber": "0",
                     "CallDuration": "12" if step.status == "completed" else "0"}

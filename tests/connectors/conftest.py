@@ -57,7 +57,8 @@ class Stack:
 def _servers() -> Iterator[tuple[SimulatorServer, StubServer, httpx.Client]]:
     stub = GatewayStub(str(SETTINGS.twilio.auth_token), str(SETTINGS.meta.app_secret).encode())
     gateway = StubServer(stub).start()
-    sim = SimulatorServer(SimulatorConfig.from_settings(SETTINGS, gateway_url=gateway.url)).start()
+    sim = SimulatorServer(SimulatorConfig.from_settings(SETTINGS, gateway_url=gateway.url,
+                                                                webhook_retry_base_s=0.01)).start()
     with httpx.Client(base_url=sim.url, timeout=10) as client:
         yield sim, gateway, client
     sim.stop()
