@@ -12,6 +12,7 @@ from typing import Any
 
 from connectors.base import ChannelInstance, OutboundMessage, SendResult
 from connectors.errors import FallbackError, FinalError, RetryableError
+from schemas.errors import ContractError
 from schemas.phi import PhiCipher
 from schemas.templates import TemplateCatalog, default_catalog
 
@@ -57,7 +58,10 @@ class InAppConnector:
     async def send(self, instance: ChannelInstance, msg: OutboundMessage) -> SendResult:
         if msg.channel != "INAPP":
             raise FallbackError(PROVIDER, detail=f"inapp does not serve {msg.channel}")
-        record = build_notification(msg, self._cipher, self._catalog, self._clock())
+        try:
+            record = build_notification(msg, self._cipher, self._catalog, self._clock())
+        except ContractError as exc:
+            raise FinalError(PROVIDER, detail=type(exc).__name__) from None
         try:
             await asyncio.wait_for(self._publish(msg.recipient_id.encode(), record), self._timeout_s)
         except Exception as exc:  # any producer failure: the publish is idempotent per attempt, retry it

@@ -13,7 +13,14 @@ from typing import Any
 
 import httpx
 
-from connectors.base import ChannelInstance, OutboundMessage, SendResult, canonical_status, decode_refs
+from connectors.base import (
+    ChannelInstance,
+    OutboundMessage,
+    SendResult,
+    canonical_status,
+    decode_refs,
+    tls_context,
+)
 from connectors.errors import (
     ErrorTable,
     FallbackError,
@@ -25,7 +32,8 @@ from connectors.errors import (
     classify,
     make_error,
 )
-from schemas.phi import PhiCipher, Pseudonymizer, normalize_address
+from schemas.errors import ContractError
+from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import MetaSettings
 from schemas.templates import TemplateCatalog, default_catalog
 
@@ -135,6 +143,16 @@ def button_payload(button: str, message_id: str) -> str:
 
 def build_payload(msg: OutboundMessage, catalog: TemplateCatalog) -> dict[str, Any]:
     """The Cloud API JSON body for one attempt: template, interactive reply buttons, or text."""
+    try:
+        return _build_payload(msg, catalog)
+    except ContractError as exc:
+        # unknown template/language or bad parameters: every channel would refuse the same content
+        raise FinalError(PROVIDER, detail=type(exc).__name__) from None
+
+
+def _build_payload(msg: OutboundMessage, catalog: TemplateCatalog) -> dict[str, Any]:
+    if not is_e164(msg.to):
+        raise FinalError(PROVIDER, detail="recipient is not an E.164 number")
     if msg.channel != "WHATSAPP":
         raise FallbackError(PROVIDER, detail=f"meta does not serve {msg.channel}")
     body: dict[str, Any] = {
@@ -209,6 +227,7 @@ class MetaConnector:
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
             limits=httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT // 2),
             transport=transport,
+            verify=tls_context(),
         )
 
     def messages_path(self, instance: ChannelInstance) -> str:

@@ -29,6 +29,7 @@ from connectors.base import (
     OutboundMessage,
     SendResult,
     canonical_status,
+    tls_context,
     with_refs,
 )
 from connectors.errors import (
@@ -43,7 +44,8 @@ from connectors.errors import (
     classify,
     make_error,
 )
-from schemas.phi import PhiCipher, Pseudonymizer, normalize_address
+from schemas.errors import ContractError
+from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import TwilioSettings
 from schemas.templates import TemplateCatalog, default_catalog
 
@@ -52,6 +54,9 @@ API_VERSION = "2010-04-01"
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 3.0
 POOL_LIMIT = 100
+# Default pacing per sender (messages/s); ChannelInstance.per_second overrides. Twilio queues any
+# excess for hours, which is a failure for reminders, so the streams pace below these.
+LIMITS: Mapping[str, float] = {"SMS": 1.0, "WHATSAPP": 20.0, "VOICE": 1.0}
 MAX_SMS_CHARS = 1600  # Twilio concatenates up to 10 segments
 MAX_TWIML_CHARS = 4000  # inline `Twiml` parameter limit
 GATHER_TIMEOUT_S = 8
@@ -106,6 +111,7 @@ class HttpxTwilioClient(AsyncHttpClient):
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
             limits=httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT // 2),
             transport=transport,
+            verify=tls_context(),
         )
 
     async def request(
@@ -191,6 +197,16 @@ def content_sid(instance: ChannelInstance, template: str, language: str) -> str:
 
 def build_request(instance: ChannelInstance, msg: OutboundMessage, catalog: TemplateCatalog) -> TwilioRequest:
     """The SDK call for one attempt (pure: no I/O)."""
+    try:
+        return _build_request(instance, msg, catalog)
+    except ContractError as exc:
+        # unknown template/language or bad parameters: every channel would refuse the same content
+        raise FinalError(PROVIDER, detail=type(exc).__name__) from None
+
+
+def _build_request(instance: ChannelInstance, msg: OutboundMessage, catalog: TemplateCatalog) -> TwilioRequest:
+    if not is_e164(msg.to):
+        raise FinalError(PROVIDER, detail="recipient is not an E.164 number")
     if msg.channel != instance.channel:
         raise FallbackError(PROVIDER, detail=f"instance {instance.id} does not serve {msg.channel}")
     if msg.channel == "VOICE":
