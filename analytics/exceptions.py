@@ -12,6 +12,10 @@ class StoreUnavailable(AnalyticsError):
     """ClickHouse could not be reached or refused the write: retry the same batch later."""
 
 
+class StoreInUse(AnalyticsError):
+    """The embedded store's directory is open in another process: only one process may own it."""
+
+
 class QueryRejected(AnalyticsError):
     """An analyst's SQL is not a single read-only SELECT; the request must change."""
 

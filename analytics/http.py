@@ -99,6 +99,17 @@ def result_payload(result: Result, elapsed_s: float) -> dict[str, Any]:
     }
 
 
+def _sql_params(raw: Any) -> dict[str, str | int | float]:
+    """Values for ClickHouse's server-side placeholders, `{name:Type}`: bound, never spliced into SQL."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and isinstance(v, str | int | float) and not isinstance(v, bool)
+            for k, v in raw.items()):
+        raise QueryRejected("`params` must map names to strings or numbers")
+    return raw
+
+
 def _parse_time(text: str | None, default: datetime, name: str) -> datetime:
     if not text:
         return default
@@ -141,10 +152,11 @@ def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[st
         except orjson.JSONDecodeError:
             raise QueryRejected('the body must be JSON: {"sql": "SELECT ..."}') from None
         if not isinstance(payload, dict) or not isinstance(payload.get("sql"), str):
-            raise QueryRejected('the body must be JSON: {"sql": "SELECT ..."}')
+            raise QueryRejected('the body must be JSON: {"sql": "SELECT ...", "params": {...}}')
         statement = check_select(payload["sql"])
+        params = _sql_params(payload.get("params"))
         started = time.perf_counter()
-        result = await run_in_threadpool(reader.query, statement)
+        result = await run_in_threadpool(reader.query, statement, params)
         return json_response(result_payload(result, time.perf_counter() - started))
 
     async def report(request: Request) -> Response:

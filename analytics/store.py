@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, DatabaseError, OperationalError, ProgrammingError
 
-from analytics.exceptions import QueryFailed, StoreUnavailable
+from analytics.exceptions import QueryFailed, StoreInUse, StoreUnavailable
 from schemas.errors import ConfigError
 from schemas.settings import ClickHouseSettings
 
@@ -92,6 +92,8 @@ class Store:
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
         try:
             return self._client.command(sql, parameters=dict(parameters or {}))
+        except OperationalError as exc:  # transport: the server is unreachable or dropped the call
+            raise StoreUnavailable(f"ClickHouse command failed ({type(exc).__name__})") from exc
         except DatabaseError as exc:
             raise QueryFailed(_scrub(exc)) from exc
         except ClickHouseError as exc:
@@ -100,6 +102,8 @@ class Store:
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Result:
         try:
             res = self._client.query(sql, parameters=dict(parameters or {}))
+        except OperationalError as exc:  # transport: the server is unreachable or dropped the call
+            raise StoreUnavailable(f"ClickHouse query failed ({type(exc).__name__})") from exc
         except DatabaseError as exc:
             raise QueryFailed(_scrub(exc)) from exc
         except ClickHouseError as exc:
@@ -150,6 +154,16 @@ def open_client(ch: ClickHouseSettings, *, limits: QueryLimits | None = None) ->
 
 
 def _open_embedded(path: str, limits: QueryLimits | None) -> Store:
+    try:
+        return _open_chdb(path, limits)
+    except ProgrammingError as exc:
+        if "Unable to open the chdb engine" in str(exc):
+            raise StoreInUse(f"the embedded store at {path} is open in another process (only one may own it; "
+                             "reach analytics through that process's HTTP API)") from exc
+        raise
+
+
+def _open_chdb(path: str, limits: QueryLimits | None) -> Store:
     if limits is None:
         client = clickhouse_connect.get_client(interface="chdb", path=path)
         _use_database(client, DEFAULT_DATABASE)
