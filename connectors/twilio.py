@@ -271,18 +271,18 @@ class TwilioConnector:
         self._settings = settings
         self._catalog = catalog or default_catalog()
         self._http = HttpxTwilioClient(timeout_s, transport=transport)
-        # environment={}: configuration comes from Settings only, never TWILIO_* variables
-        self._client = Client(settings.account_sid, str(settings.auth_token), http_client=self._http, environment={})
+        self._client = Client(settings.account_sid, str(settings.auth_token), http_client=self._http)
+        # configuration comes from Settings only: the SDK would read TWILIO_EDGE / TWILIO_REGION from the
+        # environment (an empty `environment` mapping falls back to os.environ) and rewrite the host
+        self._client.edge = None
+        self._client.region = None
         if settings.base_url:
             # the one difference between api.twilio.com and the simulator
             self._client.api.base_url = settings.base_url.rstrip("/")
 
-    def _sdk(self) -> Client:
-        return self._client
-
     async def send(self, instance: ChannelInstance, msg: OutboundMessage) -> SendResult:
         request = build_request(instance, msg, self._catalog)
-        client = self._sdk()
+        client = self._client
         async with _translated("send"):
             if request.kind == "call":
                 call = await client.calls.create_async(**request.params)
@@ -293,7 +293,7 @@ class TwilioConnector:
         return SendResult(str(message.sid), canonical_status(PROVIDER, status) or "queued", status)
 
     async def fetch_status(self, instance: ChannelInstance, provider_message_id: str) -> dict[str, Any]:
-        client = self._sdk()
+        client = self._client
         async with _translated("fetch"):
             if provider_message_id.startswith("CA"):
                 call = await client.calls(provider_message_id).fetch_async()
@@ -313,7 +313,7 @@ class TwilioConnector:
         matched at the provider: we match sender, recipient, creation time and, for free-form bodies,
         the exact body. The streams hold one in-flight attempt per patient, so a match is this attempt.
         """
-        client = self._sdk()
+        client = self._client
         floor_ms = since_ms - CLOCK_SKEW_MS
         async with _translated("find_sent"):
             if msg.channel == "VOICE":

@@ -306,3 +306,16 @@ async def test_injected_inbound_reply_is_signed_and_parses(stack: Stack, meta: M
 def _now_ms() -> int:
     import time
     return int(time.time() * 1000)
+
+
+async def test_twilio_environment_variables_do_not_redirect_the_sdk(stack: Stack,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_REGION", "ie1")
+    monkeypatch.setenv("TWILIO_EDGE", "dublin")
+    connector = TwilioConnector(sim_settings(stack).twilio)
+    try:
+        sms = INSTANCES["SMS:twilio"]
+        result = await connector.send(sms, message(stack, sms, "+5215512340013"))
+        assert result.provider_message_id.startswith("SM")
+    finally:
+        await connector.aclose()
