@@ -5,6 +5,7 @@ why nothing here is ever logged.
 """
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,7 +20,6 @@ def twilio_sid(prefix: str) -> str:
 
 def wamid() -> str:
     # real ids are "wamid." + base64 of a protobuf; the shape, not the content, is what matters
-    import base64
     return "wamid." + base64.b64encode(b"\x15\x02\x00\x11\x18\x12" + secrets.token_bytes(18)).decode()
 
 
