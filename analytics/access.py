@@ -23,14 +23,21 @@ class AccessPolicy:
     sql_orgs: frozenset[str]  # organizations whose analysts see every tenant; empty: see docstring
     production: bool
 
-    def reader(self, headers: Mapping[str, str]) -> ApiKey:
-        """The caller's key if it is an analyst's or auditor's; the one check every endpoint makes."""
+    def identify(self, headers: Mapping[str, str]) -> ApiKey:
         try:
-            key = authenticate(self.keys, headers)
+            return authenticate(self.keys, headers)
         except gateway_errors.Unauthenticated as exc:
             raise Unauthenticated(str(exc)) from None
+
+    @staticmethod
+    def require_reader(key: ApiKey) -> None:
         if key.role not in READER_ROLES:
             raise Forbidden(f"role {key.role.value!r} may not read analytics (analyst or auditor only)")
+
+    def reader(self, headers: Mapping[str, str]) -> ApiKey:
+        """The caller's key if it is an analyst's or auditor's; the one check every endpoint makes."""
+        key = self.identify(headers)
+        self.require_reader(key)
         return key
 
     def sees_all(self, key: ApiKey) -> bool:

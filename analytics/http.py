@@ -128,8 +128,9 @@ def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[st
             who = {"actor": "anonymous", "role": "", "organization_id": ""}
             outcome, reason = "allowed", ""
             try:
-                key = policy.reader(request.headers)
+                key = policy.identify(request.headers)
                 who = {"actor": key.key_id, "role": key.role.value, "organization_id": key.organization_id}
+                policy.require_reader(key)
                 request.state.key = key
                 return await handler(request)
             except Exception as exc:

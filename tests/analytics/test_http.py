@@ -1,0 +1,139 @@
+"""The analysts' API on a real embedded store: authentication, read-only SQL, limits, the report, audit."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from analytics.access import AccessPolicy
+from analytics.http import Access, create_app
+from analytics.migrations import migrate
+from analytics.store import QueryLimits, Store, open_client
+from gateway.auth import KeyStore
+from schemas.settings import ClickHouseSettings
+from tests.analytics import figures
+from tests.analytics.scenario import Scenario, build
+
+ANALYST = {"Authorization": "Bearer demo-clinic-analyst-key"}
+AUDITOR = {"Authorization": "Bearer demo-clinic-auditor-key"}
+SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store, Scenario, Path]]:
+    path = tmp_path_factory.mktemp("http") / "chdb"
+    ch = ClickHouseSettings(path=str(path))
+    writer = open_client(ch)
+    migrate(writer, ch)
+    sc = build(messages=20)
+    figures.load(writer, sc)
+    reader = open_client(ch, limits=QueryLimits(max_execution_time_s=1, max_result_rows=50))
+    yield writer, reader, sc, path
+    reader.close()
+    writer.close()
+
+
+def make_client(reader: Store, *, sql_orgs: frozenset[str] = frozenset(), production: bool = False
+                ) -> tuple[TestClient, list[Access]]:
+    audited: list[Access] = []
+    policy = AccessPolicy(KeyStore.demo(), sql_orgs, production=production)
+    app = create_app(reader, policy, lambda: {"status": "ok"}, audited.append)
+    return TestClient(app), audited
+
+
+def sql(client: TestClient, statement: str, headers: dict[str, str] = ANALYST, **extra: Any) -> Any:
+    return client.post("/v1/sql", json={"sql": statement, **extra}, headers=headers)
+
+
+def test_sql_needs_an_analyst_or_auditor_key(loaded):
+    client, audited = make_client(loaded[1])
+    assert sql(client, "SELECT 1", headers={}).status_code == 401
+    assert sql(client, "SELECT 1", headers={}).headers["www-authenticate"].startswith("Bearer")
+    assert sql(client, "SELECT 1", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert sql(client, "SELECT 1", headers=SENDER).status_code == 403
+    assert sql(client, "SELECT 1", headers=AUDITOR).status_code == 200
+    assert [(a.actor, a.outcome) for a in audited] == [
+        ("anonymous", "denied"), ("anonymous", "denied"), ("anonymous", "denied"), ("demo-sender", "denied"),
+        ("demo-auditor", "allowed")]
+    assert {a.action for a in audited} == {"analytics.sql"}
+
+
+def test_sql_answers_json_with_columns_and_bound_params(loaded):
+    _, _, sc, _ = loaded
+    client, _ = make_client(loaded[1])
+    r = sql(client, "SELECT count() AS n, max(updated_at) AS last FROM message_state FINAL "
+                    "WHERE organization_id = {org:String}", params={"org": "clinic-a"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [c["name"] for c in body["columns"]] == ["n", "last"]
+    assert body["rows"][0][0] == sc.messages // 2 and body["rows"][0][1].endswith("+00:00")
+    assert body["row_count"] == 1 and body["elapsed_ms"] >= 0
+
+
+@pytest.mark.parametrize(("statement", "error"), [
+    ("INSERT INTO events (event_id) VALUES ('x')", "query_rejected"),
+    ("SELECT 1; DROP TABLE events", "query_rejected"),
+    ("SELECT 1 SETTINGS readonly = 0", "query_rejected"),
+    ("SELECT * FROM events INTO OUTFILE 'leak.csv'", "query_rejected"),
+    ("SELECT * FROM file('/etc/hostname', 'LineAsString')", "query_failed"),
+    ("SELECT number FROM numbers(1000)", "query_failed"),  # max_result_rows = 50
+    ("SELECT count() FROM system.numbers", "query_failed"),  # max_execution_time = 1 s
+    ("SELECT no_such_column FROM events", "query_failed"),
+])
+def test_sql_refuses_writes_files_and_runaway_queries(loaded, statement: str, error: str):
+    client, _ = make_client(loaded[1])
+    r = sql(client, statement)
+    assert (r.status_code, r.json()["error"]) == (400, error), r.text
+    assert not Path("leak.csv").exists()
+
+
+def test_sql_body_must_be_json_with_sql_and_scalar_params(loaded):
+    client, _ = make_client(loaded[1])
+    assert client.post("/v1/sql", content=b"SELECT 1", headers=ANALYST).status_code == 400
+    assert sql(client, "SELECT {x:String}", params={"x": ["list"]}).status_code == 400
+    assert client.post("/v1/sql", json={"query": "SELECT 1"}, headers=ANALYST).status_code == 400
+
+
+def test_sql_is_for_operator_organizations_in_production(loaded):
+    client, _ = make_client(loaded[1], production=True)
+    assert sql(client, "SELECT 1").status_code == 403
+    client, _ = make_client(loaded[1], sql_orgs=frozenset({"demo-clinic"}), production=True)
+    assert sql(client, "SELECT 1").status_code == 200
+
+
+def test_report_covers_the_range_and_scopes_to_the_keys_organization(loaded):
+    _, reader, sc, _ = loaded
+    start, end = figures.window(sc)
+    span = {"from": start.isoformat(), "to": end.isoformat()}
+    operator, _ = make_client(reader)
+    body = operator.get("/v1/report", params=span, headers=ANALYST).json()
+    rows = [dict(zip([c["name"] for c in body["columns"]], r, strict=True)) for r in body["rows"]]
+    assert {r["organization_id"] for r in rows} == {"clinic-a", "clinic-b"}
+    for r in rows:
+        want = sc.rates(r["organization_id"], r["channel"])
+        assert (r["messages"], r["delivered"], r["read"], r["failed"], r["blocked"]) == (
+            want["messages"], want["delivered"], want["read"], want["failed_final"], want["blocked"])
+    only_a = operator.get("/v1/report", params=span | {"org": "clinic-a"}, headers=ANALYST).json()
+    assert {r[0] for r in only_a["rows"]} == {"clinic-a"}
+    tenant, _ = make_client(reader, production=True)  # demo-clinic's analyst: its own organization only
+    own = tenant.get("/v1/report", params=span, headers=ANALYST).json()
+    assert own["organization_id"] == "demo-clinic" and own["rows"] == []
+    assert tenant.get("/v1/report", params=span | {"org": "clinic-a"}, headers=ANALYST).status_code == 403
+
+
+def test_report_rejects_bad_ranges(loaded):
+    client, _ = make_client(loaded[1])
+    assert client.get("/v1/report", params={"from": "yesterday"}, headers=ANALYST).status_code == 400
+    _, _, sc, _ = loaded
+    later = (sc.start + timedelta(hours=1)).isoformat()
+    r = client.get("/v1/report", params={"from": later, "to": sc.start.isoformat()}, headers=ANALYST)
+    assert (r.status_code, r.json()["error"]) == (400, "query_rejected")
+
+
+def test_health_is_open_and_says_ok(loaded):
+    client, _ = make_client(loaded[1])
+    assert client.get("/v1/health").json() == {"status": "ok"}

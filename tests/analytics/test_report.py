@@ -1,0 +1,97 @@
+"""`carelay report`: text table and CSV, fetched over HTTP from a live analytics endpoint."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analytics import report
+from analytics.access import AccessPolicy
+from analytics.config import AnalyticsSettings
+from analytics.http import create_app
+from analytics.migrations import migrate
+from analytics.service import _serve
+from analytics.store import QueryLimits, open_client
+from gateway.auth import KeyStore
+from schemas.settings import ClickHouseSettings
+from stack.javaproc import free_port
+from tests.analytics import figures
+from tests.analytics.scenario import Scenario, build
+
+
+def test_table_aligns_numbers_right_and_blanks_nulls():
+    out = io.StringIO()
+    report.render_table(["org", "n", "rate"], [["a", 5, 0.5], ["bbb", 12, None]], out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "org   n  rate"
+    assert lines[2] == "a     5   0.5"
+    assert lines[3] == "bbb  12"
+
+
+def test_empty_table_says_so():
+    out = io.StringIO()
+    report.render_table(["org"], [], out)
+    assert out.getvalue() == "no messages in this range\n"
+
+
+def test_dates_are_utc_midnight_and_bad_ones_are_refused():
+    args = report.parser().parse_args(["--from", "2026-03-01", "--to", "2026-03-02T06:00:00Z"])
+    assert args.start.isoformat() == "2026-03-01T00:00:00+00:00"
+    assert args.end.isoformat() == "2026-03-02T06:00:00+00:00"
+    with pytest.raises(SystemExit):
+        report.parser().parse_args(["--from", "last week"])
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Scenario]]:
+    ch = ClickHouseSettings(path=str(tmp_path_factory.mktemp("report") / "chdb"))
+    writer = open_client(ch)
+    migrate(writer, ch)
+    sc = build(messages=20)
+    figures.load(writer, sc)
+    reader = open_client(ch, limits=QueryLimits(10, 1000))
+    cfg = AnalyticsSettings(port=free_port())
+    app = create_app(reader, AccessPolicy(KeyStore.demo(), frozenset(), production=False), lambda: {"status": "ok"})
+    server, thread = _serve(app, cfg)
+    yield cfg.base_url, sc
+    server.should_exit = True
+    thread.join(5)
+    reader.close()
+    writer.close()
+
+
+def test_report_over_http_prints_a_table_and_writes_csv(endpoint, tmp_path: Path, capsys: pytest.CaptureFixture):
+    url, sc = endpoint
+    start, end = figures.window(sc)
+    out_csv = tmp_path / "report.csv"
+    env = {"CARELAY_ANALYTICS_URL": url, "CARELAY_ANALYTICS_API_KEY": "demo-clinic-analyst-key"}
+    code = report.main(["--from", start.isoformat(), "--to", end.isoformat(), "--csv", str(out_csv)], env)
+    assert code == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Delivery report") and printed[1].split()[:3] == ["organization_id", "channel",
+                                                                                    "provider"]
+    rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
+    assert len(printed) == 3 + len(rows)
+    for r in rows:
+        want = sc.rates(r["organization_id"], r["channel"])
+        assert (int(r["messages"]), int(r["delivered"]), int(r["blocked"])) == (
+            want["messages"], want["delivered"], want["blocked"])
+
+
+def test_report_for_one_organization_as_csv_on_stdout(endpoint, capsys: pytest.CaptureFixture):
+    url, sc = endpoint
+    start, end = figures.window(sc)
+    env = {"CARELAY_ANALYTICS_URL": url, "CARELAY_ANALYTICS_API_KEY": "demo-clinic-auditor-key"}
+    assert report.main(["--from", start.isoformat(), "--to", end.isoformat(), "--org", "clinic-b", "--csv", "-"],
+                       env) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows and {r["organization_id"] for r in rows} == {"clinic-b"}
+
+
+def test_report_with_a_wrong_key_exits_with_the_reason(endpoint):
+    url, _ = endpoint
+    with pytest.raises(SystemExit, match="401"):
+        report.main([], {"CARELAY_ANALYTICS_URL": url, "CARELAY_ANALYTICS_API_KEY": "nope"})
