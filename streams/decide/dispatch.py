@@ -1,0 +1,140 @@
+"""Dispatch: the ledger around one provider call, and what a call's result means for the message.
+
+Ledger: a hop's attempt is recorded IN_FLIGHT (durably) before the provider is called and ACCEPTED
+with the provider id after. A command that finds its attempt IN_FLIGHT comes from a worker that
+died mid-call: the attempt is in doubt. We look it up at the provider where the API allows
+(Twilio); otherwise we wait a grace period for its status callback (which carries our attempt id
+and records the provider id) before sending it again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from streams.decide import lifecycle, retry
+from streams.decide import status as st
+from streams.decide.fallback import HopEnd, end_hop, new_hop, next_route
+from streams.decide.lifecycle import Outcome
+from streams.decide.records import Hop, Ledger, Message, Patient
+from streams.decide.routing import Route
+from streams.decide.world import World
+
+
+class Screen(StrEnum):
+    SKIP = "skip"        # nothing to send (see reason)
+    LOOKUP = "lookup"    # in doubt: ask the provider whether it has the attempt
+    WAIT = "wait"        # in doubt, no lookup: park until the grace period ends
+    PROCEED = "proceed"  # check consent and circuit, then call
+    EXPIRE = "expire"    # the message's expires_at passed before it went out
+
+
+@dataclass(frozen=True)
+class Screening:
+    action: Screen
+    reason: str
+    hop: Hop | None = None
+    due_ms: int | None = None
+
+
+def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: bool, grace_ms: int,
+           resolved: bool = False) -> Screening:
+    """`resolved`: the in-doubt question was already answered (lookup found nothing, or grace over)."""
+    if msg is None:
+        return Screening(Screen.SKIP, "unknown_message")
+    if msg.reached:
+        return Screening(Screen.SKIP, "already_delivered")
+    if msg.is_final:
+        return Screening(Screen.SKIP, "message_final")
+    hop = msg.hop(hop_number)
+    if hop is None or hop is not msg.current:
+        return Screening(Screen.SKIP, "stale_hop")
+    if hop.ledger is Ledger.ACCEPTED:
+        return Screening(Screen.SKIP, "already_sent", hop)
+    if hop.ledger is Ledger.FAILED:
+        return Screening(Screen.SKIP, "hop_failed", hop)
+    if msg.expires_at_ms is not None and now_ms >= msg.expires_at_ms and hop.ledger is not Ledger.IN_FLIGHT:
+        return Screening(Screen.EXPIRE, "message_expired", hop)
+    if hop.ledger is Ledger.IN_FLIGHT and not resolved:
+        if can_lookup:
+            return Screening(Screen.LOOKUP, "in_doubt", hop)
+        since = hop.in_flight_since_ms or now_ms
+        if now_ms < since + grace_ms:
+            return Screening(Screen.WAIT, "in_doubt", hop, since + grace_ms)
+        return Screening(Screen.PROCEED, "in_doubt_resend", hop)
+    return Screening(Screen.PROCEED, "send", hop)
+
+
+def mark_in_flight(msg: Message, hop: Hop, now_ms: int) -> Message:
+    return msg.with_hop(replace(hop, ledger=Ledger.IN_FLIGHT, tries=hop.tries + 1, in_flight_since_ms=now_ms))
+
+
+def accepted(msg: Message, hop: Hop, provider_message_id: str, status: str, now_ms: int, *, source: str = "provider"
+             ) -> tuple[Message, tuple[Outcome, ...]]:
+    """The provider took the attempt (send result, in-doubt lookup or first status callback)."""
+    hop = replace(hop, ledger=Ledger.ACCEPTED, provider_message_id=provider_message_id)
+    msg = msg.with_hop(hop)
+    if status not in st.KNOWN:
+        return msg, ()
+    entry = st.Entry(status, now_ms, hop.channel, hop.provider, hop.attempt_id, None, source)
+    return lifecycle.hop_event(msg, hop, entry, final=False)
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str              # connectors.errors ProviderError.kind: retryable, rate_limited, fallback, final
+    code: str | None = None
+    retry_after_s: float | None = None
+    in_doubt: bool = False
+    opens_circuit: bool = False  # InstanceError: this sender is broken, another one may work
+
+
+class After(StrEnum):
+    RETRY = "retry"        # park the command for delay_ms, same hop
+    IN_DOUBT = "in_doubt"  # the call may have gone through: park, then look it up / wait for status
+    ENDED = "ended"        # the hop ended: see HopEnd (next hop, or the message's end)
+
+
+@dataclass(frozen=True)
+class AfterFailure:
+    action: After
+    reason: str
+    message: Message
+    delay_ms: int = 0
+    end: HopEnd | None = None
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        return self.end.outcomes if self.end else ()
+
+
+def failed(msg: Message, hop: Hop, failure: Failure, patient: Patient, world: World, rand: float) -> AfterFailure:
+    now = world.now_ms
+    if failure.in_doubt:
+        # ledger stays IN_FLIGHT: the next look decides whether it went out
+        return AfterFailure(After.IN_DOUBT, "in_doubt", msg, world.policy.in_doubt_grace_ms)
+    if failure.kind in ("retryable", "rate_limited"):
+        decision = retry.after_retryable(world.policy.retry, hop.tries, rand, failure.retry_after_s)
+        if decision.action is retry.Action.RETRY:
+            waiting = msg.with_hop(replace(hop, ledger=Ledger.WAITING, error_code=failure.code or hop.error_code))
+            return AfterFailure(After.RETRY, failure.kind, waiting, decision.delay_ms)
+        reason = "retries_exhausted"
+    else:
+        reason = "final_error" if failure.kind == "final" else "permanent_failure"
+    entry = st.Entry("failed", now, hop.channel, hop.provider, hop.attempt_id, failure.code, "pipeline")
+    end = end_hop(msg, hop, entry, patient, world, final_error=failure.kind == "final",
+                  next_reason=f"fallback_{reason}", same_channel=failure.opens_circuit)
+    return AfterFailure(After.ENDED, reason, end.message, end=end)
+
+
+def circuit_blocked(msg: Message, hop: Hop, patient: Patient, world: World, reopens_at_ms: int) -> AfterFailure:
+    """The hop's sender has an open circuit: another channel or sender now, else wait for the trial."""
+    found = next_route(msg, patient, world, "fallback_circuit_open", same_channel=True,
+                       avoid=frozenset({hop.instance_id}))
+    if isinstance(found, Route) and not world.is_open(found.instance.id):
+        entry = st.Entry("failed", world.now_ms, hop.channel, hop.provider, hop.attempt_id, "circuit_open", "pipeline")
+        msg_failed, outs = lifecycle.hop_event(msg, replace(hop, ledger=Ledger.FAILED), entry, final=False,
+                                               reason="fallback_circuit_open")
+        nxt = new_hop(msg_failed, found, world)
+        msg_routed, routed = lifecycle.route(msg_failed, nxt, world.now_ms)
+        return AfterFailure(After.ENDED, "circuit_open", msg_routed, end=HopEnd(msg_routed, (*outs, routed), nxt))
+    return AfterFailure(After.RETRY, "circuit_open", msg, max(0, reopens_at_ms - world.now_ms))

@@ -1,0 +1,104 @@
+"""Inbound: what a patient's message means for their state, and what the system does about it.
+
+Our own numbers and echoes of what we just sent are dropped first (never patient input); then the
+WhatsApp window is renewed, the loop guard notes bot-like timing, and the keywords act: consent
+changes, cancellation of pending non-urgent messages on opt-out, a HELP answer, or the answer to an
+open appointment question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from streams.decide import keywords, loopguard
+from streams.decide.consent import ALL_CHANNELS, Consent, allowed_channels
+from streams.decide.dedup import remember
+from streams.decide.keywords import Intent
+from streams.decide.records import RECENT_IDS, Ledger, Message, Patient
+from streams.decide.world import World
+
+
+@dataclass(frozen=True)
+class InboundFacts:
+    """The parts of an InboundMessage the handler decides on; the text arrives folded (keywords.fold)."""
+
+    event_id: str
+    organization_id: str
+    channel: str
+    received_at_ms: int
+    instance_id: str | None = None  # our sender that received it (WhatsApp window key)
+    folded: str = ""
+    digest: str | None = None       # keyed hash of the folded text (echo check)
+    payload: str | None = None
+    own_sender: bool = False        # sent from one of our own numbers
+
+
+@dataclass(frozen=True)
+class ConsentUpdate:
+    channel: str  # a channel, or consent.ALL_CHANNELS
+    opted_in: bool
+    reason: str   # the keyword class, never the text
+
+
+@dataclass(frozen=True)
+class Handled:
+    accepted: bool               # False: dropped (see reason), state unchanged apart from dedup
+    reason: str
+    patient: Patient
+    intent: Intent = Intent.NONE
+    language: str | None = None
+    consent: ConsentUpdate | None = None
+    cancel: tuple[str, ...] = ()  # pending message ids to cancel (opt-out)
+    reply_help: bool = False
+    answer: tuple[str, str] | None = None  # (confirm|cancel, message id of the question)
+    alert: str | None = None
+
+
+def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText, ...], world: World) -> Handled:
+    now = world.now_ms
+    dup, seen = remember(patient.inbound_seen, facts.event_id, RECENT_IDS)
+    if dup:
+        return Handled(False, "duplicate", patient)
+    patient = replace(patient, inbound_seen=seen, organization_id=patient.organization_id or facts.organization_id)
+    if facts.own_sender:
+        return Handled(False, "own_number", patient)
+    if loopguard.is_echo(sent, now, facts.folded, facts.digest, world.policy.loop):
+        return Handled(False, "echo", patient)
+
+    if facts.channel == "WHATSAPP" and facts.instance_id:
+        patient = patient.with_window(facts.instance_id, facts.received_at_ms)
+    ping_pong, loop = loopguard.on_inbound(patient.loop, now, world.policy.loop)
+    patient = replace(patient, loop=loop)
+    alert = "ping_pong" if ping_pong else None
+
+    question = patient.open_question(now)
+    reading = keywords.read(facts.folded, facts.payload, question_open=question is not None)
+    intent = reading.intent
+    if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
+        channel = ALL_CHANNELS if intent is Intent.OPT_OUT_ALL else facts.channel
+        return Handled(True, "opt_out", patient, intent, reading.language,
+                       ConsentUpdate(channel, False, intent.value), alert=alert)
+    if intent is Intent.OPT_IN:
+        return Handled(True, "opt_in", patient, intent, reading.language,
+                       ConsentUpdate(facts.channel, True, intent.value), alert=alert)
+    if intent is Intent.HELP:
+        return Handled(True, "help", patient, intent, reading.language, reply_help=True, alert=alert)
+    if intent in (Intent.CONFIRM, Intent.CANCEL):
+        target = reading.message_id or (question.message_id if question else None)
+        if target is None:
+            return Handled(True, "answer_without_question", patient, Intent.NONE, alert=alert)
+        if question is not None and question.message_id == target:
+            patient = replace(patient, question=None)
+        return Handled(True, intent.value, patient, intent, reading.language, answer=(intent.value, target),
+                       alert=alert)
+    return Handled(True, "free_text", patient, Intent.NONE, alert=alert)
+
+
+def cancellable(msg: Message | None, consent: Consent) -> bool:
+    """After an opt-out (`consent` already updated), a pending message is cancelled when it is not
+    urgent, not final, not yet handed to a provider, and none of its channels is consented any more.
+    A message with a channel left goes on there; urgent ones go on wherever consent allows."""
+    if msg is None or msg.urgent or msg.is_final:
+        return False
+    if any(h.ledger in (Ledger.IN_FLIGHT, Ledger.ACCEPTED) for h in msg.hops):
+        return False
+    return not allowed_channels(consent, msg.channels)

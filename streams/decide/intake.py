@@ -1,0 +1,137 @@
+"""Intake: what happens to one send request: ignore, refuse, park for later, or dispatch hop 0.
+
+Order: dedup, expiry, schedule, consent, routing, rate limits, loop guard. Rate tokens and the
+loop-guard count are charged only when the request is dispatched, so a parked request coming back
+is not charged twice. With every circuit open the request is still routed: the dispatcher parks
+the command until the circuit lets a trial call through.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from streams.decide import dedup, lifecycle, loopguard, ratelimit
+from streams.decide.consent import allowed_channels
+from streams.decide.fallback import new_hop, next_route
+from streams.decide.lifecycle import Outcome
+from streams.decide.records import Hop, Message, Patient, Question
+from streams.decide.routing import NoRoute
+from streams.decide.world import World
+
+
+@dataclass(frozen=True)
+class Request:
+    """The parts of a SendRequest that intake decides on (no PHI)."""
+
+    message_id: str
+    organization_id: str
+    recipient_id: str
+    idempotency_key: str
+    fingerprint: str
+    channels: tuple[str, ...]
+    priority: str = "NORMAL"
+    template: str | None = None
+    language: str = "es"
+    has_text: bool = False
+    asks: str | None = None
+    appointment_id: str | None = None
+    automated: bool = False
+    send_at_ms: int | None = None
+    expires_at_ms: int | None = None
+
+
+class Action(StrEnum):
+    IGNORE = "ignore"      # nothing to do (replay of a request already handled)
+    FINISH = "finish"      # the message ended here (duplicate, conflict, expired, blocked, no route)
+    PARK = "park"          # come back at due_ms (scheduled, rate_limited)
+    DISPATCH = "dispatch"  # send hop 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str
+    patient: Patient
+    message: Message | None = None
+    outcomes: tuple[Outcome, ...] = ()
+    due_ms: int | None = None
+    hop: Hop | None = None
+    shared: Mapping[str, ratelimit.Bucket] = field(default_factory=dict)  # charged org / sender buckets
+    alert: str | None = None    # loop guard paused the conversation
+    limiter: str | None = None  # which rate limit parked it: hour, day, urgent, org, inst
+
+
+def new_message(req: Request, now_ms: int) -> Message:
+    return Message(req.message_id, req.organization_id, req.recipient_id, req.priority, req.channels, req.template,
+                   req.language, req.has_text, req.asks, req.appointment_id, req.automated, now_ms,
+                   req.expires_at_ms)
+
+
+def _finish(patient: Patient, msg: Message, outs: tuple[Outcome, ...], status: str, reason: str, now_ms: int,
+            alert: str | None = None) -> Decision:
+    msg, more = lifecycle.finish(msg, status, now_ms, reason)
+    return Decision(Action.FINISH, reason, patient.drop_pending(msg.message_id), msg, outs + more, alert=alert)
+
+
+def decide(patient: Patient, existing: Message | None, req: Request, world: World,
+           shared: Mapping[str, ratelimit.Bucket | None]) -> Decision:
+    now, policy = world.now_ms, world.policy
+    outs: tuple[Outcome, ...] = ()
+    if existing is not None:
+        if existing.is_final or existing.hops:
+            return Decision(Action.IGNORE, "already_handled", patient)
+        msg = existing  # a parked request coming back
+    else:
+        key = f"{req.organization_id}|{req.idempotency_key}"
+        seen = dedup.decide(patient.idempotency, key, req.message_id, req.fingerprint, now, policy.dedup_window_ms)
+        patient = replace(patient, organization_id=req.organization_id, idempotency=seen.entries)
+        if seen.verdict is dedup.Verdict.REPLAY:
+            return Decision(Action.IGNORE, "replay", patient)
+        msg, accepted = lifecycle.accept(new_message(req, now), now)
+        outs = (accepted,)
+        if seen.verdict is dedup.Verdict.DUPLICATE:
+            return _finish(patient, msg, outs, "cancelled", "duplicate", now)
+        if seen.verdict is dedup.Verdict.CONFLICT:
+            return _finish(patient, msg, outs, "failed", "idempotency_conflict", now)
+        patient = patient.add_pending(msg.message_id, msg.urgent)
+
+    if msg.expires_at_ms is not None and now >= msg.expires_at_ms:
+        return _finish(patient, msg, outs, "expired", "expired_before_send", now)
+    if req.send_at_ms is not None and now < req.send_at_ms:
+        return Decision(Action.PARK, "scheduled", patient, msg, outs, req.send_at_ms)
+    if not allowed_channels(patient.consent, msg.channels):
+        return _finish(patient, msg, outs, "blocked", "blocked_no_consent", now)
+
+    found = next_route(msg, patient, world, "first_choice")
+    if isinstance(found, NoRoute):
+        return _finish(patient, msg, outs, "failed", found.reason, now)
+
+    if msg.urgent:
+        limits = {"urgent": policy.urgent_hour}
+    else:
+        limits = {"hour": policy.recipient_hour, "day": policy.recipient_day}
+    org_key, inst_key = f"org:{msg.organization_id}", f"inst:{found.instance.id}"
+    limits |= {org_key: policy.org, inst_key: world.instance_limit(found.instance.id)}
+    buckets = {name: patient.bucket(name) for name in limits} | {org_key: shared.get(org_key),
+                                                                 inst_key: shared.get(inst_key)}
+    rate = ratelimit.check(buckets, limits, now)
+    if not rate.allowed:
+        limiter = (rate.limiter or "").split(":")[0]
+        return Decision(Action.PARK, "rate_limited", patient, msg, outs, rate.due_ms, limiter=limiter)
+
+    if msg.automated:
+        verdict, loop = loopguard.allow_automated(patient.loop, now, policy.loop)
+        patient = replace(patient, loop=loop)
+        if not verdict.allowed:
+            return _finish(patient, msg, outs, "blocked", verdict.reason or "loop_cap", now,
+                           alert=verdict.reason if verdict.alert else None)
+
+    own = {n: b for n, b in rate.buckets.items() if n in ("urgent", "hour", "day")}
+    patient = patient.with_buckets(own)
+    if msg.asks == "confirm_cancel":
+        patient = replace(patient, question=Question(msg.message_id, now, msg.appointment_id))
+    hop = new_hop(msg, found, world)
+    msg, routed = lifecycle.route(msg, hop, now)
+    shared_out = {n: b for n, b in rate.buckets.items() if n in (org_key, inst_key)}
+    return Decision(Action.DISPATCH, found.reason, patient, msg, (*outs, routed), hop=hop, shared=shared_out)

@@ -1,0 +1,92 @@
+"""Reconciliation: one provider status (callback, poll result or our own delivery deadline) applied
+to its message. Statuses come at least once and in any order; the merge makes order irrelevant.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from streams.decide import lifecycle
+from streams.decide import status as st
+from streams.decide.dedup import remember
+from streams.decide.dispatch import accepted
+from streams.decide.fallback import end_hop, next_route
+from streams.decide.lifecycle import Outcome
+from streams.decide.records import Hop, Ledger, Message, Patient
+from streams.decide.routing import NoRoute
+from streams.decide.world import World
+
+SEEN_EVENTS = 64
+DEADLINE_SOURCE = "deadline"
+OPT_OUT_CODES = frozenset({"21610"})  # Twilio: the number replied STOP at carrier level
+
+
+@dataclass(frozen=True)
+class StatusFacts:
+    """The parts of a ProviderStatus the reconciler decides on."""
+
+    event_id: str
+    provider: str
+    channel: str
+    provider_message_id: str
+    status: str
+    at_ms: int
+    attempt_id: str | None = None
+    error_code: str | None = None
+    error_class: str | None = None
+    source: str = "provider"  # provider (callback), poll, deadline
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    applied: bool
+    reason: str
+    message: Message | None
+    outcomes: tuple[Outcome, ...] = ()
+    next_hop: Hop | None = None
+    opt_out_channel: str | None = None  # the provider says the patient opted out of this channel
+
+
+def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: World) -> Reconciled:
+    if msg is None:
+        return Reconciled(False, "unknown_message", None)
+    dup, seen = remember(msg.seen_events, facts.event_id, SEEN_EVENTS)
+    if dup:
+        return Reconciled(False, "duplicate", msg)
+    hop = msg.hop_for(facts.attempt_id, facts.provider_message_id if facts.source != DEADLINE_SOURCE else None)
+    if hop is None:
+        return Reconciled(False, "unknown_attempt", msg)
+    if facts.status not in st.KNOWN:
+        return Reconciled(False, "unknown_status", msg)
+    if facts.source == DEADLINE_SOURCE:
+        return _deadline(msg, hop, facts, patient, world)
+    msg = replace(msg, seen_events=seen)
+
+    outs: tuple[Outcome, ...] = ()
+    if hop.provider_message_id is None and facts.provider_message_id:
+        # the first callback of an attempt whose send result we never recorded resolves the doubt
+        msg, outs = accepted(msg, hop, facts.provider_message_id, "queued", facts.at_ms, source="implied")
+        hop = msg.hop(hop.hop) or hop
+    entry = st.Entry(facts.status, facts.at_ms, hop.channel, facts.provider, hop.attempt_id, facts.error_code,
+                     facts.source)
+    opt_out = hop.channel if facts.error_code in OPT_OUT_CODES else None
+    ends_hop = (facts.status in st.FAILURES and hop is msg.current and not msg.reached
+                and hop.status not in st.FAILURES)
+    if not ends_hop:
+        msg, more = lifecycle.hop_event(msg, hop, entry, final=False)
+        return Reconciled(True, "applied", msg, outs + more, opt_out_channel=opt_out)
+    end = end_hop(msg, hop, entry, patient, world, final_error=facts.error_class == "final",
+                  next_reason="fallback_permanent_failure", same_channel=facts.error_class == "instance")
+    return Reconciled(True, "hop_failed", end.message, outs + end.outcomes, end.next_hop, opt_out)
+
+
+def _deadline(msg: Message, hop: Hop, facts: StatusFacts, patient: Patient, world: World) -> Reconciled:
+    """No `delivered` by the hop's deadline: fall back when another channel is left. With none left
+    nothing changes: the provider may still deliver, and the reconciliation poll keeps asking."""
+    if hop is not msg.current or msg.reached or msg.is_final or hop.status in st.FAILURES:
+        return Reconciled(False, "deadline_moot", msg)
+    if isinstance(next_route(msg, patient, world, "fallback_timeout"), NoRoute):
+        return Reconciled(False, "deadline_no_fallback", msg)
+    entry = st.Entry("expired", facts.at_ms, hop.channel, hop.provider, hop.attempt_id, "deadline", DEADLINE_SOURCE)
+    stopped = replace(hop, ledger=Ledger.FAILED if hop.ledger is not Ledger.ACCEPTED else hop.ledger)
+    end = end_hop(msg, stopped, entry, patient, world, final_error=False, next_reason="fallback_timeout")
+    return Reconciled(True, "deadline_fallback", end.message, end.outcomes, end.next_hop)

@@ -1,0 +1,181 @@
+"""The two state records the streams keep, one per patient and one per message, both frozen.
+
+Both live in tables keyed by the recipient pseudonym (`rid`, `rid|message_id`), so every record of
+one patient sits on the patient's partition and one worker owns it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from streams.decide import status as st
+from streams.decide.consent import Consent
+from streams.decide.dedup import IdempotencyEntry
+from streams.decide.loopguard import LoopState
+from streams.decide.ratelimit import Bucket
+
+QUESTION_TTL_MS = 72 * 3600 * 1000  # reminders go out 24-48 h ahead; an answer after that is stale
+RECENT_IDS = 32
+
+
+@dataclass(frozen=True)
+class Pending:
+    message_id: str
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class Question:
+    """An open confirm/cancel question: the reminder the patient may be answering."""
+
+    message_id: str
+    asked_at_ms: int
+    appointment_id: str | None = None
+
+    def open_at(self, now_ms: int) -> bool:
+        return now_ms - self.asked_at_ms < QUESTION_TTL_MS
+
+
+@dataclass(frozen=True)
+class Patient:
+    organization_id: str = ""
+    consent: Consent = field(default_factory=Consent)
+    idempotency: tuple[IdempotencyEntry, ...] = ()
+    caps: tuple[tuple[str, Bucket], ...] = ()        # per-recipient buckets: hour, day, urgent
+    windows: tuple[tuple[str, int], ...] = ()        # (WhatsApp instance id, last inbound ms)
+    loop: LoopState = field(default_factory=LoopState)
+    question: Question | None = None
+    pending: tuple[Pending, ...] = ()                # accepted, not yet with a provider
+    inbound_seen: tuple[str, ...] = ()
+    provider_ids: tuple[tuple[str, str], ...] = ()   # recent (provider message id, message id)
+
+    def bucket(self, name: str) -> Bucket | None:
+        return next((b for n, b in self.caps if n == name), None)
+
+    def with_buckets(self, updated: dict[str, Bucket]) -> Patient:
+        kept = tuple((n, b) for n, b in self.caps if n not in updated)
+        return replace(self, caps=(*kept, *sorted(updated.items())))
+
+    def last_inbound(self) -> dict[str, int]:
+        return dict(self.windows)
+
+    def with_window(self, instance_id: str, at_ms: int) -> Patient:
+        current = self.last_inbound().get(instance_id, 0)
+        if at_ms <= current:
+            return self
+        kept = tuple((i, t) for i, t in self.windows if i != instance_id)
+        return replace(self, windows=(*kept, (instance_id, at_ms)))
+
+    def open_question(self, now_ms: int) -> Question | None:
+        return self.question if self.question is not None and self.question.open_at(now_ms) else None
+
+    def with_provider_id(self, provider_message_id: str, message_id: str) -> Patient:
+        if any(p == provider_message_id for p, _ in self.provider_ids):
+            return self
+        return replace(self, provider_ids=(*self.provider_ids, (provider_message_id, message_id))[-RECENT_IDS:])
+
+    def message_for(self, provider_message_id: str) -> str | None:
+        return next((m for p, m in self.provider_ids if p == provider_message_id), None)
+
+    def add_pending(self, message_id: str, urgent: bool) -> Patient:
+        if any(p.message_id == message_id for p in self.pending):
+            return self
+        return replace(self, pending=(*self.pending, Pending(message_id, urgent)))
+
+    def drop_pending(self, *message_ids: str) -> Patient:
+        gone = set(message_ids)
+        if not any(p.message_id in gone for p in self.pending):
+            return self
+        return replace(self, pending=tuple(p for p in self.pending if p.message_id not in gone))
+
+
+class Ledger(StrEnum):
+    """The dispatch ledger state of one hop's attempt."""
+
+    PLANNED = "planned"      # routed, no provider call yet
+    IN_FLIGHT = "in_flight"  # recorded durably before the call; no provider id yet
+    ACCEPTED = "accepted"    # the provider took it (provider id known)
+    WAITING = "waiting"      # a retryable failure: the command is parked for the next try
+    FAILED = "failed"        # permanently failed on this hop
+
+
+@dataclass(frozen=True)
+class Hop:
+    hop: int
+    attempt_id: str
+    channel: str
+    instance_id: str
+    provider: str
+    reason: str
+    routed_at_ms: int
+    deadline_ms: int
+    use_template: bool
+    ledger: Ledger = Ledger.PLANNED
+    status: str = "routed"                 # this attempt's status (state machine)
+    provider_message_id: str | None = None
+    tries: int = 0                         # provider calls made
+    in_flight_since_ms: int | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    organization_id: str
+    recipient_id: str
+    priority: str
+    channels: tuple[str, ...]
+    template: str | None
+    language: str
+    has_text: bool
+    asks: str | None
+    appointment_id: str | None
+    automated: bool
+    accepted_at_ms: int
+    expires_at_ms: int | None
+    status: str = "accepted"
+    is_final: bool = False
+    final_at_ms: int | None = None
+    updated_at_ms: int = 0
+    hops: tuple[Hop, ...] = ()
+    history: tuple[st.Entry, ...] = ()
+    seen_events: tuple[str, ...] = ()
+    command: str | None = None  # the current hop's DispatchCommand, base64 wire bytes (re-emission)
+
+    @property
+    def urgent(self) -> bool:
+        return self.priority == "URGENT"
+
+    @property
+    def current(self) -> Hop | None:
+        return self.hops[-1] if self.hops else None
+
+    @property
+    def reached(self) -> bool:
+        return self.status in st.REACHED
+
+    def hop(self, number: int) -> Hop | None:
+        return next((h for h in self.hops if h.hop == number), None)
+
+    def hop_for(self, attempt_id: str | None, provider_message_id: str | None) -> Hop | None:
+        for h in self.hops:
+            if attempt_id and h.attempt_id == attempt_id:
+                return h
+        for h in self.hops:
+            if provider_message_id and h.provider_message_id == provider_message_id:
+                return h
+        return None
+
+    def with_hop(self, hop: Hop) -> Message:
+        hops = tuple(hop if h.hop == hop.hop else h for h in self.hops)
+        if not any(h.hop == hop.hop for h in self.hops):
+            hops = (*hops, hop)
+        return replace(self, hops=hops)
+
+    def tried_channels(self) -> frozenset[str]:
+        return frozenset(h.channel for h in self.hops)
+
+
+def attempt_id(message_id: str, hop: int) -> str:
+    """DispatchCommand.attempt_id: the reference carried to the provider and back."""
+    return f"{message_id}:{hop}"

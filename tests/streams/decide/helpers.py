@@ -1,0 +1,37 @@
+"""Builders shared by the decision tests: a small world of channel instances and requests."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from streams.decide.intake import Request
+from streams.decide.ratelimit import Limit
+from streams.decide.routing import Instance
+from streams.decide.world import Policy, World
+
+ORG = "clinic"
+WA_META = Instance("wa-meta", "WHATSAPP", "meta")
+WA_TWILIO = Instance("wa-twilio", "WHATSAPP", "twilio")
+SMS = Instance("sms-twilio", "SMS", "twilio")
+VOICE = Instance("voice-twilio", "VOICE", "twilio")
+INAPP = Instance("inapp", "INAPP", "inapp")
+ALL = (WA_META, WA_TWILIO, SMS, VOICE, INAPP)
+
+
+def instances(org: str, channel: str) -> Sequence[Instance]:
+    return [i for i in ALL if i.channel == channel]
+
+
+def world(now_ms: int = 1_000_000, *, open_ids: frozenset[str] = frozenset(), policy: Policy | None = None,
+          **policy_changes: object) -> World:
+    pol = policy or Policy()
+    if policy_changes:
+        pol = replace(pol, **policy_changes)  # type: ignore[arg-type]
+    return World(now_ms, pol, instances, lambda i: i in open_ids, lambda i: now_ms + 30_000,
+                 lambda _id: Limit(0, 0))
+
+
+def request(message_id: str = "m1", **changes: object) -> Request:
+    base = Request(message_id, ORG, "rid1", f"key-{message_id}", f"fp-{message_id}",
+                   ("WHATSAPP", "SMS", "VOICE"), template="appointment_reminder", asks="confirm_cancel")
+    return replace(base, **changes)  # type: ignore[arg-type]

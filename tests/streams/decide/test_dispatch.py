@@ -1,0 +1,117 @@
+from dataclasses import replace
+
+from streams.decide.dispatch import After, Failure, Screen, accepted, circuit_blocked, failed, mark_in_flight, screen
+from streams.decide.intake import decide as intake
+from streams.decide.records import Ledger, Message, Patient
+
+from .helpers import request, world
+
+NOW = 1_000_000
+GRACE = 120_000
+
+
+def routed(**req) -> Message:
+    d = intake(Patient(), None, request(**req), world(NOW), {})
+    assert d.message is not None
+    return d.message
+
+
+def test_a_routed_hop_proceeds_and_is_marked_in_flight_before_the_call() -> None:
+    msg = routed()
+    s = screen(msg, 0, NOW, can_lookup=True, grace_ms=GRACE)
+    assert s.action is Screen.PROCEED and s.hop is not None
+    msg = mark_in_flight(msg, s.hop, NOW)
+    hop = msg.hop(0)
+    assert hop is not None and (hop.ledger, hop.tries, hop.in_flight_since_ms) == (Ledger.IN_FLIGHT, 1, NOW)
+
+
+def test_in_flight_without_provider_id_is_in_doubt() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    assert screen(msg, 0, NOW + 5, can_lookup=True, grace_ms=GRACE).action is Screen.LOOKUP
+    wait = screen(msg, 0, NOW + 5, can_lookup=False, grace_ms=GRACE)
+    assert (wait.action, wait.due_ms) == (Screen.WAIT, NOW + GRACE)
+    late = screen(msg, 0, NOW + GRACE, can_lookup=False, grace_ms=GRACE)
+    assert (late.action, late.reason) == (Screen.PROCEED, "in_doubt_resend")
+    assert screen(msg, 0, NOW + 5, can_lookup=True, grace_ms=GRACE, resolved=True).action is Screen.PROCEED
+
+
+def test_accepted_hop_is_never_sent_again() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    msg, outs = accepted(msg, msg.hops[0], "SM1", "queued", NOW + 10)
+    assert [o.status for o in outs] == ["queued"]
+    s = screen(msg, 0, NOW + 20, can_lookup=True, grace_ms=GRACE)
+    assert (s.action, s.reason) == (Screen.SKIP, "already_sent")
+
+
+def test_stale_final_unknown_and_expired() -> None:
+    assert screen(None, 0, NOW, can_lookup=True, grace_ms=GRACE).reason == "unknown_message"
+    msg = routed()
+    assert screen(msg, 1, NOW, can_lookup=True, grace_ms=GRACE).reason == "stale_hop"
+    assert screen(replace(msg, is_final=True), 0, NOW, can_lookup=True, grace_ms=GRACE).reason == "message_final"
+    assert screen(replace(msg, status="delivered"), 0, NOW, can_lookup=True, grace_ms=GRACE).reason == \
+        "already_delivered"
+    exp = routed(expires_at_ms=NOW + 10)
+    assert screen(exp, 0, NOW + 10, can_lookup=True, grace_ms=GRACE).action is Screen.EXPIRE
+
+
+def test_retryable_failure_retries_with_backoff_then_falls_back() -> None:
+    msg = routed()
+    w = world(NOW)
+    hop = msg.hops[0]
+    for tries in range(1, 4):
+        msg = mark_in_flight(msg, msg.hop(0) or hop, NOW)
+        r = failed(msg, msg.hop(0) or hop, Failure("retryable", "500"), Patient(), w, 0.5)
+        assert r.action is After.RETRY and r.delay_ms > 0
+        msg = r.message
+        assert (msg.hop(0) or hop).ledger is Ledger.WAITING and (msg.hop(0) or hop).tries == tries
+    msg = mark_in_flight(msg, msg.hop(0) or hop, NOW)
+    r = failed(msg, msg.hop(0) or hop, Failure("retryable"), Patient(), w, 0.5)
+    assert r.action is After.ENDED and r.reason == "retries_exhausted"
+    assert r.end is not None and r.end.next_hop is not None and r.end.next_hop.channel == "SMS"
+    assert [(o.status, o.hop, o.is_final) for o in r.outcomes] == [("failed", 0, False), ("routed", 1, False)]
+    assert r.outcomes[1].reason == "fallback_retries_exhausted"
+
+
+def test_permanent_failure_falls_back_at_once_and_every_hop_is_recorded() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    r = failed(msg, msg.hops[0], Failure("fallback", "131026"), Patient(), world(NOW), 0.5)
+    assert r.end is not None and r.end.next_hop is not None
+    assert [h.channel for h in r.message.hops] == ["WHATSAPP", "SMS"]
+    assert r.message.hops[0].ledger is Ledger.FAILED and r.message.hops[0].error_code == "131026"
+
+
+def test_final_failure_ends_the_message() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    r = failed(msg, msg.hops[0], Failure("final", "21211"), Patient(), world(NOW), 0.5)
+    assert r.end is not None and r.end.next_hop is None
+    assert r.message.status == "failed" and r.message.is_final
+    assert r.outcomes[-1].is_final
+
+
+def test_instance_failure_tries_the_other_sender_of_the_same_channel() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    r = failed(msg, msg.hops[0], Failure("fallback", "190", opens_circuit=True), Patient(), world(NOW), 0.5)
+    assert r.end is not None and r.end.next_hop is not None
+    assert (r.end.next_hop.channel, r.end.next_hop.instance_id) == ("WHATSAPP", "wa-twilio")
+
+
+def test_in_doubt_failure_keeps_the_ledger_in_flight() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    r = failed(msg, msg.hops[0], Failure("retryable", in_doubt=True), Patient(), world(NOW), 0.5)
+    assert r.action is After.IN_DOUBT and r.message.hops[0].ledger is Ledger.IN_FLIGHT
+
+
+def test_open_circuit_falls_back_to_a_healthy_channel_or_waits() -> None:
+    msg = routed()
+    r = circuit_blocked(msg, msg.hops[0], Patient(), world(NOW, open_ids=frozenset({"wa-meta"})), NOW + 30_000)
+    assert r.action is After.ENDED and r.end is not None and r.end.next_hop is not None
+    assert r.end.next_hop.instance_id == "wa-twilio" and r.end.next_hop.reason == "fallback_circuit_open"
+    everything = frozenset({"wa-meta", "wa-twilio", "sms-twilio", "voice-twilio"})
+    r = circuit_blocked(msg, msg.hops[0], Patient(), world(NOW, open_ids=everything), NOW + 30_000)
+    assert (r.action, r.delay_ms) == (After.RETRY, 30_000)

@@ -1,0 +1,86 @@
+from dataclasses import replace
+
+from streams.decide.consent import ALL_CHANNELS, Consent
+from streams.decide.inbound import InboundFacts, cancellable, decide
+from streams.decide.intake import decide as intake
+from streams.decide.keywords import Intent, fold
+from streams.decide.loopguard import SentText
+from streams.decide.records import Patient, Question
+
+from .helpers import request, world
+
+NOW = 1_000_000
+
+
+def facts(text: str = "hola", **kw) -> InboundFacts:
+    base = InboundFacts("twilio:SM1", "clinic", "SMS", NOW, None, fold(text))
+    return replace(base, **kw)
+
+
+def test_stop_opts_out_of_the_channel_it_came_on() -> None:
+    h = decide(Patient(), facts("Stop"), (), world(NOW))
+    assert h.intent is Intent.OPT_OUT and h.consent is not None
+    assert (h.consent.channel, h.consent.opted_in, h.consent.reason) == ("SMS", False, "opt_out")
+
+
+def test_stopall_opts_out_of_every_channel() -> None:
+    h = decide(Patient(), facts("STOPALL"), (), world(NOW))
+    assert h.consent is not None and h.consent.channel == ALL_CHANNELS
+
+
+def test_help_gets_an_automatic_answer_in_the_keyword_language() -> None:
+    h = decide(Patient(), facts("Ayuda"), (), world(NOW))
+    assert h.reply_help and h.language == "es"
+
+
+def test_cancelar_answers_the_open_question_and_closes_it() -> None:
+    patient = Patient(question=Question("m1", NOW - 1000))
+    h = decide(patient, facts("CANCELAR"), (), world(NOW))
+    assert h.intent is Intent.CANCEL and h.answer == ("cancel", "m1") and h.patient.question is None
+    h = decide(Patient(), facts("CANCELAR"), (), world(NOW))
+    assert h.intent is Intent.OPT_OUT
+
+
+def test_a_stale_question_is_not_open() -> None:
+    patient = Patient(question=Question("m1", NOW - 73 * 3600 * 1000))
+    assert decide(patient, facts("cancel"), (), world(NOW)).intent is Intent.OPT_OUT
+
+
+def test_button_answer_names_its_message() -> None:
+    h = decide(Patient(), facts("Confirmar", payload="confirm:m7"), (), world(NOW))
+    assert h.answer == ("confirm", "m7")
+
+
+def test_duplicate_own_number_and_echo_are_dropped() -> None:
+    first = decide(Patient(), facts(), (), world(NOW))
+    assert decide(first.patient, facts(), (), world(NOW)).reason == "duplicate"
+    assert decide(Patient(), facts(own_sender=True), (), world(NOW)).reason == "own_number"
+    echo = decide(Patient(), facts(digest="d"), (SentText(NOW - 1500, digest="d"),), world(NOW))
+    assert (echo.accepted, echo.reason) == (False, "echo")
+
+
+def test_whatsapp_inbound_opens_the_window_of_the_receiving_sender() -> None:
+    h = decide(Patient(), facts(channel="WHATSAPP", instance_id="wa-meta"), (), world(NOW))
+    assert h.patient.last_inbound() == {"wa-meta": NOW}
+
+
+def test_ping_pong_alert() -> None:
+    patient = Patient()
+    patient = replace(patient, loop=replace(patient.loop, automated=(NOW - 3000, NOW - 2000, NOW - 1000)))
+    alerts = []
+    for i in range(3):
+        h = decide(patient, facts("ok", event_id=f"e{i}", received_at_ms=NOW + i), (), world(NOW + i))
+        alerts.append(h.alert)
+        patient = h.patient
+    assert alerts == [None, None, "ping_pong"]
+
+
+def test_opt_out_cancels_pending_non_urgent_messages_left_without_a_channel() -> None:
+    msg = intake(Patient(), None, request(channels=("SMS",)), world(NOW), {}).message
+    urgent = intake(Patient(), None, request("u1", channels=("SMS",), priority="URGENT"), world(NOW), {}).message
+    both = intake(Patient(), None, request("m2", channels=("SMS", "WHATSAPP")), world(NOW), {}).message
+    no_sms = Consent().apply("SMS", False, NOW, "keyword")
+    assert cancellable(msg, no_sms)
+    assert not cancellable(urgent, no_sms)
+    assert not cancellable(both, no_sms)  # WhatsApp is still allowed: it goes there
+    assert cancellable(both, Consent().apply(ALL_CHANNELS, False, NOW, "keyword"))

@@ -1,0 +1,131 @@
+import itertools
+
+from streams.decide.consent import Consent
+from streams.decide.dispatch import accepted, mark_in_flight
+from streams.decide.intake import decide as intake
+from streams.decide.reconcile import StatusFacts, apply
+from streams.decide.records import Ledger, Message, Patient
+
+from .helpers import request, world
+
+NOW = 1_000_000
+
+
+def sent_message(**req) -> Message:
+    d = intake(Patient(), None, request(**req), world(NOW), {})
+    assert d.message is not None
+    msg = mark_in_flight(d.message, d.message.hops[0], NOW)
+    msg, _ = accepted(msg, msg.hops[0], "wamid-1", "sent", NOW + 10)
+    return msg
+
+
+def status(s: str, at: int, *, pid: str = "wamid-1", attempt: str | None = "m1:0", code=None, cls=None,
+           source="provider") -> StatusFacts:
+    return StatusFacts(f"meta:{pid}:{s}:{source}", "meta", "WHATSAPP", pid, s, at, attempt, code, cls, source)
+
+
+def test_statuses_in_any_order_give_the_same_final_state_and_one_outcome_per_change() -> None:
+    events = [status("delivered", NOW + 20), status("read", NOW + 30)]
+    finals = set()
+    for order in itertools.permutations(events):
+        msg = sent_message()
+        outs = []
+        for e in order:
+            r = apply(msg, e, Patient(), world(NOW + 40))
+            assert r.message is not None
+            msg = r.message
+            outs.extend(o.status for o in r.outcomes)
+        finals.add(msg.status)
+        assert sorted(outs) == ["delivered", "read"]
+    assert finals == {"read"}
+
+
+def test_read_first_implies_delivered_and_a_late_delivered_changes_nothing() -> None:
+    msg = sent_message()
+    r = apply(msg, status("read", NOW + 30), Patient(), world(NOW))
+    assert [o.status for o in r.outcomes] == ["delivered", "read"]
+    assert r.message is not None
+    r2 = apply(r.message, status("delivered", NOW + 20), Patient(), world(NOW))
+    assert r2.outcomes == () and r2.message is not None and r2.message.status == "read"
+    assert [e.status for e in r2.message.history][-3:] == ["delivered", "read", "delivered"]
+
+
+def test_duplicate_callbacks_are_ignored() -> None:
+    msg = sent_message()
+    r = apply(msg, status("delivered", NOW + 20), Patient(), world(NOW))
+    assert r.message is not None
+    again = apply(r.message, status("delivered", NOW + 20), Patient(), world(NOW))
+    assert (again.applied, again.reason) == (False, "duplicate")
+
+
+def test_failure_on_the_current_hop_falls_back_and_late_delivered_still_wins() -> None:
+    msg = sent_message()
+    r = apply(msg, status("failed", NOW + 20, code="131026", cls="fallback"), Patient(), world(NOW + 20))
+    assert r.next_hop is not None and r.next_hop.channel == "SMS"
+    assert [(o.status, o.hop, o.is_final) for o in r.outcomes] == [("failed", 0, False), ("routed", 1, False)]
+    assert r.message is not None and r.message.status == "sent" and not r.message.is_final
+    late = apply(r.message, status("delivered", NOW + 50), Patient(), world(NOW + 50))
+    assert late.message is not None and late.message.status == "delivered"
+    assert [(o.status, o.previous) for o in late.outcomes] == [("delivered", "failed")]
+
+
+def test_failure_without_channels_left_ends_the_message() -> None:
+    msg = sent_message(channels=("WHATSAPP",))
+    r = apply(msg, status("failed", NOW + 20, code="131026", cls="fallback"), Patient(), world(NOW + 20))
+    assert r.next_hop is None and r.message is not None and r.message.status == "failed" and r.message.is_final
+    assert r.outcomes[-1].is_final and r.outcomes[-1].reason == "no_channel_left"
+
+
+def test_final_error_class_does_not_fall_back() -> None:
+    msg = sent_message()
+    r = apply(msg, status("failed", NOW + 20, code="131051", cls="final"), Patient(), world(NOW + 20))
+    assert r.next_hop is None and r.message is not None and r.message.is_final
+
+
+def test_consent_is_respected_by_the_fallback() -> None:
+    msg = sent_message()
+    patient = Patient(consent=Consent().apply("SMS", False, 1, "keyword"))
+    r = apply(msg, status("undelivered", NOW + 20, cls="fallback"), patient, world(NOW + 20))
+    assert r.next_hop is not None and r.next_hop.channel == "VOICE"
+
+
+def test_twilio_21610_is_a_provider_opt_out() -> None:
+    msg = sent_message()
+    r = apply(msg, status("failed", NOW + 20, code="21610", cls="final"), Patient(), world(NOW + 20))
+    assert r.opt_out_channel == "WHATSAPP"
+
+
+def test_deadline_without_delivery_falls_back_once() -> None:
+    msg = sent_message()
+    deadline = status("expired", NOW + 3_600_000, pid="m1:0", source="deadline")
+    r = apply(msg, deadline, Patient(), world(NOW + 3_600_000))
+    assert r.reason == "deadline_fallback" and r.next_hop is not None and r.next_hop.reason == "fallback_timeout"
+    assert r.message is not None
+    again = apply(r.message, deadline, Patient(), world(NOW + 3_600_001))
+    assert again.reason in ("duplicate", "deadline_moot") and again.next_hop is None
+
+
+def test_deadline_after_delivery_or_with_no_channel_left_is_moot() -> None:
+    msg = sent_message()
+    r = apply(msg, status("delivered", NOW + 20), Patient(), world(NOW))
+    assert r.message is not None
+    deadline = status("expired", NOW + 3_600_000, pid="m1:0", source="deadline")
+    assert apply(r.message, deadline, Patient(), world(NOW + 3_600_000)).reason == "deadline_moot"
+    lone = sent_message(channels=("WHATSAPP",))
+    assert apply(lone, deadline, Patient(), world(NOW + 3_600_000)).reason == "deadline_no_fallback"
+
+
+def test_a_callback_resolves_an_in_doubt_attempt() -> None:
+    d = intake(Patient(), None, request(), world(NOW), {})
+    assert d.message is not None
+    msg = mark_in_flight(d.message, d.message.hops[0], NOW)
+    r = apply(msg, status("sent", NOW + 5), Patient(), world(NOW + 5))
+    assert r.message is not None
+    hop = r.message.hops[0]
+    assert (hop.ledger, hop.provider_message_id, hop.status) == (Ledger.ACCEPTED, "wamid-1", "sent")
+
+
+def test_unknown_message_or_attempt() -> None:
+    assert apply(None, status("sent", NOW), Patient(), world(NOW)).reason == "unknown_message"
+    msg = sent_message()
+    assert apply(msg, status("sent", NOW, pid="x", attempt="zz"), Patient(), world(NOW)).reason == "unknown_attempt"
