@@ -48,11 +48,13 @@ def java_executable() -> str:
     return found
 
 
+_libc = ctypes.CDLL(None, use_errno=True)  # resolved here: the child should only make the call
+
+
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: if pytest or `make run` is SIGKILLed, atexit never
     # runs, and without this the JVM would keep the port and data dir locked for the next run.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class JavaProcess:
