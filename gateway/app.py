@@ -42,7 +42,8 @@ from schemas.topics import Catalog, TopicSetupError, ensure_topics
 
 log = logging.getLogger(__name__)
 
-TOPIC_SETUP_TIMEOUT_S = 10.0
+TOPIC_SETUP_TIMEOUT_S = 5.0
+TOPIC_SETUP_RETRY_S = 1.0
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -57,20 +58,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         svc = _build_services(settings, keys, metrics)
+        setup = TopicSetup(settings)
+        svc.topics_ready = setup.done
+        setup.start()
         svc.publisher.start()
         svc.state.start()
-        # Topic creation is idempotent and best effort: with Kafka down the gateway still starts,
-        # answers 503 and reports not-ready until the broker is back.
-        setup = threading.Thread(target=_ensure_topics, args=(settings,), name="gateway-topics", daemon=True)
-        setup.start()
         app.state.services = svc
         try:
             yield
         finally:
+            setup.close()
             svc.state.close()
             left = await asyncio.to_thread(svc.publisher.close)
             if left:
                 log.warning("%d records were still undelivered at shutdown", left)
+            _close_registry(svc.registry)
 
     routes = [
         Route("/v1/messages", sends.send_one, methods=["POST"]),
@@ -93,13 +95,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics) -> Services:
     k = settings.kafka
-    topics = Catalog(k.topic_prefix, registry_from_url(k.schema_registry_url))
+    registry = registry_from_url(k.schema_registry_url)
+    topics = Catalog(k.topic_prefix, registry)
     publisher = Publisher(k.bootstrap, linger_ms=k.linger_ms, send_timeout_s=k.send_timeout_s,
                           observe=metrics.observe_publish)
     return Services(
         settings=settings,
         keys=keys,
         publisher=publisher,
+        registry=registry,
         topics=topics,
         auditor=Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc),
         state=MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec),
@@ -111,18 +115,49 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         metrics=metrics,
         fingerprint_key=os.urandom(32),  # fingerprints never leave the process
         twilio_validator=RequestValidator(str(settings.twilio.auth_token)),
+        topics_ready=threading.Event(),
     )
 
 
-def _ensure_topics(settings: Settings) -> None:
-    k = settings.kafka
-    config: dict[str, Any] = {"bootstrap.servers": k.bootstrap, "socket.connection.setup.timeout.ms": 3000,
-                              "logger": logging.getLogger("gateway.librdkafka.admin")}
-    admin = AdminClient(config)
-    try:
-        created = ensure_topics(admin, k.topic_prefix, k.partitions, k.replication_factor,
-                                timeout_s=TOPIC_SETUP_TIMEOUT_S)
-        if created:
-            log.info("created %d topics", len(created))
-    except (KafkaException, TopicSetupError) as exc:
-        log.warning("topics not ensured (Kafka unreachable?): %s", type(exc).__name__)
+class TopicSetup:
+    """Creates the catalog's missing topics (idempotent), retrying in the background while Kafka is
+    down, so the gateway starts anyway, answers 503 and reports not-ready until the broker is back."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.done = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="gateway-topics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        # a daemon thread: when Kafka is down it may sit in a metadata request; it exits right after
+        self._thread.join(timeout=0.5)
+
+    def _run(self) -> None:
+        k = self._settings.kafka
+        config: dict[str, Any] = {"bootstrap.servers": k.bootstrap, "socket.connection.setup.timeout.ms": 3000,
+                                  "logger": logging.getLogger("gateway.librdkafka.admin")}
+        admin = AdminClient(config)
+        while not self._stop.is_set():
+            try:
+                created = ensure_topics(admin, k.topic_prefix, k.partitions, k.replication_factor,
+                                        timeout_s=TOPIC_SETUP_TIMEOUT_S)
+                if created:
+                    log.info("created %d topics", len(created))
+                self.done.set()
+                return
+            except (KafkaException, TopicSetupError) as exc:
+                log.warning("topics not ensured yet (Kafka unreachable?): %s", type(exc).__name__)
+            self._stop.wait(TOPIC_SETUP_RETRY_S)
+
+
+def _close_registry(registry: object) -> None:
+    """Close the registry client's HTTP session (SchemaRegistry has no close() yet; fall back to its
+    Confluent client, which has one), so no socket outlives the app."""
+    close = getattr(registry, "close", None) or getattr(getattr(registry, "_client", None), "close", None)
+    if callable(close):
+        close()

@@ -15,8 +15,10 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     svc = services(request)
     kafka = await svc.publisher.broker_reachable()
+    topics = svc.topics_ready.is_set()
     state = svc.state.loaded
-    ready = kafka and state
-    doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "message_state_loaded": state}
+    ready = kafka and topics and state
+    doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "topics": topics,
+           "message_state_loaded": state}
     return Response(orjson.dumps(doc), 200 if ready else 503, {"Retry-After": "1"} if not ready else None,
                     media_type="application/json")

@@ -38,6 +38,8 @@ def producer_config(bootstrap: str, *, linger_ms: int, send_timeout_s: float) ->
         "enable.idempotence": True,
         "linger.ms": linger_ms,
         "compression.type": "lz4",
+        # topics come from the catalog (ensure_topics); a missing one is an error, not a new topic
+        "allow.auto.create.topics": False,
         # librdkafka stops retrying a record when the HTTP caller has been told 503, so a record is
         # rarely taken after its 503; when it is, the client's retry carries the same idempotency
         # key, hence the same message_id, and the streams' dedup table drops the second copy.

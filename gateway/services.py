@@ -4,6 +4,7 @@ Endpoints reach it as `services(request)`; nothing here is created per request.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -18,6 +19,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.state import MessageStateView
 from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.registry import SchemaRegistry
 from schemas.settings import Settings
 from schemas.templates import TemplateCatalog
 from schemas.topics import Catalog
@@ -28,6 +30,7 @@ class Services:
     settings: Settings
     keys: KeyStore
     publisher: Publisher
+    registry: SchemaRegistry
     topics: Catalog
     auditor: Auditor
     state: MessageStateView
@@ -39,6 +42,7 @@ class Services:
     metrics: GatewayMetrics
     fingerprint_key: bytes
     twilio_validator: RequestValidator
+    topics_ready: threading.Event
 
 
 def services(request: Request) -> Services:

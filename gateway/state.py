@@ -21,7 +21,8 @@ from schemas.errors import ContractError
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 0.2
-RETRY_S = 1.0
+RETRY_S = 0.25
+METADATA_TIMEOUT_S = 1.0
 
 
 class MessageStateView:
@@ -52,7 +53,7 @@ class MessageStateView:
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=METADATA_TIMEOUT_S * 4)
 
     @property
     def loaded(self) -> bool:
@@ -86,14 +87,14 @@ class MessageStateView:
             consumer.close()
 
     def _assign(self, consumer: Consumer) -> bool:
-        metadata = consumer.list_topics(self._topic, timeout=3.0)
+        metadata = consumer.list_topics(self._topic, timeout=METADATA_TIMEOUT_S)
         topic = metadata.topics.get(self._topic)
         if topic is None or topic.error is not None or not topic.partitions:
             return False
         partitions = sorted(topic.partitions)
         targets = {}
         for p in partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=3.0)
+            low, high = consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=METADATA_TIMEOUT_S * 3)
             if high > low:
                 targets[p] = high
         self._targets = targets

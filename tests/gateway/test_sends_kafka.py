@@ -1,0 +1,175 @@
+"""The send API on the real broker: sealed SendRequests read back, idempotency, batches, state reads."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+
+from confluent_kafka import Producer
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.idempotency import message_id_for
+from gateway.services import Services
+from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.settings import Settings
+from tests.gateway.helpers import ANALYST, AUDITOR, OTHER, PARAMS, PHONE, SENDER, key, read_topic, send_body, wait_ready
+
+
+def test_send_is_published_sealed_keyed_by_pseudonym_and_answered_after_the_ack(client, services, settings):
+    k = key()
+    r = client.post("/v1/messages", json=send_body(), headers={**SENDER, "Idempotency-Key": k})
+    assert r.status_code == 202, r.text
+    message_id = r.json()["message_id"]
+    assert message_id == message_id_for("demo-clinic", k)
+
+    topic = services.topics.send_requests
+    [(record_key, rec)] = read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=1,
+                                     where=lambda rec: rec["message_id"] == message_id)
+    pseudonym = Pseudonymizer(settings.pseudonym_key_bytes)("demo-clinic", PHONE)
+    assert record_key == pseudonym.encode() and rec["recipient_id"] == pseudonym
+    cipher = PhiCipher(settings.phi_keys)
+    assert cipher.open("recipient", rec["recipient"]) == PHONE
+    assert cipher.open("patient_ref", rec["patient_ref"]) == "MRN-0042"
+    assert cipher.open("recipient_name", rec["recipient_name"]) == "Ana Maria Lopez"
+    assert json.loads(cipher.open("params", rec["content"]["params"])) == PARAMS
+    assert rec["content"]["template"] == "appointment_reminder" and rec["content"]["text"] is None
+    assert (rec["organization_id"], rec["idempotency_key"], rec["source"]) == ("demo-clinic", k, "gateway")
+    assert rec["channels"] == ["WHATSAPP", "SMS", "VOICE"] and rec["priority"] == "NORMAL"
+    assert rec["metadata"] == {"campaign": "reminders"} and rec["appointment_id"] == "apt-1"
+
+
+def test_free_text_is_sealed(client, services, settings):
+    r = client.post("/v1/messages", json={"to": PHONE, "text": "Su resultado esta listo", "idempotency_key": key(),
+                                          "priority": "urgent", "channels": ["SMS"]}, headers=SENDER)
+    assert r.status_code == 202, r.text
+    topic = services.topics.send_requests
+    [(_, rec)] = read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=1,
+                            where=lambda rec: rec["message_id"] == r.json()["message_id"])
+    assert PhiCipher(settings.phi_keys).open("text", rec["content"]["text"]) == "Su resultado esta listo"
+    assert rec["priority"] == "URGENT" and rec["channels"] == ["SMS"]
+
+
+def test_repeated_key_returns_the_original_id_and_publishes_once(client, services, settings):
+    k = key()
+    first = client.post("/v1/messages", json=send_body(), headers={**SENDER, "Idempotency-Key": k})
+    again = client.post("/v1/messages", json=send_body(), headers={**SENDER, "Idempotency-Key": k})
+    assert first.status_code == again.status_code == 202
+    assert first.json()["message_id"] == again.json()["message_id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    conflict = client.post("/v1/messages", json=send_body(to="+5215500000001"),
+                           headers={**SENDER, "Idempotency-Key": k})
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "idempotency_conflict"
+    assert "+52155" not in conflict.text
+    # the same key in another organization is another message
+    other = client.post("/v1/messages", json=send_body(), headers={**OTHER, "Idempotency-Key": k})
+    assert other.status_code == 202 and other.json()["message_id"] != first.json()["message_id"]
+
+    topic = services.topics.send_requests
+    mid = first.json()["message_id"]
+    found = read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=2, timeout_s=3,
+                       where=lambda rec: rec["message_id"] == mid)
+    assert len(found) == 1
+
+
+def test_batch_items_succeed_or_fail_alone(client, services, settings):
+    k1, k2 = key(), key()
+    items = [send_body(idempotency_key=k1), send_body(to="12"), send_body(idempotency_key=k2, to="+5215500000002"),
+             send_body(idempotency_key=k1)]
+    r = client.post("/v1/messages:batch", json={"items": items}, headers=SENDER)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert (doc["accepted"], doc["rejected"]) == (3, 1)
+    ok0, bad, ok2, dup = doc["results"]
+    assert ok0["message_id"] == message_id_for("demo-clinic", k1) and dup["message_id"] == ok0["message_id"]
+    assert bad["status"] == "rejected" and bad["error"]["field"] == "items[1].idempotency_key"
+    assert ok2["status"] == "accepted"
+    topic = services.topics.send_requests
+    wanted = {ok0["message_id"], ok2["message_id"]}
+    found = read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=3, timeout_s=4,
+                       where=lambda rec: rec["message_id"] in wanted)
+    assert sorted(rec["message_id"] for _, rec in found) == sorted(wanted)
+
+
+def test_batch_header_key_gives_each_item_a_key(client):
+    k = key()
+    items = [send_body(), send_body(to="+5215500000003")]
+    first = client.post("/v1/messages:batch", json={"items": items}, headers={**SENDER, "Idempotency-Key": k})
+    retry = client.post("/v1/messages:batch", json={"items": items}, headers={**SENDER, "Idempotency-Key": k})
+    assert first.json()["accepted"] == 2
+    assert [x["message_id"] for x in first.json()["results"]] == [x["message_id"] for x in retry.json()["results"]]
+    assert all(x["replayed"] for x in retry.json()["results"])
+
+
+def test_batch_limits(settings):
+    small = dataclasses.replace(settings, gateway=dataclasses.replace(settings.gateway, max_batch_items=2))
+    with TestClient(create_app(small)) as c:
+        wait_ready(c)
+        r = c.post("/v1/messages:batch", json={"items": [send_body(idempotency_key=key()) for _ in range(3)]},
+                   headers=SENDER)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "too_many_items"
+        for body in ({"items": []}, {"items": "x"}, [], {"items": [], "more": 1}):
+            assert c.post("/v1/messages:batch", json=body, headers=SENDER).status_code in (400, 422)
+
+
+def test_roles_and_organizations(client):
+    body = send_body(idempotency_key=key())
+    assert client.post("/v1/messages", json=body).status_code == 401
+    assert client.post("/v1/messages", json=body, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/v1/messages", json=body, headers=ANALYST).status_code == 403
+    assert client.post("/v1/messages", json=body, headers=AUDITOR).status_code == 403
+    mid = client.post("/v1/messages", json=body, headers=SENDER).json()["message_id"]
+    assert client.get(f"/v1/messages/{mid}", headers=ANALYST).status_code == 200
+    assert client.get(f"/v1/messages/{mid}", headers=AUDITOR).status_code == 200
+    assert client.get(f"/v1/messages/{mid}", headers=OTHER).status_code == 404
+    assert client.get("/v1/messages/unknown-id", headers=SENDER).status_code == 404
+
+
+def _state(mid: str, org: str, status: str, history: list[str]) -> dict:
+    now = int(time.time() * 1000)
+    return {"message_id": mid, "organization_id": org, "recipient_id": "r" * 32, "status": status,
+            "channel": "WHATSAPP", "provider": "meta", "provider_message_id": "wamid.1", "hop": 0,
+            "is_final": status == "read", "created_at": now - 5000, "updated_at": now,
+            "history": [{"status": s, "at": now - 1000 * (len(history) - i), "channel": "WHATSAPP",
+                         "provider": "meta", "attempt_id": "a1", "error_code": None, "source": "pipeline"}
+                        for i, s in enumerate(history)]}
+
+
+def test_get_reads_the_reconciled_state(client, services: Services, settings: Settings):
+    topic = services.topics.message_state
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap})
+    mine, theirs = f"m-{key()}", f"m-{key()}"
+    producer.produce(topic.name, topic.codec.encode(_state(mine, "demo-clinic", "read",
+                                                           ["queued", "sent", "delivered", "read"])), mine)
+    producer.produce(topic.name, topic.codec.encode(_state(theirs, "other-clinic", "sent", ["sent"])), theirs)
+    assert producer.flush(10) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and services.state.get(theirs) is None:
+        time.sleep(0.05)
+    r = client.get(f"/v1/messages/{mine}", headers=SENDER)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert (doc["status"], doc["is_final"], doc["channel"]) == ("read", True, "WHATSAPP")
+    assert [h["status"] for h in doc["history"]] == ["queued", "sent", "delivered", "read"]
+    assert doc["history"][0]["at"].endswith("Z") and "recipient_id" not in doc
+    assert client.get(f"/v1/messages/{theirs}", headers=SENDER).status_code == 404
+    assert client.get(f"/v1/messages/{theirs}", headers=OTHER).status_code == 200
+
+    producer.produce(topic.name, None, mine)  # a tombstone removes it from the view
+    producer.flush(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and services.state.get(mine) is not None:
+        time.sleep(0.05)
+    assert client.get(f"/v1/messages/{mine}", headers=SENDER).status_code == 404
+
+
+def test_a_send_is_readable_as_accepted_before_the_streams_report(client):
+    mid = client.post("/v1/messages", json=send_body(idempotency_key=key()), headers=SENDER).json()["message_id"]
+    r = client.get(f"/v1/messages/{mid}", headers=SENDER)
+    assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["history"] == []
+
+
+def test_templates_are_listed(client):
+    doc = client.get("/v1/templates", headers=SENDER).json()
+    names = {t["name"] for t in doc["templates"]}
+    assert "appointment_reminder" in names
