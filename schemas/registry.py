@@ -23,6 +23,7 @@ class SchemaRegistry(Protocol):
     def register(self, subject: str, schema_text: str) -> int: ...
     def schema_text(self, schema_id: int) -> str: ...
     def is_compatible(self, subject: str, schema_text: str) -> bool: ...
+    def close(self) -> None: ...
 
 
 class ConfluentRegistry:
@@ -47,6 +48,9 @@ class ConfluentRegistry:
             raise RegistryError(f"{subject}: registry refused registration ({exc.http_status_code})") from exc
         except Exception as exc:  # transport errors surface as various requests/httpx errors
             raise RegistryError(f"{subject}: schema registry unreachable") from exc
+
+    def close(self) -> None:
+        self._client.close()
 
     def schema_text(self, schema_id: int) -> str:
         try:
@@ -87,6 +91,9 @@ class InProcessRegistry:
 
     def is_compatible(self, subject: str, schema_text: str) -> bool:
         return True
+
+    def close(self) -> None:
+        pass
 
 
 def registry_from_url(url: str) -> SchemaRegistry:

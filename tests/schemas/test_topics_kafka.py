@@ -25,6 +25,13 @@ def prefix() -> str:
     return f"t{uuid.uuid4().hex[:8]}."
 
 
+@pytest.fixture
+def reg(registry):
+    client = ConfluentRegistry(registry.url)
+    yield client
+    client.close()
+
+
 @pytest.fixture(scope="module")
 def admin(kafka) -> AdminClient:
     return AdminClient({"bootstrap.servers": kafka.bootstrap})
@@ -62,9 +69,9 @@ def _drain(bootstrap: str, topic: str, partitions: int) -> list:
     return out
 
 
-def test_every_contract_travels_through_the_broker_without_clear_phi(kafka, registry, admin, prefix):
+def test_every_contract_travels_through_the_broker_without_clear_phi(kafka, reg, admin, prefix):
     ensure_topics(admin, prefix, partitions=3, replication=1)
-    catalog = Catalog(prefix, ConfluentRegistry(registry.url))
+    catalog = Catalog(prefix, reg)
     samples = examples(CIPHER, PSEUDO)
     producer = Producer({"bootstrap.servers": kafka.bootstrap, "acks": "all", "enable.idempotence": True})
     for topic in TOPICS.all():
@@ -86,16 +93,14 @@ def test_every_contract_travels_through_the_broker_without_clear_phi(kafka, regi
 
 
 @pytest.mark.parametrize("name", contracts.EVENT_TYPES)
-def test_current_schema_is_backward_compatible_with_released(registry, name):
-    reg = ConfluentRegistry(registry.url)
+def test_current_schema_is_backward_compatible_with_released(reg, name):
     subject = f"compat-{uuid.uuid4().hex[:8]}-{name}-value"
     for path in contracts.released_versions(name):
         reg.register(subject, json.dumps(json.loads(path.read_text())))
     assert reg.is_compatible(subject, contracts.schema_text(name))
 
 
-def test_registry_rejects_a_breaking_change(registry):
-    reg = ConfluentRegistry(registry.url)
+def test_registry_rejects_a_breaking_change(reg):
     subject = f"compat-{uuid.uuid4().hex[:8]}-break-value"
     reg.register(subject, contracts.schema_text("CircuitEvent"))
     broken = json.loads(contracts.schema_text("CircuitEvent"))
