@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from schemas.phi import normalize_address
 from schemas.settings import Settings
 from schemas.templates import TemplateCatalog, default_catalog
 
-CHANNELS_FILE_VAR = "CARELAY_CHANNELS_FILE"
 DEMO_ORGANIZATION = "demo-clinic"
 
 
@@ -37,7 +35,7 @@ class ChannelDirectory:
         self._own: set[str] = set()
         for inst in self._all:
             if inst.id in self._by_id:
-                raise ConfigError(f"{CHANNELS_FILE_VAR}: channel instance id {inst.id!r} appears twice")
+                raise ConfigError(f"CARELAY_CHANNELS_FILE: channel instance id {inst.id!r} appears twice")
             self._by_id[inst.id] = inst
             self._by_org_channel.setdefault((inst.organization_id, inst.channel), []).append(inst)
             family = _provider_family(inst.provider)
@@ -116,17 +114,17 @@ def instance_from_dict(raw: Mapping[str, Any]) -> ChannelInstance:
             config=dict(raw.get("config") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"{CHANNELS_FILE_VAR}: bad channel instance {raw.get('id')!r}: {exc}") from None
+        raise ConfigError(f"CARELAY_CHANNELS_FILE: bad channel instance {raw.get('id')!r}: {exc}") from None
 
 
 def load_file(path: str | Path) -> ChannelDirectory:
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{CHANNELS_FILE_VAR}: cannot read {path}: {type(exc).__name__}") from exc
+        raise ConfigError(f"CARELAY_CHANNELS_FILE: cannot read {path}: {type(exc).__name__}") from exc
     items = raw.get("instances") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
-        raise ConfigError(f"{CHANNELS_FILE_VAR}: expected a list of channel instances")
+        raise ConfigError(f"CARELAY_CHANNELS_FILE: expected a list of channel instances")
     indexed = list(enumerate(items))
     indexed.sort(key=lambda pair: (int(pair[1].get("priority", 0)), pair[0]))
     return ChannelDirectory(instance_from_dict(item) for _, item in indexed)
@@ -161,10 +159,8 @@ def demo_instances(settings: Settings, organization_id: str = DEMO_ORGANIZATION)
     ]
 
 
-def load_directory(settings: Settings, environ: Mapping[str, str] | None = None) -> ChannelDirectory:
+def load_directory(settings: Settings) -> ChannelDirectory:
     """From CARELAY_CHANNELS_FILE when set, else the demo set for 'demo-clinic'."""
-    env = os.environ if environ is None else environ
-    path = env.get(CHANNELS_FILE_VAR, "").strip()
-    if path:
-        return load_file(path)
+    if settings.channels_file:
+        return load_file(settings.channels_file)
     return ChannelDirectory(demo_instances(settings))

@@ -137,6 +137,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
+    channels_file: str = ""  # JSON list of channel instances; empty: the demo set (connectors.instances)
 
     @property
     def pseudonym_key_bytes(self) -> bytes:
@@ -184,6 +185,7 @@ class Settings:
             pseudonym_key=Secret(pseudonym_text),
             data_dir=Path(s("DATA_DIR", "var")),
             log_level=s("LOG_LEVEL", "INFO").upper(),
+            channels_file=s("CHANNELS_FILE", ""),
             kafka=KafkaSettings(
                 bootstrap=s("KAFKA_BOOTSTRAP", k.bootstrap),
                 schema_registry_url=s("SCHEMA_REGISTRY_URL", k.schema_registry_url),

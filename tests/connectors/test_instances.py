@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.instances import CHANNELS_FILE_VAR, ChannelDirectory, load_directory, load_file
+from connectors.instances import ChannelDirectory, load_directory, load_file
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 
 
 def test_demo_set_covers_every_channel_in_preference_order() -> None:
-    d = load_directory(Settings(), environ={})
+    d = load_directory(Settings())
     assert [i.provider for i in d.for_channel("demo-clinic", "WHATSAPP")] == ["meta", "twilio"]
     assert [i.provider for i in d.for_channel("demo-clinic", "SMS")] == ["twilio"]
     assert [i.provider for i in d.for_channel("demo-clinic", "VOICE")] == ["twilio"]
@@ -24,7 +24,7 @@ def test_demo_set_covers_every_channel_in_preference_order() -> None:
 
 def test_inbound_addresses_resolve_to_the_organization() -> None:
     s = Settings()
-    d = load_directory(s, environ={})
+    d = load_directory(s)
     assert d.organization_for("twilio", f"whatsapp:{s.twilio.whatsapp_from}") == "demo-clinic"
     assert d.organization_for("twilio", s.twilio.sms_from) == "demo-clinic"
     assert d.organization_for("meta", s.meta.phone_number_id) == "demo-clinic"
@@ -36,7 +36,7 @@ def test_inbound_addresses_resolve_to_the_organization() -> None:
 
 def test_own_senders_are_never_patients() -> None:
     s = Settings()
-    d = load_directory(s, environ={})
+    d = load_directory(s)
     for number in (s.twilio.sms_from, s.twilio.whatsapp_from, s.twilio.voice_from):
         assert d.is_own_sender(number)
         assert d.is_own_sender(f"whatsapp:{number}")
@@ -52,7 +52,7 @@ def test_file_with_priority_and_display_number(tmp_path: Path) -> None:
         {"id": "a", "organization_id": "c1", "channel": "whatsapp", "provider": "d360",
          "sender": "200000000000002", "priority": 1, "config": {"display_phone_number": "15550000009"}},
     ]}))
-    d = load_directory(Settings(), environ={CHANNELS_FILE_VAR: str(path)})
+    d = load_directory(Settings(channels_file=str(path)))
     assert [i.id for i in d.for_channel("c1", "WHATSAPP")] == ["a", "b"]
     assert d.is_own_sender("+15550000009")
     assert d.organization_for("meta", "200000000000002") == "c1"
@@ -75,6 +75,6 @@ def test_bad_files_fail_at_start_up(tmp_path: Path, content: str) -> None:
 
 
 def test_duplicate_ids_rejected() -> None:
-    d = load_directory(Settings(), environ={})
+    d = load_directory(Settings())
     with pytest.raises(ConfigError, match="twice"):
         ChannelDirectory([*d, *d])
