@@ -124,7 +124,7 @@ def load_file(path: str | Path) -> ChannelDirectory:
         raise ConfigError(f"CARELAY_CHANNELS_FILE: cannot read {path}: {type(exc).__name__}") from exc
     items = raw.get("instances") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
-        raise ConfigError(f"CARELAY_CHANNELS_FILE: expected a list of channel instances")
+        raise ConfigError("CARELAY_CHANNELS_FILE: expected a list of channel instances")
     indexed = list(enumerate(items))
     indexed.sort(key=lambda pair: (int(pair[1].get("priority", 0)), pair[0]))
     return ChannelDirectory(instance_from_dict(item) for _, item in indexed)
