@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,12 +70,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry
 
 
 @pytest.fixture
-def kafka_factory(tmp_path: Path) -> Iterator[Callable[[], LocalKafka]]:
-    """Private brokers for tests that stop, kill or restart one (never the shared `kafka`)."""
+def kafka_factory(tmp_path: Path) -> Iterator[Callable[..., LocalKafka]]:
+    """Private brokers for tests that stop, kill or restart one (never the shared `kafka`);
+    keyword arguments go to LocalKafka, e.g. `overrides={"broker.session.timeout.ms": "2000"}`."""
     started: list[LocalKafka] = []
 
-    def make() -> LocalKafka:
-        broker = LocalKafka(tmp_path / f"kafka-{len(started)}", port=free_port())
+    def make(**options: Any) -> LocalKafka:
+        broker = LocalKafka(tmp_path / f"kafka-{len(started)}", port=free_port(), **options)
         started.append(broker)
         return broker.start()
 
