@@ -1,4 +1,4 @@
-"""A JVM child process that never outlives the Python process that started it."""
+"""Child server processes (JVMs and our own Python services) that never outlive the process that started them."""
 from __future__ import annotations
 
 import atexit
@@ -18,7 +18,7 @@ from types import FrameType
 from stack.errors import StackError
 
 _PR_SET_PDEATHSIG = 1
-_live: set[JavaProcess] = set()
+_live: set[ChildProcess] = set()
 _handlers_installed = False
 
 
@@ -53,18 +53,21 @@ _libc = ctypes.CDLL(None, use_errno=True)  # resolved here: the child should onl
 
 def _die_with_parent() -> None:
     # Runs in the child between fork and exec: if pytest or `make run` is SIGKILLed, atexit never
-    # runs, and without this the JVM would keep the port and data dir locked for the next run.
+    # runs, and without this the child would keep the port and data dir locked for the next run.
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-class JavaProcess:
-    """One JVM in its own process group, logging to a file, stopped by SIGTERM then SIGKILL."""
+class ChildProcess:
+    """One server process in its own process group, logging to a file, stopped by SIGTERM then SIGKILL."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, cwd: Path, log_path: Path) -> None:
+    def __init__(
+        self, name: str, argv: Sequence[str], *, cwd: Path, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
-        self.argv = [java_executable(), *argv]
+        self.argv = list(argv)
         self.cwd = cwd
         self.log_path = log_path
+        self.env = env
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -80,17 +83,18 @@ class JavaProcess:
         return self._proc.poll() if self._proc is not None else None
 
     def start(self, *, detached: bool = False) -> None:
-        """Start the JVM; `detached` leaves it running after we exit (the CLI's --background)."""
+        """Start the process; `detached` leaves it running after we exit (the CLI's --background)."""
         if self.running:
             raise StackError(f"{self.name} is already running (pid {self.pid})")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        # The kernel ties PDEATHSIG to the forking *thread*; from a short-lived thread the JVM would
+        # The kernel ties PDEATHSIG to the forking *thread*; from a short-lived thread the child would
         # die with it, so only the main thread asks for it (atexit still covers the rest).
         tie_to_parent = not detached and threading.current_thread() is threading.main_thread()
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(  # noqa: S603 - argv built from fixed parts, no shell
                 self.argv,
                 cwd=self.cwd,
+                env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -130,6 +134,13 @@ class JavaProcess:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+class JavaProcess(ChildProcess):
+    """A JVM: the same lifecycle, with the java executable found once."""
+
+    def __init__(self, name: str, argv: Sequence[str], *, cwd: Path, log_path: Path) -> None:
+        super().__init__(name, [java_executable(), *argv], cwd=cwd, log_path=log_path)
 
 
 def _signal_group(pid: int, sig: int) -> None:
@@ -175,7 +186,7 @@ atexit.register(stop_all)
 
 def _install_signal_handlers() -> None:
     # SIGINT already becomes KeyboardInterrupt and so reaches atexit; SIGTERM and SIGHUP would end
-    # Python without atexit, leaving the JVM behind, so stop the children first, then chain.
+    # Python without atexit, leaving children behind, so stop the children first, then chain.
     global _handlers_installed
     if _handlers_installed or threading.current_thread() is not threading.main_thread():
         return
