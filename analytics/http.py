@@ -99,14 +99,21 @@ def result_payload(result: Result, elapsed_s: float) -> dict[str, Any]:
     }
 
 
-def _sql_params(raw: Any) -> dict[str, str | int | float]:
+Param = str | int | float | list[str | int | float]
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def _sql_params(raw: Any) -> dict[str, Param]:
     """Values for ClickHouse's server-side placeholders, `{name:Type}`: bound, never spliced into SQL."""
     if raw is None:
         return {}
     if not isinstance(raw, dict) or not all(
-            isinstance(k, str) and isinstance(v, str | int | float) and not isinstance(v, bool)
+            isinstance(k, str) and (_scalar(v) or (isinstance(v, list) and all(_scalar(x) for x in v)))
             for k, v in raw.items()):
-        raise QueryRejected("`params` must map names to strings or numbers")
+        raise QueryRejected("`params` must map names to strings, numbers or lists of them")
     return raw
 
 
@@ -140,7 +147,10 @@ def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[st
             finally:
                 if audit is not None:
                     client = request.client.host if request.client else ""
-                    audit(Access(**who, action=action, outcome=outcome, reason=reason, remote_addr=client))
+                    try:
+                        audit(Access(**who, action=action, outcome=outcome, reason=reason, remote_addr=client))
+                    except Exception:  # the trail must not break the answer; the failure is logged loudly
+                        log.exception("could not audit an analytics request")
         return endpoint
 
     async def sql(request: Request) -> Response:

@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -69,7 +68,7 @@ class AuditOut:
 
     def __call__(self, access: Access) -> None:
         record = {
-            "audit_id": str(uuid.uuid4()), "occurred_at": datetime.now(UTC), "actor": access.actor,
+            "audit_id": str(uuid.uuid4()), "occurred_at": int(time.time() * 1000), "actor": access.actor,
             "role": access.role or None, "organization_id": access.organization_id or None,
             "action": access.action, "resource": None, "outcome": access.outcome,
             "reason": access.reason or None, "remote_addr": access.remote_addr or None, "details": {},

@@ -81,7 +81,7 @@ class DeadLetters:
         value = self._topic.codec.encode({
             "source_topic": msg.topic(), "source_partition": msg.partition(), "source_offset": msg.offset(),
             "key": msg.key(), "value": msg.value(), "reason": reason, "detail": detail, "message_id": None,
-            "failed_at": datetime.now(UTC),
+            "failed_at": int(time.time() * 1000),  # epoch millis: the codec's timestamp representation
         })
         self._producer.produce(self._topic.name, key=msg.key(), value=value)
 

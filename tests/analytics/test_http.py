@@ -94,7 +94,10 @@ def test_sql_refuses_writes_files_and_runaway_queries(loaded, statement: str, er
 def test_sql_body_must_be_json_with_sql_and_scalar_params(loaded):
     client, _ = make_client(loaded[1])
     assert client.post("/v1/sql", content=b"SELECT 1", headers=ANALYST).status_code == 400
-    assert sql(client, "SELECT {x:String}", params={"x": ["list"]}).status_code == 400
+    assert sql(client, "SELECT {x:String}", params={"x": {"nested": 1}}).status_code == 400
+    assert sql(client, "SELECT {x:String}", params={"x": [["nested"]]}).status_code == 400
+    ok = sql(client, "SELECT has({x:Array(String)}, 'b')", params={"x": ["a", "b"]})
+    assert ok.status_code == 200 and ok.json()["rows"] == [[1]]
     assert client.post("/v1/sql", json={"query": "SELECT 1"}, headers=ANALYST).status_code == 400
 
 
