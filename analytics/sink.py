@@ -106,6 +106,7 @@ class Sink:
         self._batch = self._new_batch()
         self._pending: Batch | None = None  # a batch whose insert failed: partitions stay paused
         self._backoff = Backoff(cfg.retry_initial_s, cfg.retry_max_s)
+        self._registry_backoff = Backoff(cfg.retry_initial_s, cfg.retry_max_s)
         self._registry_failures: dict[Source, int] = {}
         self._stop = threading.Event()
 
@@ -167,14 +168,15 @@ class Sink:
                 log.warning("schema registry unavailable at %s:%d@%d (try %d)", src.topic, src.partition,
                             src.offset, tries)
                 self._consumer.seek(TopicPartition(src.topic, src.partition, src.offset))
-                time.sleep(self._backoff.next())
+                time.sleep(self._registry_backoff.next())
                 return False
             rows = self._dead_letter(msg, src, "unknown_schema", "the registry cannot resolve its schema id")
         except ContractError as exc:
             rows = self._dead_letter(msg, src, "undecodable", str(exc))
         except (KeyError, TypeError, ValueError) as exc:
             rows = self._dead_letter(msg, src, "unmappable", f"{bound.topic.value_type}: {type(exc).__name__}")
-        self._registry_failures.pop(src, None)
+        if self._registry_failures.pop(src, None) is not None:
+            self._registry_backoff.reset()
         self._batch.add(src, rows, self._clock())
         return True
 
