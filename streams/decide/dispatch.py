@@ -138,3 +138,11 @@ def circuit_blocked(msg: Message, hop: Hop, patient: Patient, world: World, reop
         msg_routed, routed = lifecycle.route(msg_failed, nxt, world.now_ms)
         return AfterFailure(After.ENDED, "circuit_open", msg_routed, end=HopEnd(msg_routed, (*outs, routed), nxt))
     return AfterFailure(After.RETRY, "circuit_open", msg, max(0, reopens_at_ms - world.now_ms))
+
+
+def consent_withdrawn(msg: Message, hop: Hop, patient: Patient, world: World) -> AfterFailure:
+    """The patient opted out of the hop's channel after it was routed: it is not sent there; the
+    next consented channel takes it, or the message ends blocked."""
+    entry = st.Entry("blocked", world.now_ms, hop.channel, hop.provider, hop.attempt_id, "no_consent", "pipeline")
+    end = end_hop(msg, hop, entry, patient, world, final_error=False, next_reason="fallback_no_consent")
+    return AfterFailure(After.ENDED, "no_consent", end.message, end=end)

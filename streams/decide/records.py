@@ -5,6 +5,7 @@ one patient sits on the patient's partition and one worker owns it.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -174,6 +175,16 @@ class Message:
 
     def tried_channels(self) -> frozenset[str]:
         return frozenset(h.channel for h in self.hops)
+
+
+def prune_pending(patient: Patient, lookup: Callable[[str], Message | None]) -> Patient:
+    """Forget pending entries whose message is final, gone, or already taken by a provider."""
+    def still(p: Pending) -> bool:
+        msg = lookup(p.message_id)
+        return msg is not None and not msg.is_final and not any(h.ledger is Ledger.ACCEPTED for h in msg.hops)
+
+    kept = tuple(p for p in patient.pending if still(p))
+    return patient if len(kept) == len(patient.pending) else replace(patient, pending=kept)
 
 
 def attempt_id(message_id: str, hop: int) -> str:

@@ -115,3 +115,17 @@ def test_open_circuit_falls_back_to_a_healthy_channel_or_waits() -> None:
     everything = frozenset({"wa-meta", "wa-twilio", "sms-twilio", "voice-twilio"})
     r = circuit_blocked(msg, msg.hops[0], Patient(), world(NOW, open_ids=everything), NOW + 30_000)
     assert (r.action, r.delay_ms) == (After.RETRY, 30_000)
+
+
+def test_consent_withdrawn_after_routing_moves_on_or_blocks() -> None:
+    from streams.decide.consent import Consent
+    from streams.decide.dispatch import consent_withdrawn
+
+    msg = routed()
+    patient = Patient(consent=Consent().apply("WHATSAPP", False, NOW, "keyword"))
+    r = consent_withdrawn(msg, msg.hops[0], patient, world(NOW))
+    assert r.end is not None and r.end.next_hop is not None and r.end.next_hop.channel == "SMS"
+    lone = routed(channels=("WHATSAPP",))
+    r = consent_withdrawn(lone, lone.hops[0], patient, world(NOW))
+    assert r.end is not None and r.end.next_hop is None
+    assert r.message.status == "blocked" and r.message.is_final

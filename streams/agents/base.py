@@ -1,0 +1,194 @@
+"""What every agent shares: the batch view of the tables, output helpers, dead letters.
+
+A batch runs in three steps: decide (reading and writing the view), emit the outputs and wait for
+the broker's acknowledgement, then write the changelog. State changes reach the in-memory tables at
+once, so other agents of this worker see them; they become durable only after the outputs they
+caused, so a crash between the two replays the batch and re-emits the same (idempotent) outputs
+rather than losing them.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from faust.types import EventT
+
+from schemas.topics import BoundTopic
+from streams import convert
+from streams.decide import lifecycle
+from streams.decide.inbound import cancellable
+from streams.decide.lifecycle import Outcome
+from streams.decide.records import Hop, Message, Patient, prune_pending
+from streams.runtime import Out, Runtime, b64, unb64
+from streams.tables import PatientTable
+
+log = logging.getLogger("carelay.streams")
+
+
+class View:
+    def __init__(self, patients: PatientTable, messages: PatientTable) -> None:
+        self._patients = patients
+        self._messages = messages
+        self._dirty_patients: dict[str, Patient] = {}
+        self._dirty_messages: dict[str, Message] = {}
+
+    def patient(self, rid: str) -> Patient:
+        found = self._dirty_patients.get(rid)
+        if found is None:
+            found = self._patients.data.get(rid)
+        return found if found is not None else Patient()
+
+    def put_patient(self, rid: str, patient: Patient) -> None:
+        self._dirty_patients[rid] = patient
+        self._patients.data[rid] = patient
+
+    def message(self, rid: str, message_id: str) -> Message | None:
+        key = f"{rid}|{message_id}"
+        found = self._dirty_messages.get(key)
+        return found if found is not None else self._messages.data.get(key)
+
+    def put_message(self, msg: Message) -> None:
+        key = f"{msg.recipient_id}|{msg.message_id}"
+        self._dirty_messages[key] = msg
+        self._messages.data[key] = msg
+
+    def changed_messages(self) -> Iterable[Message]:
+        return self._dirty_messages.values()
+
+    def persist(self) -> None:
+        for rid, patient in self._dirty_patients.items():
+            self._patients.on_key_set(rid, patient)
+        for key, msg in self._dirty_messages.items():
+            self._messages.on_key_set(key, msg)
+        self._dirty_patients.clear()
+        self._dirty_messages.clear()
+
+
+class Handler:
+    name = "agent"
+
+    def __init__(self, rt: Runtime, patients: PatientTable, messages: PatientTable) -> None:
+        self.rt = rt
+        self.patients = patients
+        self.messages = messages
+
+    def view(self) -> View:
+        return View(self.patients, self.messages)
+
+    async def handle(self, events: Sequence[EventT]) -> None:
+        rt = self.rt
+        rt.metrics.events.labels(self.name).inc(len(events))
+        rt.metrics.batch_size.labels(self.name).observe(len(events))
+        view, out = self.view(), Out()
+        for event in events:
+            self.one(event, view, out)
+        await self.complete(view, out)
+
+    def one(self, event: EventT, view: View, out: Out) -> None:
+        raise NotImplementedError
+
+    async def complete(self, view: View, out: Out, *, durable: bool = False) -> None:
+        """Emit the batch's outputs (with one MessageState per changed message), wait for the broker,
+        then write the changelog; `durable`: also wait until the changelog is acknowledged."""
+        for msg in view.changed_messages():
+            out.add(self.rt.catalog.message_state, msg.message_id.encode(), convert.state_record(msg), None)
+        await self.rt.emit(out)
+        view.persist()
+        if durable:
+            await self.patients.durable()
+            await self.messages.durable()
+        else:
+            self.patients.forget()
+            self.messages.forget()
+
+    # -- outputs ----------------------------------------------------------------------------
+    def decode(self, topic: BoundTopic, event: EventT, out: Out) -> dict[str, Any] | None:
+        try:
+            return topic.codec.decode(event.value)
+        except Exception as exc:  # ContractError, RegistryError: the record is kept whole for inspection
+            self.dead(event, "undecodable", out, detail=type(exc).__name__)
+            return None
+
+    def misrouted(self, event: EventT, rid: str, out: Out) -> bool:
+        """Records keyed by a partitioner other than Kafka's default land on the wrong partition:
+        send them on to the patient's partition of the same topic (see streams.partitioning)."""
+        want = self.rt.partition(rid)
+        if event.message.partition == want:
+            return False
+        out.raw(event.message.topic, event.message.key, event.value, want)
+        self.rt.metrics.decide(self.name, "repartitioned")
+        return True
+
+    def dead(self, event: EventT, reason: str, out: Out, *, detail: str | None = None,
+             message_id: str | None = None) -> None:
+        m = event.message
+        record = convert.dead_letter(m.topic, m.partition, m.offset, m.key, event.value, reason, self.rt.now(),
+                                     detail=detail, message_id=message_id)
+        out.add(self.rt.catalog.dead_letter, m.key, record, None)
+        self.rt.metrics.dead_letters.labels(reason).inc()
+        log.warning("%s: dead letter %s (%s) at %s[%d]@%d", self.name, reason, detail or "-", m.topic, m.partition,
+                    m.offset)
+
+    def consent(self, view: View, out: Out, org: str, rid: str, channel: str, opted_in: bool, source: str,
+                reason: str | None, at_ms: int, *, publish: bool = True) -> None:
+        """Apply a consent change to the patient; on opt-out, cancel the pending messages it leaves
+        without a channel. `publish`: also write it to the (compacted) consent topic."""
+        rt = self.rt
+        patient = view.patient(rid)
+        consent = patient.consent.apply(channel, opted_in, at_ms, source)
+        if consent is patient.consent:
+            return  # known already (a replay, or our own change read back)
+        patient = replace(patient, consent=consent, organization_id=patient.organization_id or org)
+        if publish:
+            out.add(rt.catalog.consent, convert.consent_key(org, rid, channel),
+                    convert.consent_change(org, rid, channel, opted_in, source, reason, at_ms), rt.partition(rid))
+        rt.metrics.decide("consent", f"{source}_{'in' if opted_in else 'out'}")
+        if not opted_in:
+            now = rt.now()
+            for pending in patient.pending:
+                msg = view.message(rid, pending.message_id)
+                if msg is not None and cancellable(msg, consent):
+                    msg, outs = lifecycle.finish(msg, "cancelled", now, "opted_out")
+                    view.put_message(msg)
+                    self.outcomes(outs, msg, out)
+            patient = prune_pending(patient, lambda mid: view.message(rid, mid))
+        view.put_patient(rid, patient)
+
+    def alert(self, out: Out, org: str, rid: str, reason: str, now: int) -> None:
+        """The loop guard paused a conversation: staff are told through the audit trail and metrics."""
+        self.rt.metrics.alerts.labels(reason).inc()
+        out.add(self.rt.catalog.audit, org.encode(),
+                convert.audit("conversation.paused", "denied", now, org=org, resource=rid, reason=reason), None)
+
+    def outcomes(self, outcomes: Iterable[Outcome], msg: Message, out: Out) -> None:
+        key = msg.recipient_id.encode()
+        part = self.rt.partition(msg.recipient_id)
+        for o in outcomes:
+            out.add(self.rt.catalog.outcomes, key, convert.outcome_record(o, msg), part)
+
+    def park(self, out: Out, target: BoundTopic, rid: str, value: bytes, due_ms: int, reason: str,
+             attempt: int = 0) -> None:
+        """Send `value` back to `target` at `due_ms`, through the delay topics."""
+        from streams.agents.delay import delay_topic_for  # the delay module imports this one
+
+        now = self.rt.now()
+        topic = delay_topic_for(self.rt.catalog, max(0, due_ms - now))
+        out.add(topic, rid.encode(), convert.delayed(target.name, rid.encode(), value, due_ms, reason, attempt),
+                self.rt.partition(rid))
+
+    def dispatch_hop(self, out: Out, msg: Message, hop: Hop, base: dict[str, Any]) -> Message:
+        """Emit the command for a new hop and its delivery deadline; remember the command."""
+        rt = self.rt
+        command = convert.dispatch_command(base, msg, hop)
+        part = rt.partition(msg.recipient_id)
+        value = out.add(rt.catalog.dispatch, msg.recipient_id.encode(), command, part)
+        deadline = rt.catalog.provider_status.codec.encode(convert.deadline_status(msg, hop, rt.now()))
+        self.park(out, rt.catalog.provider_status, msg.recipient_id, deadline, hop.deadline_ms, "deadline")
+        return replace(msg, command=b64(value))
+
+    def previous_command(self, msg: Message) -> dict[str, Any] | None:
+        if msg.command is None:
+            return None
+        return self.rt.catalog.dispatch.codec.decode(unb64(msg.command))

@@ -1,0 +1,99 @@
+"""Periodic work on every worker, over the partitions it owns: the reconciliation poll (messages a
+provider accepted but never finished), repair of commands that went missing, expiry of finished
+records, and the consumer-lag gauge."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from faust.types import TP
+
+from streams import convert
+from streams.decide.records import Ledger, Message
+from streams.partitioning import patient_of
+from streams.runtime import Out, Runtime, unb64
+from streams.tables import PatientTable
+
+log = logging.getLogger("carelay.streams.timers")
+POLL_BATCH = 50       # provider polls per sweep (each is an HTTP call)
+YIELD_EVERY = 2000    # records scanned between yields to the event loop
+
+
+class Sweeper:
+    def __init__(self, rt: Runtime, messages: PatientTable, owned: Callable[[], set[int]]) -> None:
+        self.rt = rt
+        self.messages = messages
+        self.owned = owned
+
+    async def sweep(self) -> dict[str, int]:
+        rt = self.rt
+        now = rt.now()
+        cfg = rt.config
+        mine = self.owned()
+        out = Out()
+        polls: list[Message] = []
+        expired: list[str] = []
+        counts = {"scanned": 0, "expired": 0, "polled": 0, "reissued": 0}
+        for n, (key, msg) in enumerate(list(self.messages.data.items())):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            if not isinstance(msg, Message) or rt.partition(patient_of(str(key))) not in mine:
+                continue
+            counts["scanned"] += 1
+            if msg.is_final:
+                if msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms:
+                    expired.append(str(key))
+                continue
+            hop = msg.current
+            if hop is None:
+                continue
+            quiet = now - max(msg.updated_at_ms, hop.routed_at_ms)
+            if hop.ledger is Ledger.ACCEPTED and hop.provider_message_id and quiet > cfg.reconcile_stuck_ms:
+                if len(polls) < POLL_BATCH:
+                    polls.append(msg)
+            elif hop.ledger is not Ledger.ACCEPTED and msg.command is not None and quiet > self._lost_after(hop.ledger):
+                # the command (or its parked retry) went missing: send it again; the ledger makes it safe
+                out.raw(rt.catalog.dispatch.name, msg.recipient_id.encode(), unb64(msg.command),
+                        rt.partition(msg.recipient_id))
+                counts["reissued"] += 1
+        for msg in polls:
+            record = await self.poll(msg, now)
+            if record is not None:
+                out.add(rt.catalog.provider_status, msg.recipient_id.encode(), record, rt.partition(msg.recipient_id))
+                counts["polled"] += 1
+        await rt.emit(out)
+        for key in expired:
+            self.messages.pop(key, None)
+        counts["expired"] = len(expired)
+        self.messages.forget()
+        return counts
+
+    def _lost_after(self, ledger: Ledger) -> int:
+        policy = self.rt.config.policy
+        if ledger is Ledger.IN_FLIGHT:
+            return 2 * policy.in_doubt_grace_ms + 60_000
+        return max(self.rt.config.reconcile_stuck_ms, policy.retry.cap_ms + 60_000)
+
+    async def poll(self, msg: Message, now: int) -> dict[str, Any] | None:
+        rt = self.rt
+        hop = msg.current
+        assert hop is not None and hop.provider_message_id is not None
+        if rt.connectors is None:
+            return None
+        try:
+            instance = rt.instance(hop.instance_id)
+            fields = await rt.connectors.for_instance(instance).fetch_status(instance, hop.provider_message_id)
+        except Exception as exc:  # the next sweep asks again
+            log.info("poll of %s failed (%s)", hop.attempt_id, type(exc).__name__)
+            return None
+        return convert.poll_status(fields, msg, hop, now)
+
+
+def update_lag(rt: Runtime, monitor: Any, assignment: set[TP]) -> None:
+    committed = monitor.tp_committed_offsets or {}
+    ends = monitor.tp_end_offsets or {}
+    for tp in assignment:
+        if tp in ends and tp in committed:
+            rt.metrics.lag.labels(tp.topic, str(tp.partition)).set(max(0, ends[tp] - committed[tp]))

@@ -1,0 +1,183 @@
+"""The Faust application: `faust -A streams.app worker`, or `python -m streams` (which `make run` uses).
+
+Settings are parsed once, here, at import. Topics come from the catalog (raw bytes on the wire,
+Confluent-framed Avro decoded by the catalog's codecs), tables are keyed by the patient so every
+patient-scoped topic, table and decision of one patient lives on one partition and one worker.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, cast
+
+import faust
+import mode
+from confluent_kafka.admin import AdminClient
+from faust.types import TP
+
+from schemas.settings import Settings
+from schemas.topics import TOPICS, ensure_topics
+from streams.agents.delay import DelayService
+from streams.agents.dispatcher import Dispatcher
+from streams.agents.inbound import ConsentAgent, Inbound
+from streams.agents.intake import Intake
+from streams.agents.interpreter import Interpreter
+from streams.agents.reconciler import Reconciler
+from streams.agents.timers import Sweeper, update_lag
+from streams.config import StreamsConfig
+from streams.decide.records import Message, Patient
+from streams.runtime import Runtime
+from streams.tables import PatientTable, add_table
+
+log = logging.getLogger("carelay.streams")
+LAG_INTERVAL_S = 10.0
+
+
+@dataclass
+class Handlers:
+    runtime: Runtime
+    intake: Intake
+    dispatcher: Dispatcher
+    interpreter: Interpreter
+    reconciler: Reconciler
+    inbound: Inbound
+    consent: ConsentAgent
+    delays: DelayService
+    sweeper: Sweeper
+
+
+class CarelayApp(faust.App):
+    """faust.App plus the start-up work that must precede subscribing: topics and the runtime."""
+
+    config: StreamsConfig
+    patients: PatientTable
+    messages: PatientTable
+    handlers: Handlers | None = None
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        cfg = self.config
+        kafka = cfg.settings.kafka
+        admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
+        await asyncio.to_thread(ensure_topics, admin, kafka.topic_prefix, kafka.partitions, kafka.replication_factor)
+        rt = await asyncio.to_thread(Runtime, cfg)
+        rt.bind(self._send)
+        rt.metrics.serve(cfg.metrics_port)
+        args = (rt, self.patients, self.messages)
+        self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
+                                 Inbound(*args), ConsentAgent(*args), DelayService(rt),
+                                 Sweeper(rt, self.messages, self.owned_partitions))
+        log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
+                 cfg.metrics_port or "off")
+
+    async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
+        return await self.producer.send(topic, key, value, partition, None, None)
+
+    def owned_partitions(self) -> set[int]:
+        if self.rebalancing:
+            return set()
+        name = TOPICS.dispatch.name(self.config.settings.kafka.topic_prefix)
+        return {tp.partition for tp in self.consumer.assignment() if tp.topic == name}
+
+    def h(self) -> Handlers:
+        assert self.handlers is not None, "the worker has not started"
+        return self.handlers
+
+
+def broker_urls(bootstrap: str) -> str:
+    return ";".join(f"kafka://{server.strip()}" for server in bootstrap.split(",") if server.strip())
+
+
+def create_app(config: StreamsConfig) -> CarelayApp:
+    s = config.settings
+    app = CarelayApp(
+        config.app_id,
+        broker=broker_urls(s.kafka.bootstrap),
+        store="memory://",
+        topic_partitions=s.kafka.partitions,
+        topic_replication_factor=s.kafka.replication_factor,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        table_standby_replicas=config.standby_replicas,
+        producer_linger=s.kafka.linger_ms / 1000,
+        producer_acks=-1,
+        # state lives in memory between a batch and its changelog: a crashed agent must take the
+        # worker down (and replay from the last commit) rather than carry on without that batch
+        agent_supervisor=mode.CrashingSupervisor,
+        # a delay forwarder holds the 3600 s topic's head uncommitted for an hour by design
+        broker_commit_livelock_soft_timeout=2 * 3600,
+        web_enabled=False,
+        loghandlers=[],
+    )
+    app.config = config
+    app.patients = add_table(app, "patients", Patient, s.kafka.partitions)
+    app.messages = add_table(app, "messages", Message, s.kafka.partitions)
+    _register(app, config)
+    return app
+
+
+def _topic(app: faust.App, name: str) -> Any:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+
+def _register(app: CarelayApp, config: StreamsConfig) -> None:
+    prefix = config.settings.kafka.topic_prefix
+    size, within = config.batch_max, config.batch_within_s
+
+    def batch_agent(topic_attr: str, handler: str) -> None:
+        topic = _topic(app, getattr(TOPICS, topic_attr).name(prefix))
+
+        async def agent(stream: Any) -> None:
+            async for batch in stream.take_events(size, within=within):
+                await getattr(app.h(), handler).handle(batch)
+
+        app.agent(topic, name=f"carelay.{handler}")(agent)
+
+    batch_agent("send_requests", "intake")
+    batch_agent("dispatch", "dispatcher")
+    batch_agent("webhooks", "interpreter")
+    batch_agent("provider_status", "reconciler")
+    batch_agent("inbound", "inbound")
+    batch_agent("consent", "consent")
+
+    for delay in TOPICS.delays:
+        name = delay.name(prefix)
+
+        def forwarder(topic_name: str) -> Any:
+            async def agent(stream: Any) -> None:
+                await app.h().delays.consume(topic_name, stream)
+            return agent
+
+        app.agent(_topic(app, name), name=f"carelay.{delay.base}")(forwarder(name))
+
+    @app.task
+    async def delay_loop() -> None:
+        await app.h().delays.run()
+
+    @app.timer(config.reconcile_interval_s)
+    async def reconcile() -> None:
+        counts = await app.h().sweeper.sweep()
+        if counts["polled"] or counts["reissued"] or counts["expired"]:
+            log.info("reconciliation sweep: %s", counts)
+
+    @app.timer(LAG_INTERVAL_S)
+    async def lag() -> None:
+        update_lag(app.h().runtime, app.monitor, app.consumer.assignment())
+
+    async def on_revoked(sender: Any, *args: Any, **_: Any) -> None:
+        revoked: set[TP] = args[0] if args else set()
+        if app.handlers is None:
+            return
+        by_topic: dict[str, set[int]] = {}
+        for tp in revoked:
+            by_topic.setdefault(tp.topic, set()).add(tp.partition)
+            app.handlers.runtime.shared_buckets.pop(tp.partition, None)
+        app.handlers.delays.revoked(by_topic)
+
+    app.on_partitions_revoked.connect(cast(Any, on_revoked))
+
+
+config = StreamsConfig.from_env(Settings.from_env())
+app = create_app(config)

@@ -1,0 +1,51 @@
+"""Prometheus metrics of the stream worker. Labels are agent names, outcomes, reasons, channel
+instance ids and topics: never a pseudonym, a number or text."""
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+log = logging.getLogger("carelay.streams.metrics")
+CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = registry or CollectorRegistry()
+        self.events = Counter("carelay_streams_events", "events processed", ["agent"], registry=r)
+        self.decisions = Counter("carelay_streams_decisions", "decisions by outcome", ["agent", "outcome"],
+                                 registry=r)
+        self.circuit = Gauge("carelay_streams_circuit_state", "circuit state: 0 closed, 1 half-open, 2 open",
+                             ["instance"], registry=r)
+        self.retries = Counter("carelay_streams_retries", "provider calls parked for a retry", ["channel", "kind"],
+                               registry=r)
+        self.dead_letters = Counter("carelay_streams_dead_letters", "records sent to the dead-letter topic",
+                                    ["reason"], registry=r)
+        self.provider_calls = Counter("carelay_streams_provider_calls", "provider send calls by result",
+                                      ["provider", "result"], registry=r)
+        self.call_seconds = Histogram("carelay_streams_provider_call_seconds", "provider send latency",
+                                      ["provider"], registry=r)
+        self.batch_size = Histogram("carelay_streams_batch_size", "events per batch", ["agent"],
+                                    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000), registry=r)
+        self.lag = Gauge("carelay_streams_consumer_lag", "high watermark minus committed offset",
+                         ["topic", "partition"], registry=r)
+        self.delayed = Gauge("carelay_streams_delayed_records", "records held by delay forwarders", ["topic"],
+                             registry=r)
+        self.alerts = Counter("carelay_streams_alerts", "loop guard alerts (conversation paused)", ["reason"],
+                              registry=r)
+
+    def decide(self, agent: str, outcome: str) -> None:
+        self.decisions.labels(agent, outcome).inc()
+
+    def serve(self, port: int) -> bool:
+        """Expose /metrics on `port` (0: not at all). A second worker on one host finds the port taken
+        and runs without it rather than failing (give each worker its own port)."""
+        if not port:
+            return False
+        try:
+            start_http_server(port, addr="0.0.0.0", registry=self.registry)  # noqa: S104 - scraped from outside
+        except OSError as exc:
+            log.warning("metrics port %d unavailable (%s): this worker exports no metrics", port, exc.strerror)
+            return False
+        return True

@@ -1,0 +1,176 @@
+"""Everything an agent needs besides its tables, built once when the worker starts: the topic
+catalog with its codecs, PHI cipher and pseudonyms, channel directory, connectors, circuit breakers,
+metrics, the clock, and the output path (produce, then wait for the broker's acknowledgement).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from connectors.base import ChannelInstance, OutboundMessage
+from connectors.factory import Connectors
+from connectors.instances import ChannelDirectory, load_directory
+from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.registry import registry_from_url
+from schemas.templates import TemplateCatalog, default_catalog
+from schemas.topics import BoundTopic, Catalog
+from streams.breakers import Breakers
+from streams.config import StreamsConfig
+from streams.decide.dedup import fingerprint as keyed_fingerprint
+from streams.decide.keywords import fold
+from streams.decide.loopguard import SentText, template_pattern
+from streams.decide.ratelimit import Bucket, Limit
+from streams.decide.routing import Instance
+from streams.decide.world import World
+from streams.metrics import Metrics
+from streams.partitioning import partition_for
+
+Send = Callable[[str, bytes | None, bytes, int | None], Awaitable[Awaitable[Any]]]
+SENT_TEXTS_KEPT = 4
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Out:
+    """Records a batch will produce: (topic, key, value, partition)."""
+
+    records: list[tuple[str, bytes | None, bytes, int | None]] = field(default_factory=list)
+
+    def add(self, topic: BoundTopic, key: bytes | None, record: Mapping[str, Any], partition: int | None) -> bytes:
+        value = topic.codec.encode(dict(record))
+        self.records.append((topic.name, key, value, partition))
+        return value
+
+    def raw(self, topic_name: str, key: bytes | None, value: bytes, partition: int | None) -> None:
+        self.records.append((topic_name, key, value, partition))
+
+
+class Runtime:
+    def __init__(self, config: StreamsConfig, *, clock: Callable[[], int] = now_ms,
+                 directory: ChannelDirectory | None = None) -> None:
+        s = config.settings
+        self.config = config
+        self.clock = clock
+        self.metrics = Metrics()
+        self.catalog = Catalog(s.kafka.topic_prefix, registry_from_url(s.kafka.schema_registry_url))
+        self.cipher = PhiCipher(s.phi_keys)
+        self.pseudonymize = Pseudonymizer(s.pseudonym_key_bytes)
+        # a separate key for body fingerprints and echo digests, derived so no new secret is needed
+        self.digest_key = hmac.new(s.pseudonym_key_bytes, b"carelay.streams.digest", hashlib.sha256).digest()
+        self.templates: TemplateCatalog = default_catalog()
+        self.directory = directory or load_directory(s)
+        self.breakers = Breakers(config.breaker, clock, self.metrics)
+        self.connectors: Connectors | None = None  # bound to the producer at start (in-app publishes)
+        self.shared_buckets: dict[int, dict[str, Bucket]] = {}  # partition -> its share of org / sender rates
+        self.sent_texts: dict[str, deque[SentText]] = defaultdict(lambda: deque(maxlen=SENT_TEXTS_KEPT))
+        self.rand = random.Random()
+        self._send: Send | None = None
+
+    # -- wiring done by the app once its producer exists --------------------------------------
+    def bind(self, send: Send) -> None:
+        self._send = send
+
+        async def publish_inapp(key: bytes, record: dict[str, Any]) -> Any:
+            out = Out()
+            out.add(self.catalog.inapp, key, record, self.partition(key.decode()))
+            await self.emit(out)
+
+        self.connectors = Connectors.from_settings(self.config.settings, publish_inapp, self.cipher, self.templates)
+
+    async def emit(self, out: Out) -> None:
+        """Produce every record and wait until the broker acknowledged all of them."""
+        if not out.records:
+            return
+        assert self._send is not None, "Runtime.bind() was not called"
+        futures = [await self._send(topic, key, value, partition) for topic, key, value, partition in out.records]
+        for fut in futures:
+            await fut
+        out.records.clear()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def now(self) -> int:
+        return self.clock()
+
+    def partition(self, rid: str) -> int:
+        return partition_for(rid, self.config.partitions)
+
+    def digest(self, *parts: str) -> str:
+        return keyed_fingerprint(self.digest_key, parts)
+
+    def instance(self, instance_id: str) -> ChannelInstance:
+        return self.directory.get(instance_id)
+
+    def world(self, now: int | None = None) -> World:
+        return World(now if now is not None else self.now(), self.config.policy, self._instances,
+                     self.breakers.is_open, self.breakers.reopens_at, self._instance_limit)
+
+    def _instances(self, org: str, channel: str) -> list[Instance]:
+        return [Instance(i.id, i.channel, i.provider) for i in self.directory.for_channel(org, channel)]
+
+    def _instance_limit(self, instance_id: str) -> Limit:
+        return Limit.share(self.directory.get(instance_id).per_second, self.config.partitions)
+
+    # -- PHI: opened only here, only in memory -----------------------------------------------
+    def fingerprint(self, rec: Mapping[str, Any]) -> str:
+        content = rec["content"]
+        params = self.cipher.open_optional("params", content.get("params"))
+        text = self.cipher.open_optional("text", content.get("text"))
+        return self.digest(self.cipher.open("recipient", rec["recipient"]), ",".join(rec["channels"]),
+                           str(content.get("template")), str(content.get("language")), params or "", text or "",
+                           str(rec.get("priority")), str(rec.get("send_at")))
+
+    def outbound(self, cmd: Mapping[str, Any], asks: str | None) -> OutboundMessage:
+        content = cmd["content"]
+        params_text = self.cipher.open_optional("params", content.get("params"))
+        return OutboundMessage(
+            message_id=cmd["message_id"], attempt_id=cmd["attempt_id"], organization_id=cmd["organization_id"],
+            recipient_id=cmd["recipient_id"], to=self.cipher.open("recipient", cmd["recipient"]),
+            channel=cmd["channel"], language=content.get("language") or "es", template=content.get("template"),
+            params=json.loads(params_text) if params_text else {},
+            text=self.cipher.open_optional("text", content.get("text")), use_template=cmd["use_template"],
+            asks=asks, callback_url=self.config.settings.gateway.public_url or None,
+        )
+
+    def remember_sent(self, rid: str, msg: OutboundMessage, now: int) -> None:
+        """What we just sent, for a few seconds, to recognise it if it comes straight back (echo)."""
+        digest = self.digest(fold(msg.text)) if msg.text else None
+        pattern = _pattern(self.templates, msg.template, msg.language) if msg.template else None
+        self.sent_texts[rid].append(SentText(now, digest, pattern))
+
+    def recent_sent(self, rid: str, now: int) -> tuple[SentText, ...]:
+        kept = self.sent_texts.get(rid)
+        if not kept:
+            return ()
+        window = self.config.policy.loop.echo_ms
+        fresh = tuple(s for s in kept if now - s.at_ms <= window)
+        if not fresh:
+            del self.sent_texts[rid]  # keep the memory bounded by recent activity
+        return fresh
+
+
+@lru_cache(maxsize=256)
+def _pattern(templates: TemplateCatalog, template: str, language: str) -> str | None:
+    try:
+        return template_pattern(templates.get(template).rendering(language).sms)
+    except Exception:  # an unknown template or language: nothing to match
+        return None
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.b64decode(text)
