@@ -155,3 +155,7 @@ def main(environ: dict[str, str] | None = None) -> int:
         store.close()
     log.info("analytics stopped: %s", stats.snapshot())
     return 0
+
+
+if __name__ == "__main__":  # `python -m analytics.service` works as well as `python -m analytics.sink`
+    raise SystemExit(main())
