@@ -13,9 +13,11 @@ def test_audit_trail_of_sends_reads_and_refusals(client, services, settings):
     client.post("/v1/messages", json={**body, "idempotency_key": key()}, headers=ANALYST)  # wrong role
     client.post("/v1/messages", json={**body, "to": "5512", "idempotency_key": key()}, headers=SENDER)
     client.post("/webhooks/twilio/status", data={"MessageSid": "SMx", "To": PHONE})  # unsigned
+    batch = client.post("/v1/messages:batch", json={"items": [send_body(idempotency_key=key()), {"to": "1"}]},
+                        headers=SENDER).json()
 
     topic = services.topics.audit
-    records = [rec for _, rec in read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=7)]
+    records = [rec for _, rec in read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=8)]
     seen = {(r["actor"], r["action"], r["outcome"], r["reason"]) for r in records}
     assert ("demo-sender", "message.send", "allowed", None) in seen
     assert ("demo-sender", "message.read", "allowed", None) in seen
@@ -24,6 +26,9 @@ def test_audit_trail_of_sends_reads_and_refusals(client, services, settings):
     assert ("demo-analyst", "message.send", "denied", "forbidden") in seen
     assert ("demo-sender", "message.send", "rejected", "invalid_phone_number") in seen
     assert ("twilio", "webhook.twilio.status", "denied", "bad_signature") in seen
+    [batch_audit] = [r for r in records if r["action"] == "message.send_batch"]
+    assert batch_audit["details"]["message_ids"] == batch["results"][0]["message_id"]
+    assert batch_audit["details"]["rejected"] == "invalid_field:1" and batch_audit["outcome"] == "allowed"
     send = next(r for r in records if r["outcome"] == "allowed" and r["action"] == "message.send")
     assert send["resource"] == mid and send["organization_id"] == "demo-clinic" and send["role"] == "sender"
 
