@@ -15,9 +15,8 @@ from typing import Any, TextIO
 import httpx
 
 from analytics import queries
-from analytics.config import AnalyticsSettings
 from analytics.store import QueryLimits, open_client
-from schemas.settings import Settings
+from schemas.settings import AnalyticsSettings, Settings
 
 
 def _when(text: str) -> datetime:
@@ -104,7 +103,7 @@ def write_csv(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings.from_env(environ)
-    cfg = AnalyticsSettings.from_env(environ)
+    cfg = settings.analytics
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=1)
     if settings.clickhouse.url:

@@ -20,7 +20,6 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from analytics.access import AccessPolicy
-from analytics.config import AnalyticsSettings
 from analytics.exceptions import StoreUnavailable
 from analytics.http import Access, create_app
 from analytics.migrations import migrate
@@ -28,7 +27,7 @@ from analytics.sink import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
 from analytics.store import QueryLimits, Store, open_client
 from gateway.auth import KeyStore
 from schemas.registry import RegistryError, registry_from_url
-from schemas.settings import Settings
+from schemas.settings import AnalyticsSettings, Settings
 from schemas.topics import TOPICS, BoundTopic, Catalog, ensure_topics
 
 log = logging.getLogger("analytics")
@@ -102,7 +101,7 @@ def _serve(app: Any, cfg: AnalyticsSettings) -> tuple[uvicorn.Server, threading.
 
 def main(environ: dict[str, str] | None = None) -> int:
     settings = Settings.from_env(environ)
-    cfg = AnalyticsSettings.from_env(environ)
+    cfg = settings.analytics
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     sink_box: list[Sink] = []

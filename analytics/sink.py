@@ -19,13 +19,13 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from analytics.batch import Batch
-from analytics.config import AnalyticsSettings
 from analytics.exceptions import StoreUnavailable
 from analytics.rows import Source, to_rows, undecodable
 from analytics.store import Store
 from analytics.tables import COLUMNS
 from schemas.errors import ContractError
 from schemas.registry import RegistryError
+from schemas.settings import AnalyticsSettings
 from schemas.topics import BoundTopic, Catalog
 
 log = logging.getLogger(__name__)

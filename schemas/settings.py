@@ -108,6 +108,26 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class AnalyticsSettings:
+    host: str = "127.0.0.1"
+    port: int = 8200
+    url: str = ""  # where `carelay report` finds the owner process; empty: http://host:port
+    api_key: Secret = field(default_factory=lambda: Secret(""))  # the key `carelay report` presents
+    batch_rows: int = 10_000  # ClickHouse favours few large inserts: flush at this many rows...
+    batch_interval_s: float = 1.0  # ...or when the oldest buffered row is this old
+    query_timeout_s: int = 30  # max_execution_time of analysts' queries
+    max_result_rows: int = 10_000  # max_result_rows of analysts' queries (result_overflow_mode=throw)
+    retry_initial_s: float = 0.5  # backoff of a failed insert, doubling up to retry_max_s
+    retry_max_s: float = 30.0
+    group_id: str = "carelay-analytics"  # the one consumer group whose single member owns the store
+    sql_orgs: frozenset[str] = frozenset()  # organizations whose analysts may run raw SQL (analytics/access.py)
+
+    @property
+    def base_url(self) -> str:
+        return (self.url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     dedup_window_s: int = 24 * 3600
     per_recipient_hour: int = 3
@@ -135,6 +155,7 @@ class Settings:
     meta: MetaSettings = field(default_factory=MetaSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     channels_file: str = ""  # JSON list of channel instances; empty: the demo set (connectors.instances)
@@ -177,8 +198,8 @@ class Settings:
         pseudonym_text = s("PSEUDONYM_KEY", DEV_PSEUDONYM_KEY)
         _decode_key("CARELAY_PSEUDONYM_KEY", pseudonym_text, size=None)
 
-        k, c, t, m, g, lim = (KafkaSettings(), ClickHouseSettings(), TwilioSettings(), MetaSettings(),
-                              GatewaySettings(), LimitSettings())
+        k, c, t, m, g, lim, a = (KafkaSettings(), ClickHouseSettings(), TwilioSettings(), MetaSettings(),
+                                 GatewaySettings(), LimitSettings(), AnalyticsSettings())
         settings = cls(
             env=s("ENV", "development"),
             phi_keys=phi_keys,
@@ -244,6 +265,20 @@ class Settings:
                 breaker_half_open_calls=i("BREAKER_HALF_OPEN_CALLS", lim.breaker_half_open_calls),
                 delivery_deadline_normal_s=i("DELIVERY_DEADLINE_NORMAL_S", lim.delivery_deadline_normal_s),
                 delivery_deadline_urgent_s=i("DELIVERY_DEADLINE_URGENT_S", lim.delivery_deadline_urgent_s),
+            ),
+            analytics=AnalyticsSettings(
+                host=s("ANALYTICS_HOST", a.host),
+                port=i("ANALYTICS_PORT", a.port),
+                url=s("ANALYTICS_URL", a.url),
+                api_key=secret("ANALYTICS_API_KEY", ""),
+                batch_rows=int(f("ANALYTICS_BATCH_ROWS", a.batch_rows)),
+                batch_interval_s=f("ANALYTICS_BATCH_INTERVAL_S", a.batch_interval_s),
+                query_timeout_s=int(f("ANALYTICS_QUERY_TIMEOUT_S", a.query_timeout_s)),
+                max_result_rows=int(f("ANALYTICS_MAX_RESULT_ROWS", a.max_result_rows)),
+                retry_initial_s=f("ANALYTICS_RETRY_INITIAL_S", a.retry_initial_s),
+                retry_max_s=f("ANALYTICS_RETRY_MAX_S", a.retry_max_s),
+                group_id=s("ANALYTICS_GROUP_ID", a.group_id),
+                sql_orgs=frozenset(o.strip() for o in s("ANALYTICS_SQL_ORGS", "").split(",") if o.strip()),
             ),
         )
         settings._check_production()

@@ -1,4 +1,4 @@
-"""Every SQL example in analytics/README.md passes the analysts' guard and runs on a read-only session."""
+"""Every SQL example in the README (its Analytics section) passes the analysts' guard and runs on a read-only session."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,7 @@ from schemas.settings import ClickHouseSettings
 from tests.analytics import figures
 from tests.analytics.scenario import build
 
-README = Path(__file__).resolve().parents[2] / "analytics" / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_queries_run_and_return_rows(tmp_path: Path):

@@ -10,13 +10,12 @@ import pytest
 
 from analytics import report
 from analytics.access import AccessPolicy
-from analytics.config import AnalyticsSettings
 from analytics.http import create_app
 from analytics.migrations import migrate
 from analytics.service import _serve
 from analytics.store import QueryLimits, open_client
 from gateway.auth import KeyStore
-from schemas.settings import ClickHouseSettings
+from schemas.settings import AnalyticsSettings, ClickHouseSettings
 from stack.javaproc import free_port
 from tests.analytics import figures
 from tests.analytics.scenario import Scenario, build

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer
 
-from analytics.config import AnalyticsSettings
 from analytics.exceptions import StoreUnavailable
 from analytics.migrations import migrate
 from analytics.sink import DeadLetters, Sink
 from analytics.store import Store, open_client
-from schemas.settings import ClickHouseSettings
+from schemas.settings import AnalyticsSettings, ClickHouseSettings
 from tests.analytics import figures
 from tests.analytics.kafkatools import SinkProcess, Stack, expected_event_keys, wait_for
 from tests.analytics.scenario import Scenario, build

@@ -1,20 +1,20 @@
-"""Analytics settings: defaults, overrides, and a named error for a malformed value."""
+"""Analytics settings (part of the one Settings object): defaults, overrides, named errors."""
 from __future__ import annotations
 
 import pytest
 
-from analytics.config import AnalyticsSettings
 from schemas.errors import ConfigError
+from schemas.settings import Settings
 
 
 def test_defaults():
-    cfg = AnalyticsSettings.from_env({})
+    cfg = _analytics({})
     assert (cfg.port, cfg.batch_rows, cfg.batch_interval_s, cfg.group_id) == (8200, 10_000, 1.0, "carelay-analytics")
     assert cfg.base_url == "http://127.0.0.1:8200" and cfg.sql_orgs == frozenset()
 
 
 def test_overrides():
-    cfg = AnalyticsSettings.from_env({
+    cfg = _analytics({
         "CARELAY_ANALYTICS_PORT": "9300", "CARELAY_ANALYTICS_BATCH_ROWS": "500",
         "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.2", "CARELAY_ANALYTICS_SQL_ORGS": "ops, clinic-1,",
         "CARELAY_ANALYTICS_URL": "http://analytics:9300/", "CARELAY_ANALYTICS_API_KEY": "sekrit-analyst-key",
@@ -27,4 +27,8 @@ def test_overrides():
 @pytest.mark.parametrize(("var", "value"), [("PORT", "x"), ("BATCH_ROWS", "0"), ("BATCH_INTERVAL_S", "-1")])
 def test_malformed_values_name_the_variable(var: str, value: str):
     with pytest.raises(ConfigError, match=f"CARELAY_ANALYTICS_{var}"):
-        AnalyticsSettings.from_env({f"CARELAY_ANALYTICS_{var}": value})
+        _analytics({f"CARELAY_ANALYTICS_{var}": value})
+
+
+def _analytics(environ):
+    return Settings.from_env(environ).analytics
