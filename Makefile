@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv fetch lint test run kafka registry bench clean distclean
+.PHONY: venv fetch tools lint test run kafka registry bench clean distclean
 
 venv: $(STAMP)
 
@@ -28,12 +28,19 @@ fetch: venv
 	$(PY) -m stack.kafka fetch
 	$(PY) -m stack.registry fetch
 
+# docker-compose (Debian's, no daemon needed) lets the suite check that docker-compose.yml is accepted.
+tools:
+	@command -v docker-compose >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
+		else echo "make tools: install docker-compose (Debian: apt-get install docker-compose)" >&2; exit 1; fi; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(PACKAGES)
 
 # pytest starts and stops the broker and registry itself (tests/conftest.py).
-test: venv fetch lint
+test: venv fetch tools lint
 	$(PY) -m pytest
 
 run: venv fetch

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from stack.kafka import KAFKA_VERSION
@@ -73,9 +72,10 @@ def _compose_command() -> list[str] | None:
     return None
 
 
-@pytest.mark.skipif(_compose_command() is None, reason="neither docker-compose nor the docker compose plugin")
 def test_docker_compose_accepts_the_file_and_demands_the_secrets() -> None:
-    command = [*(_compose_command() or []), "-f", str(REPO / "docker-compose.yml"), "config", "-q"]
+    compose = _compose_command()
+    assert compose is not None, "docker-compose is missing: `make tools` installs it"
+    command = [*compose, "-f", str(REPO / "docker-compose.yml"), "config", "-q"]
     base = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("CARELAY_")}
     ok = subprocess.run(command, env={**base, **REQUIRED}, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
