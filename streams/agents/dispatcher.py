@@ -102,6 +102,7 @@ class Dispatcher(Handler):
             self.outcomes(outs, msg, out)
             return None
         if s.action is Screen.WAIT and s.due_ms is not None:
+            view.put_message(msg.with_hop(hop))  # remembers when the doubt was first seen
             self.park(out, rt.catalog.dispatch, rid, event.value, s.due_ms, "in_doubt", hop.tries)
             return None
         try:

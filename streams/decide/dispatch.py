@@ -36,9 +36,11 @@ class Screening:
     due_ms: int | None = None
 
 
-def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: bool, grace_ms: int,
-           resolved: bool = False) -> Screening:
-    """`resolved`: the in-doubt question was already answered (lookup found nothing, or grace over)."""
+def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: bool, grace_ms: int) -> Screening:
+    """What to do with a dispatch command. An IN_FLIGHT attempt without a provider id is in doubt:
+    wait `grace_ms` from when the doubt was first seen (the original request settles at the provider,
+    and its status callback, which carries our attempt id, gets time to arrive), then look it up where
+    the provider allows, else send it again."""
     if msg is None:
         return Screening(Screen.SKIP, "unknown_message")
     if msg.reached:
@@ -52,20 +54,21 @@ def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: boo
         return Screening(Screen.SKIP, "already_sent", hop)
     if hop.ledger is Ledger.FAILED:
         return Screening(Screen.SKIP, "hop_failed", hop)
-    if msg.expires_at_ms is not None and now_ms >= msg.expires_at_ms and hop.ledger is not Ledger.IN_FLIGHT:
-        return Screening(Screen.EXPIRE, "message_expired", hop)
-    if hop.ledger is Ledger.IN_FLIGHT and not resolved:
+    if hop.ledger is Ledger.IN_FLIGHT:
+        seen = hop.doubt_since_ms if hop.doubt_since_ms is not None else now_ms
+        if now_ms < seen + grace_ms:
+            return Screening(Screen.WAIT, "in_doubt", replace(hop, doubt_since_ms=seen), seen + grace_ms)
         if can_lookup:
             return Screening(Screen.LOOKUP, "in_doubt", hop)
-        since = hop.in_flight_since_ms or now_ms
-        if now_ms < since + grace_ms:
-            return Screening(Screen.WAIT, "in_doubt", hop, since + grace_ms)
         return Screening(Screen.PROCEED, "in_doubt_resend", hop)
+    if msg.expires_at_ms is not None and now_ms >= msg.expires_at_ms:
+        return Screening(Screen.EXPIRE, "message_expired", hop)
     return Screening(Screen.PROCEED, "send", hop)
 
 
 def mark_in_flight(msg: Message, hop: Hop, now_ms: int) -> Message:
-    return msg.with_hop(replace(hop, ledger=Ledger.IN_FLIGHT, tries=hop.tries + 1, in_flight_since_ms=now_ms))
+    return msg.with_hop(replace(hop, ledger=Ledger.IN_FLIGHT, tries=hop.tries + 1, in_flight_since_ms=now_ms,
+                                doubt_since_ms=None))
 
 
 def accepted(msg: Message, hop: Hop, provider_message_id: str, status: str, now_ms: int, *, source: str = "provider"
@@ -110,8 +113,9 @@ class AfterFailure:
 def failed(msg: Message, hop: Hop, failure: Failure, patient: Patient, world: World, rand: float) -> AfterFailure:
     now = world.now_ms
     if failure.in_doubt:
-        # ledger stays IN_FLIGHT: the next look decides whether it went out
-        return AfterFailure(After.IN_DOUBT, "in_doubt", msg, world.policy.in_doubt_grace_ms)
+        # ledger stays IN_FLIGHT; the command comes back after the grace period to look it up
+        doubted = msg.with_hop(replace(hop, doubt_since_ms=now))
+        return AfterFailure(After.IN_DOUBT, "in_doubt", doubted, world.policy.in_doubt_grace_ms)
     if failure.kind in ("retryable", "rate_limited"):
         decision = retry.after_retryable(world.policy.retry, hop.tries, rand, failure.retry_after_s)
         if decision.action is retry.Action.RETRY:

@@ -116,6 +116,7 @@ class Hop:
     provider_message_id: str | None = None
     tries: int = 0                         # provider calls made
     in_flight_since_ms: int | None = None
+    doubt_since_ms: int | None = None      # when an IN_FLIGHT attempt was first found in doubt
     error_code: str | None = None
 
 

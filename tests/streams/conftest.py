@@ -1,8 +1,7 @@
 """Fixtures for the stream pipeline tests; pure decision tests (tests/streams/decide) use none."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -26,7 +25,7 @@ FAST = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     import uuid
 
@@ -45,7 +44,7 @@ def stack(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         s.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client(stack: Stack) -> Iterator[Client]:
     c = Client(Settings.from_env(stack.env()))
     yield c
@@ -60,11 +59,14 @@ def worker(stack: Stack, client: Client) -> Iterator[Proc]:
     proc.stop()
 
 
+@pytest.fixture
+def scenario(stack: Stack) -> Iterator[Callable[[dict], None]]:
+    """Install a simulator scenario for one test; the plain one comes back afterwards."""
+    yield stack.scenario
+    stack.scenario({})
+
+
 def wait_ready(proc: Proc, timeout: float = 90) -> None:
     wait_until(lambda: "[^Worker]: Ready" in proc.tail(200_000) or not proc.alive(), timeout,
                f"worker ready\n{proc.tail()}", 0.3)
     assert proc.alive(), proc.tail()
-
-
-def tmp_log(tmp: Path, name: str) -> Path:
-    return tmp / f"{name}.log"

@@ -228,9 +228,13 @@ class Client:
         self.registry._client.close()
 
     def reader(self, attr: str) -> TopicReader:
-        return TopicReader(self.settings.kafka.bootstrap, getattr(self.catalog, attr))
+        return self.reader_for(getattr(self.catalog, attr))
+
+    def reader_for(self, topic: Any) -> TopicReader:
+        return TopicReader(self.settings.kafka.bootstrap, topic)
 
 
-def number() -> str:
-    """A fresh patient number; its last four digits avoid the simulator demo rules."""
-    return f"+1555{uuid.uuid4().int % 10**6:06d}7"
+def number(suffix: str = "7") -> str:
+    """A fresh patient number ending in `suffix` (scenario rules match on the ending)."""
+    digits = 10 - len(suffix)
+    return f"+1{uuid.uuid4().int % 10**digits:0{digits}d}{suffix}"

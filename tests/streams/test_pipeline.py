@@ -1,21 +1,223 @@
-"""The stream worker end to end on the real broker: simulator -> gateway -> streams -> simulator."""
+"""The stream worker end to end on the real broker: producer -> streams -> simulator (the providers,
+with the real SDKs) -> gateway (signed webhooks) -> streams. The simulator's record of what it
+accepted is what reached patients."""
 from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from schemas.settings import TwilioSettings
 
 from .harness import Client, Proc, Stack, number
 
+SMS_FROM = TwilioSettings().sms_from
 
-def statuses(records: list[dict], message_id: str) -> list[str]:
-    return [r["status"] for r in records if r["message_id"] == message_id]
+
+def of(records: list[dict[str, Any]], message_id: str, key: str = "status") -> list[Any]:
+    return [r[key] for r in records if r["message_id"] == message_id]
+
+
+def outcome(records: list[dict[str, Any]], message_id: str, status: str) -> dict[str, Any] | None:
+    return next((r for r in records if r["message_id"] == message_id and r["status"] == status), None)
 
 
 def test_a_reminder_goes_out_once_and_its_statuses_come_back(stack: Stack, client: Client, worker: Proc) -> None:
     to = number()
     req = client.request(to)
     outcomes = client.reader("outcomes")
+    states = client.reader("message_state")
     client.send(req)
-    seen = outcomes.wait(lambda rs: "read" in statuses(rs, req["message_id"]), 30,
-                         f"read outcome\n{worker.tail()}")
-    assert statuses(seen, req["message_id"])[:2] == ["accepted", "routed"]
-    sent = stack.sent(to)
-    assert len(sent) == 1, sent
+    seen = outcomes.wait(lambda rs: "read" in of(rs, req["message_id"]), 30, f"read\n{worker.tail()}")
+    assert of(seen, req["message_id"]) == ["accepted", "routed", "queued", "sent", "delivered", "read"]
+    assert len({r["event_id"] for r in seen if r["message_id"] == req["message_id"]}) == 6
+    [sent] = stack.sent(to)
+    assert (sent["provider"], sent["channel"], sent["kind"]) == ("meta", "WHATSAPP", "template")
+    last = states.wait(lambda rs: any(r["message_id"] == req["message_id"] and r["status"] == "read" for r in rs),
+                       10, "message state")
+    state = [r for r in last if r["message_id"] == req["message_id"]][-1]
+    assert state["is_final"] and [h["status"] for h in state["history"]] == of(seen, req["message_id"])
     outcomes.close()
+    states.close()
+
+
+def test_dedup_by_idempotency_key(stack: Stack, client: Client, worker: Proc) -> None:
+    to = number()
+    key = uuid.uuid4().hex
+    first = client.request(to, idempotency_key=key)
+    same_body = {**first, "message_id": str(uuid.uuid4())}
+    other_body = client.request(to, idempotency_key=key, text="Otro texto", channels=("SMS",))
+    outcomes = client.reader("outcomes")
+    client.send(first, same_body, first)  # the first one twice: a redelivery
+    client.send(other_body)
+    seen = outcomes.wait(lambda rs: outcome(rs, other_body["message_id"], "failed")
+                         and outcome(rs, first["message_id"], "delivered"), 30, f"dedup\n{worker.tail()}")
+    assert outcome(seen, same_body["message_id"], "cancelled")["reason"] == "duplicate"
+    assert outcome(seen, other_body["message_id"], "failed")["reason"] == "idempotency_conflict"
+    assert of(seen, first["message_id"]).count("accepted") == 1
+    assert len(stack.sent(to)) == 1
+
+
+def test_stop_opts_out_blocks_later_sends_and_cancels_pending_ones(stack: Stack, client: Client,
+                                                                   worker: Proc) -> None:
+    to = number()
+    rid = client.rid(to)
+    later = client.request(to, channels=("SMS",), send_at=int(time.time() * 1000) + 60_000)
+    outcomes, consent = client.reader("outcomes"), client.reader("consent")
+    client.send(later)
+    outcomes.wait(lambda rs: outcome(rs, later["message_id"], "accepted"), 20, "scheduled request accepted")
+    stack.patient_says(to, "¡Baja!", to=SMS_FROM)
+    changes = consent.wait(lambda rs: any(r["recipient_id"] == rid for r in rs), 20, f"consent\n{worker.tail()}")
+    change = next(r for r in changes if r["recipient_id"] == rid)
+    assert (change["channel"], change["state"], change["source"], change["reason"]) == (
+        "SMS", "OPTED_OUT", "keyword", "opt_out")
+    cancelled = outcomes.wait(lambda rs: outcome(rs, later["message_id"], "cancelled"), 10, "pending cancelled")
+    assert outcome(cancelled, later["message_id"], "cancelled")["reason"] == "opted_out"
+
+    blocked = client.request(to, channels=("SMS",))
+    elsewhere = client.request(to, channels=("SMS", "WHATSAPP"))
+    client.send(blocked, elsewhere)
+    seen = outcomes.wait(lambda rs: outcome(rs, blocked["message_id"], "blocked")
+                         and outcome(rs, elsewhere["message_id"], "delivered"), 20, "after opt-out")
+    assert outcome(seen, blocked["message_id"], "blocked")["reason"] == "blocked_no_consent"
+    assert outcome(seen, elsewhere["message_id"], "delivered")["channel"] == "WHATSAPP"
+    assert [m["channel"] for m in stack.sent(to)] == ["WHATSAPP"]
+
+
+def test_recipient_cap_parks_the_fourth_message_and_scheduled_ones_wait(stack: Stack, client: Client,
+                                                                        worker: Proc) -> None:
+    to = number()
+    normal = [client.request(to, channels=("SMS",)) for _ in range(4)]
+    urgent = client.request(to, channels=("SMS",), priority="URGENT", template="urgent_notice",
+                            params={"clinic": "Clinica Sur", "notice": "cerrado hoy"})
+    outcomes = client.reader("outcomes")
+    parked = client.reader_for(client.catalog.delay_topics()[3])  # 600 s: a 20 minute wait parks there
+    sent_at = time.time()
+    client.send(*normal, urgent)
+    seen = outcomes.wait(lambda rs: sum(bool(outcome(rs, r["message_id"], "delivered")) for r in normal) == 3
+                         and outcome(rs, urgent["message_id"], "delivered"), 30, f"three + urgent\n{worker.tail()}")
+    fourth = normal[3]["message_id"]
+    assert of(seen, fourth) == ["accepted"]
+    delayed = parked.wait(lambda rs: any(r["reason"] == "rate_limited" for r in rs), 10, "parked request")
+    record = next(r for r in delayed if r["reason"] == "rate_limited")
+    assert record["target_topic"] == client.catalog.send_requests.name
+    assert client.catalog.send_requests.codec.decode(record["value"])["message_id"] == fourth
+    assert abs(record["due_at"] / 1000 - (sent_at + 1200)) < 60  # one token every 20 minutes
+    assert len(stack.sent(to)) == 4
+
+    scheduled_to = number()
+    due = int(time.time() * 1000) + 3000
+    scheduled = client.request(scheduled_to, channels=("SMS",), send_at=due)
+    client.send(scheduled)
+    outcomes.wait(lambda rs: outcome(rs, scheduled["message_id"], "delivered"), 30, "scheduled send")
+    [sent] = stack.sent(scheduled_to)
+    assert sent["created_at"] * 1000 >= due
+
+
+def test_permanent_failure_falls_back_to_the_next_channel_after_the_first_failed(
+        stack: Stack, client: Client, worker: Proc, scenario: Callable[[dict], None]) -> None:
+    scenario({"rules": [{"provider": "meta", "to": "1026$", "code": 131026},
+                        {"provider": "twilio", "channel": "SMS", "to": "0211$", "code": 21211}]})
+    to, final_to = number("1026"), number("0211")
+    req = client.request(to)
+    final = client.request(final_to, channels=("SMS", "VOICE"))
+    outcomes = client.reader("outcomes")
+    client.send(req, final)
+    seen = outcomes.wait(lambda rs: outcome(rs, req["message_id"], "delivered")
+                         and outcome(rs, final["message_id"], "failed"), 30, f"fallback\n{worker.tail()}")
+    failed = outcome(seen, req["message_id"], "failed")
+    assert (failed["hop"], failed["channel"], failed["error_code"], failed["is_final"]) == (0, "WHATSAPP", "131026",
+                                                                                           False)
+    rerouted = [r for r in seen if r["message_id"] == req["message_id"] and r["status"] == "routed" and r["hop"] == 1]
+    assert rerouted[0]["reason"] == "fallback_permanent_failure" and rerouted[0]["channel"] == "SMS"
+    assert outcome(seen, req["message_id"], "delivered")["hop"] == 1
+    wa, sms = stack.sent(to)
+    assert (wa["channel"], sms["channel"]) == ("WHATSAPP", "SMS")
+    assert sms["created_at"] >= wa["updated_at"]  # the second channel only after the first one failed
+    # 21211 (invalid number) is final: no voice call is attempted
+    gave_up = outcome(seen, final["message_id"], "failed")
+    assert gave_up["is_final"] and gave_up["error_code"] == "21211"
+    assert stack.sent(final_to) == []
+
+
+def test_no_delivery_by_the_deadline_falls_back(stack: Stack, client: Client, worker: Proc,
+                                                scenario: Callable[[dict], None]) -> None:
+    scenario({"rules": [{"provider": "meta", "to": "4040$", "callbacks": {"drop": True}}]})
+    to = number("4040")
+    req = client.request(to)
+    outcomes = client.reader("outcomes")
+    client.send(req)
+    seen = outcomes.wait(lambda rs: outcome(rs, req["message_id"], "delivered"), 40, f"timeout\n{worker.tail()}")
+    expired = outcome(seen, req["message_id"], "expired")
+    assert expired["hop"] == 0 and expired["error_code"] == "deadline"
+    rerouted = [r for r in seen if r["message_id"] == req["message_id"] and r["status"] == "routed" and r["hop"] == 1]
+    assert rerouted[0]["reason"] == "fallback_timeout"
+    routed_at = outcome(seen, req["message_id"], "routed")["occurred_at"]
+    assert rerouted[0]["occurred_at"] - routed_at >= 8000  # CARELAY_DELIVERY_DEADLINE_NORMAL_S
+    assert [m["channel"] for m in stack.sent(to)] == ["WHATSAPP", "SMS"]
+
+
+def test_statuses_out_of_order_and_twice_reconcile_to_one_history(stack: Stack, client: Client, worker: Proc,
+                                                                   scenario: Callable[[dict], None]) -> None:
+    scenario({"callbacks": {"out_of_order": True, "duplicate": True, "delay_ms": 50}})
+    to = number()
+    req = client.request(to)
+    outcomes, states = client.reader("outcomes"), client.reader("message_state")
+    client.send(req)
+    outcomes.wait(lambda rs: "read" in of(rs, req["message_id"]), 30, f"read\n{worker.tail()}")
+    time.sleep(1.0)  # the reversed, duplicated tail (sent, then its duplicate) arrives after `read`
+    seen = outcomes.poll(0.5)
+    # one outcome per change: `read` first implies `delivered`; the late `delivered` and `sent` change nothing
+    assert of(seen, req["message_id"]) == ["accepted", "routed", "queued", "delivered", "read"]
+    final = [r for r in states.poll(0.5) if r["message_id"] == req["message_id"]][-1]
+    assert final["status"] == "read"
+    history = [(h["status"], h["source"]) for h in final["history"]]
+    assert history == [("accepted", "pipeline"), ("routed", "pipeline"), ("queued", "provider"),
+                       ("delivered", "implied"), ("read", "provider"), ("delivered", "provider"),
+                       ("sent", "provider")]  # every distinct event kept; the duplicates dropped
+
+
+def test_circuit_opens_on_an_outage_routes_around_it_and_closes_again(
+        stack: Stack, client: Client, worker: Proc, scenario: Callable[[dict], None]) -> None:
+    circuit = client.reader("circuit")
+    outcomes = client.reader("outcomes")
+    scenario({"outage": {"provider": "meta", "seconds": 4, "http_status": 500, "code": 131000}})
+    burst = [client.request(number(), channels=("WHATSAPP",)) for _ in range(6)]
+    client.send(*burst)
+    events = circuit.wait(lambda rs: any(r["state"] == "open" for r in rs), 30, f"circuit open\n{worker.tail()}")
+    opened = next(r for r in events if r["state"] == "open")
+    assert opened["channel_instance"] == "demo-clinic-wa-meta" and opened["failures"] >= 5
+    seen = outcomes.wait(lambda rs: all(outcome(rs, r["message_id"], "delivered") for r in burst), 30,
+                         "burst delivered")
+    # every message of the burst still went out once, on the other WhatsApp sender where needed
+    for r in burst:
+        [sent] = stack.sent(message_id=r["message_id"])
+        assert sent["channel"] == "WHATSAPP"
+    assert any(o["reason"] == "fallback_circuit_open" for o in seen if o["status"] == "routed")
+
+    time.sleep(4 + 3)  # the outage ends; then the recovery time lets trial calls through
+    trials = [client.request(number(), channels=("WHATSAPP",)) for _ in range(3)]
+    client.send(*trials)
+    events = circuit.wait(lambda rs: any(r["state"] == "closed" for r in rs), 30, f"circuit closed\n{worker.tail()}")
+    assert [r["state"] for r in events if r["channel_instance"] == "demo-clinic-wa-meta"][:3] == [
+        "open", "half_open", "closed"]
+
+
+def test_a_bot_answering_every_message_is_capped_and_paused(stack: Stack, client: Client, worker: Proc) -> None:
+    to = number()
+    audit = client.reader("audit")
+    stack.patient_says(to, "HELP", to=SMS_FROM)
+    answered = 0
+    deadline = time.monotonic() + 25
+    while time.monotonic() < deadline:
+        sent = stack.sent(to)
+        if len(sent) > answered:  # the bot answers each of our messages at once
+            answered = len(sent)
+            stack.patient_says(to, "HELP", to=SMS_FROM)
+        time.sleep(0.2)
+    assert 1 <= answered <= 5, answered  # CARELAY_LOOP_CAP_REPLIES
+    rid = client.rid(to)
+    paused = audit.wait(lambda rs: any(r["action"] == "conversation.paused" and r["resource"] == rid for r in rs),
+                        10, "pause alert")
+    assert any(r["reason"] in ("ping_pong", "loop_cap") for r in paused if r["resource"] == rid)

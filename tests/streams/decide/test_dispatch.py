@@ -25,15 +25,25 @@ def test_a_routed_hop_proceeds_and_is_marked_in_flight_before_the_call() -> None
     assert hop is not None and (hop.ledger, hop.tries, hop.in_flight_since_ms) == (Ledger.IN_FLIGHT, 1, NOW)
 
 
-def test_in_flight_without_provider_id_is_in_doubt() -> None:
+def test_in_flight_without_provider_id_is_in_doubt_from_when_the_doubt_is_seen() -> None:
     msg = routed()
     msg = mark_in_flight(msg, msg.hops[0], NOW)
-    assert screen(msg, 0, NOW + 5, can_lookup=True, grace_ms=GRACE).action is Screen.LOOKUP
-    wait = screen(msg, 0, NOW + 5, can_lookup=False, grace_ms=GRACE)
-    assert (wait.action, wait.due_ms) == (Screen.WAIT, NOW + GRACE)
-    late = screen(msg, 0, NOW + GRACE, can_lookup=False, grace_ms=GRACE)
-    assert (late.action, late.reason) == (Screen.PROCEED, "in_doubt_resend")
-    assert screen(msg, 0, NOW + 5, can_lookup=True, grace_ms=GRACE, resolved=True).action is Screen.PROCEED
+    later = NOW + 10 * GRACE  # e.g. a restart long after the call: the grace starts now, not at the call
+    first = screen(msg, 0, later, can_lookup=True, grace_ms=GRACE)
+    assert (first.action, first.due_ms) == (Screen.WAIT, later + GRACE)
+    assert first.hop is not None and first.hop.doubt_since_ms == later
+    msg = msg.with_hop(first.hop)
+    assert screen(msg, 0, later + GRACE - 1, can_lookup=True, grace_ms=GRACE).action is Screen.WAIT
+    assert screen(msg, 0, later + GRACE, can_lookup=True, grace_ms=GRACE).action is Screen.LOOKUP
+    resend = screen(msg, 0, later + GRACE, can_lookup=False, grace_ms=GRACE)
+    assert (resend.action, resend.reason) == (Screen.PROCEED, "in_doubt_resend")
+    assert mark_in_flight(msg, msg.hops[0], later + GRACE).hops[0].doubt_since_ms is None
+
+
+def test_harmless_resend_needs_no_grace() -> None:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    assert screen(msg, 0, NOW + 1, can_lookup=False, grace_ms=0).action is Screen.PROCEED
 
 
 def test_accepted_hop_is_never_sent_again() -> None:
@@ -100,11 +110,14 @@ def test_instance_failure_tries_the_other_sender_of_the_same_channel() -> None:
     assert (r.end.next_hop.channel, r.end.next_hop.instance_id) == ("WHATSAPP", "wa-twilio")
 
 
-def test_in_doubt_failure_keeps_the_ledger_in_flight() -> None:
+def test_in_doubt_failure_keeps_the_ledger_in_flight_and_starts_the_grace() -> None:
     msg = routed()
     msg = mark_in_flight(msg, msg.hops[0], NOW)
     r = failed(msg, msg.hops[0], Failure("retryable", in_doubt=True), Patient(), world(NOW), 0.5)
     assert r.action is After.IN_DOUBT and r.message.hops[0].ledger is Ledger.IN_FLIGHT
+    assert r.delay_ms == 120_000 and r.message.hops[0].doubt_since_ms == NOW
+    back = screen(r.message, 0, NOW + r.delay_ms, can_lookup=True, grace_ms=r.delay_ms)
+    assert back.action is Screen.LOOKUP
 
 
 def test_open_circuit_falls_back_to_a_healthy_channel_or_waits() -> None:
