@@ -6,7 +6,6 @@ message-state reader and one schema-registry client, created at start-up and nev
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             setup.close()
             svc.state.close()
-            left = await asyncio.to_thread(svc.publisher.close)
+            left = await svc.publisher.aclose()
             if left:
                 log.warning("%d records were still undelivered at shutdown", left)
             _close_registry(svc.registry)
