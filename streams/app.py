@@ -103,6 +103,8 @@ def create_app(config: StreamsConfig) -> CarelayApp:
         table_standby_replicas=config.standby_replicas,
         producer_linger=s.kafka.linger_ms / 1000,
         producer_acks=-1,
+        broker_session_timeout=config.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, config.session_timeout_s / 10),
         # state lives in memory between a batch and its changelog: a crashed agent must take the
         # worker down (and replay from the last commit) rather than carry on without that batch
         agent_supervisor=mode.CrashingSupervisor,

@@ -23,6 +23,7 @@ STREAMS_VARS: dict[str, tuple[float, float]] = {
     "CARELAY_STREAMS_BATCH_MAX": (500, 1),          # events per stream.take_events() batch
     "CARELAY_STREAMS_BATCH_WITHIN_MS": (20, 1),     # longest wait for a batch to fill
     "CARELAY_STREAMS_STANDBY_REPLICAS": (0, 0),     # Faust table standbys (warm copies on other workers)
+    "CARELAY_STREAMS_SESSION_TIMEOUT_S": (30, 6),   # a dead worker's partitions move after this long
     "CARELAY_RETRY_MAX_TRIES": (4, 1),              # provider calls per hop before falling back
     "CARELAY_RETRY_BASE_MS": (1000, 1),
     "CARELAY_RETRY_CAP_MS": (300_000, 1),
@@ -46,6 +47,7 @@ class StreamsConfig:
     batch_max: int
     batch_within_s: float
     standby_replicas: int
+    session_timeout_s: float
     policy: Policy
     breaker: BreakerConfig
     reconcile_interval_s: float
@@ -89,6 +91,7 @@ class StreamsConfig:
             batch_max=int(v["CARELAY_STREAMS_BATCH_MAX"]),
             batch_within_s=v["CARELAY_STREAMS_BATCH_WITHIN_MS"] / 1000,
             standby_replicas=int(v["CARELAY_STREAMS_STANDBY_REPLICAS"]),
+            session_timeout_s=v["CARELAY_STREAMS_SESSION_TIMEOUT_S"],
             policy=policy,
             breaker=breaker,
             reconcile_interval_s=v["CARELAY_RECONCILE_INTERVAL_S"],

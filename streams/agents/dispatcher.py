@@ -172,7 +172,8 @@ class Dispatcher(Handler):
             if not r.found:
                 rt.breakers.success(c.instance.id)
                 rt.remember_sent(c.rid, c.outbound, now)
-            msg, outs = dispatch.accepted(msg, hop, r.sent.provider_message_id, r.sent.status, now)
+            msg, outs = dispatch.accepted(msg, hop, r.sent.provider_message_id, r.sent.status, now,
+                                          source="lookup" if r.found else "provider")
             view.put_message(msg)
             view.put_patient(c.rid, patient.with_provider_id(r.sent.provider_message_id, msg.message_id))
             self.outcomes(outs, msg, out)

@@ -22,6 +22,8 @@ FAST = {
     "CARELAY_STREAMS_BATCH_WITHIN_MS": "10",
     "CARELAY_RECONCILE_INTERVAL_S": "2",
     "CARELAY_RECONCILE_STUCK_S": "30",
+    "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",  # a killed worker's partitions move on quickly
+    "CARELAY_TWILIO_SMS_PER_SECOND": "60",  # a short code: a long code's 1/s would pace the tests
 }
 
 
