@@ -1,0 +1,141 @@
+"""The carelay processes as one unit: provider simulator, analytics owner, stream workers, gateway.
+
+`make run`, `make demo`, the benchmark and the end-to-end tests all start the pipeline through
+`Pipeline`, against a broker and registry started separately, so what is measured and tested is
+what users run. Each process gets the same CARELAY_* environment plus its own ports.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from stack.errors import StackError
+from stack.javaproc import ChildProcess, free_port, port_open
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Ports:
+    gateway: int = 8000
+    simulator: int = 8100
+    analytics: int = 8200
+    worker_metrics: int = 9102  # worker n listens on worker_metrics + n
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready: Callable[[], bool]
+    where: str
+
+
+def _http_ok(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return httpx.get(url, timeout=1.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+class Pipeline:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        data_dir: Path,
+        *,
+        ports: Ports | None = None,
+        workers: int = 1,
+        gateway_workers: int = 1,
+        scenario: str = "none",
+        analytics: bool = True,
+    ) -> None:
+        self.ports = ports or Ports()
+        self.data_dir = data_dir
+        self.log_dir = data_dir / "logs"
+        p = self.ports
+        self.gateway_url = f"http://127.0.0.1:{p.gateway}"
+        self.simulator_url = f"http://127.0.0.1:{p.simulator}"
+        self.analytics_url = f"http://127.0.0.1:{p.analytics}"
+        base = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CARELAY_TWILIO_BASE_URL": self.simulator_url,
+            "CARELAY_META_BASE_URL": self.simulator_url,
+            "CARELAY_GATEWAY_PORT": str(p.gateway),
+            "CARELAY_PUBLIC_URL": self.gateway_url,
+            "CARELAY_ANALYTICS_PORT": str(p.analytics),
+            "CARELAY_CLICKHOUSE_PATH": str(data_dir / "chdb"),
+            "CARELAY_DATA_DIR": str(data_dir),
+            **env,
+        }
+        self.env = base
+        py = sys.executable
+        self.specs: list[Spec] = [
+            Spec("simulator", [py, "-m", "stack.simulator", "--port", str(p.simulator), "--gateway-url",
+                               self.gateway_url, "--scenario", scenario], base,
+                 _http_ok(f"{self.simulator_url}/_sim/messages?limit=1"),
+                 f"{self.simulator_url}  provider simulator (Twilio + Meta APIs; GET /_sim/messages)"),
+        ]
+        if analytics:
+            self.specs.append(Spec("analytics", [py, "-m", "analytics.service"], base,
+                                   _http_ok(f"{self.analytics_url}/v1/health"),
+                                   f"{self.analytics_url}  analytics owner (POST /v1/sql, GET /v1/report)"))
+        for n in range(workers):
+            wenv = {**base, "CARELAY_STREAMS_METRICS_PORT": str(p.worker_metrics + n)}
+            self.specs.append(Spec(f"worker-{n}", [py, "-m", "streams", "worker"], wenv,
+                                   lambda port=p.worker_metrics + n: port_open(port),  # type: ignore[misc]
+                                   f"http://127.0.0.1:{p.worker_metrics + n}/metrics  stream worker {n}"))
+        self.specs.append(Spec(
+            "gateway",
+            [py, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
+             str(p.gateway), "--workers", str(gateway_workers), "--no-access-log", "--log-level", "warning"],
+            base, _http_ok(f"{self.gateway_url}/readyz"),
+            f"{self.gateway_url}  gateway (POST /v1/messages, /webhooks/..., /metrics, /openapi.json)"))
+        self.procs: dict[str, ChildProcess] = {}
+
+    def start(self, timeout: float = 90.0) -> None:
+        for spec in self.specs:
+            self.start_one(spec.name, timeout)
+
+    def start_one(self, name: str, timeout: float = 90.0) -> ChildProcess:
+        spec = next(s for s in self.specs if s.name == name)
+        proc = ChildProcess(spec.name, spec.argv, cwd=ROOT, log_path=self.log_dir / f"{spec.name}.log", env=spec.env)
+        proc.start()
+        self.procs[name] = proc
+        deadline = time.monotonic() + timeout
+        while not spec.ready():
+            if not proc.running:
+                raise StackError(f"{name} exited during start-up:\n{proc.log_tail()}")
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} not ready after {timeout:.0f} s:\n{proc.log_tail()}")
+            time.sleep(0.2)
+        return proc
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: a crash, no shutdown (chaos tests)."""
+        self.procs[name].kill()
+
+    def stop(self) -> None:
+        for proc in reversed(list(self.procs.values())):
+            proc.stop(timeout=15.0)
+
+    def dead(self) -> list[ChildProcess]:
+        return [p for p in self.procs.values() if not p.running]
+
+    def describe(self) -> list[str]:
+        return [f"  {s.name:<10} {s.where}" for s in self.specs]
