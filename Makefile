@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv fetch tools lint test run kafka registry bench clean distclean
+.PHONY: venv fetch tools lint test run demo kafka registry bench clean distclean
 
 venv: $(STAMP)
 
@@ -45,6 +45,10 @@ test: venv fetch tools lint
 
 run: venv fetch
 	$(PY) -m stack.cli run
+
+# Against a running `make run`: appointment reminders with fallbacks and a STOP, then the report.
+demo: venv
+	$(PY) -m stack.cli demo
 
 # Foreground broker on CARELAY_KAFKA_BOOTSTRAP's port, data in $(CARELAY_DATA_DIR or var)/kafka; Ctrl-C stops it.
 kafka: venv fetch

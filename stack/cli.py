@@ -72,12 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run the whole pipeline locally against the provider simulator")
     run_p.add_argument("--workers", type=int, default=1, help="stream worker processes (consumer group members)")
+    sub.add_parser("demo", help="send demo appointment reminders through a running `carelay run`, print the report")
     sub.add_parser("report", help="print a delivery report (see `carelay report --help`)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "report":
         from analytics.report import main as report_main
 
         return report_main(rest)
+    if args.command == "demo":
+        from stack.demo import main as demo_main
+
+        return demo_main()
     settings = Settings.from_env()
     return run(settings, args.workers)
 
