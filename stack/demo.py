@@ -104,7 +104,8 @@ def main(gateway_url: str = "http://127.0.0.1:8000", simulator_url: str = "http:
     from analytics.report import main as report_main
 
     print("\ndelivery report (ClickHouse, last 24 h, demo-clinic):")
-    return report_main(["--org", "demo-clinic", "--url", analytics_url], environ={"CARELAY_ANALYTICS_API_KEY": ANALYST_KEY})
+    return report_main(["--org", "demo-clinic", "--url", analytics_url],
+                       environ={"CARELAY_ANALYTICS_API_KEY": ANALYST_KEY})
 
 
 if __name__ == "__main__":
