@@ -66,13 +66,18 @@ class CarelayApp(faust.App):
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
-                                 Inbound(*args), ConsentAgent(*args), DelayService(rt),
+                                 Inbound(*args), ConsentAgent(*args), DelayService(rt, self._untrack),
                                  Sweeper(rt, self.messages, self.owned_partitions))
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
     async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
         return await self.producer.send(topic, key, value, partition, None, None)
+
+    def _untrack(self, event: Any) -> None:
+        # Faust keeps every delivered, unacknowledged message in this set and waits for it to empty
+        # before a rebalance or shutdown completes; parked delay records must not hold that up.
+        cast(Any, self.consumer)._unacked_messages.discard(event.message)
 
     def owned_partitions(self) -> set[int]:
         if self.rebalancing:
@@ -172,6 +177,8 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         revoked: set[TP] = args[0] if args else set()
         if app.handlers is None:
             return
+        # Faust revokes every partition at each rebalance and seeks the new assignment back to the
+        # committed offsets, so held (uncommitted) delay records are read again: drop them all here.
         by_topic: dict[str, set[int]] = {}
         for tp in revoked:
             by_topic.setdefault(tp.topic, set()).add(tp.partition)

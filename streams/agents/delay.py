@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,10 +86,16 @@ class DelayForwarder:
 
 
 class DelayService:
-    """One loop serving every forwarder: forwards due records, then acknowledges them."""
+    """One loop serving every forwarder: forwards due records, then acknowledges them.
 
-    def __init__(self, rt: Runtime) -> None:
+    `untrack` tells Faust not to wait for a held record at shutdown or rebalance (it waits for every
+    unacknowledged event, which a record held for an hour would stall); the record stays
+    uncommitted, so it is read again from the committed offset by whoever owns the partition next.
+    """
+
+    def __init__(self, rt: Runtime, untrack: Callable[[Any], None] = lambda _event: None) -> None:
         self.rt = rt
+        self.untrack = untrack
         self.forwarders: dict[str, DelayForwarder] = {
             t.name: DelayForwarder(rt, t, step) for t, step in zip(rt.catalog.delay_topics(), STEPS_MS, strict=True)
         }
@@ -108,6 +115,7 @@ class DelayService:
                 await self.rt.emit(out)
                 event.ack()
                 continue
+            self.untrack(event)
             self.rt.metrics.delayed.labels(topic_name).set(forwarder.count)
             self._wake.set()
 
