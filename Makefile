@@ -28,12 +28,13 @@ fetch: venv
 	$(PY) -m stack.kafka fetch
 	$(PY) -m stack.registry fetch
 
-# docker-compose (Debian's, no daemon needed) lets the suite check that docker-compose.yml is accepted.
+# Debian's docker-compose (no daemon needed) lets the suite check docker-compose.yml; wrk drives `make bench`.
 tools:
-	@command -v docker-compose >/dev/null || { \
+	@command -v docker-compose >/dev/null && command -v wrk >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; \
-		else echo "make tools: install docker-compose (Debian: apt-get install docker-compose)" >&2; exit 1; fi; }
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose wrk >/dev/null; \
+		else echo "make tools: install docker-compose and wrk (Debian: apt-get install docker-compose wrk)" >&2; \
+			exit 1; fi; }
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -57,8 +58,9 @@ kafka: venv fetch
 registry: venv fetch
 	$(PY) -m stack.registry start
 
-bench: venv fetch
-	$(PY) -m stack.bench
+# Prints figures (and writes bench-results/*.json); not a test. `ARGS="--messages 5000"` to change the load.
+bench: venv fetch tools
+	$(PY) -m stack.bench $(ARGS)
 
 clean:
 	rm -rf var bench-results build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -203,6 +203,30 @@ def _drive(tool: str, base: str, path: str, body: bytes, count: int, seconds: in
     return result
 
 
+def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, batch_requests: int = 200,
+            batch_size: int = 50, seconds: int = 10, concurrency: int = 32, workers: int = 1,
+            linger_ms: int = 5) -> dict[str, Result]:
+    """The gateway and a bare Starlette endpoint under the same uvicorn and the same load, one after the other."""
+    gateway_env = {
+        "CARELAY_KAFKA_BOOTSTRAP": bootstrap, "CARELAY_SCHEMA_REGISTRY_URL": registry,
+        "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_KAFKA_LINGER_MS": str(linger_ms),
+        "CARELAY_LOG_LEVEL": "WARNING",
+    }
+    single, batch = _body(1, "s"), _body(batch_size, "b")
+    results: dict[str, Result] = {}
+    for name, target, env in (("bare", "gateway.bench:bare_app", {}),
+                              ("gateway", "gateway.app:create_app", gateway_env)):
+        with _uvicorn(target, env, workers) as base:
+            _drive(tool, base, "/v1/messages", single, 300, 2, concurrency, "warm-up")
+            results[f"{name} single"] = _drive(tool, base, "/v1/messages", single, requests, seconds,
+                                               concurrency, f"{name} single send")
+            b = _drive(tool, base, "/v1/messages:batch", batch, batch_requests, seconds,
+                       max(1, concurrency // 4), f"{name} batch x{batch_size}")
+            b.items_per_request = batch_size
+            results[f"{name} batch"] = b
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m gateway.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--bootstrap", default=os.environ.get("CARELAY_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
@@ -219,25 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     tool = ("wrk" if shutil.which("wrk") else "httpx") if args.tool == "auto" else args.tool
 
-    gateway_env = {
-        "CARELAY_KAFKA_BOOTSTRAP": args.bootstrap, "CARELAY_SCHEMA_REGISTRY_URL": args.registry,
-        "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_KAFKA_LINGER_MS": str(args.linger_ms),
-        "CARELAY_LOG_LEVEL": "WARNING",
-    }
-    single, batch = _body(1, "s"), _body(args.batch_size, "b")
     print(f"tool {tool}, concurrency {args.concurrency}, uvicorn workers {args.workers}, linger {args.linger_ms} ms, "
           f"{os.cpu_count()} CPUs (shared with the load generator and the broker)")
-    results: dict[str, Result] = {}
-    for name, target, env in (("bare", "gateway.bench:bare_app", {}),
-                              ("gateway", "gateway.app:create_app", gateway_env)):
-        with _uvicorn(target, env, args.workers) as base:
-            _drive(tool, base, "/v1/messages", single, 300, 2, args.concurrency, "warm-up")
-            results[f"{name} single"] = _drive(tool, base, "/v1/messages", single, args.requests, args.seconds,
-                                               args.concurrency, f"{name} single send")
-            b = _drive(tool, base, "/v1/messages:batch", batch, args.batch_requests, args.seconds,
-                       max(1, args.concurrency // 4), f"{name} batch x{args.batch_size}")
-            b.items_per_request = args.batch_size
-            results[f"{name} batch"] = b
+    results = measure(args.bootstrap, args.registry, tool=tool, requests=args.requests,
+                      batch_requests=args.batch_requests, batch_size=args.batch_size, seconds=args.seconds,
+                      concurrency=args.concurrency, workers=args.workers, linger_ms=args.linger_ms)
     for r in results.values():
         print(r.line())
     for kind in ("single", "batch"):
