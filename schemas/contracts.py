@@ -16,7 +16,7 @@ NAMESPACE = "io.carelay"
 EVENT_TYPES = (
     "SendRequest", "DispatchCommand", "ProviderStatus", "InboundMessage", "WebhookEnvelope",
     "ConsentChange", "DeliveryOutcome", "MessageState", "AuditRecord", "DeadLetter",
-    "DelayedRecord", "CircuitEvent", "InAppNotification",
+    "DelayedRecord", "CircuitEvent", "InAppNotification", "AppointmentEvent", "CareEvent", "AiMessage",
 )
 
 

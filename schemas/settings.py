@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.config import Config
 from starlette.datastructures import Secret
@@ -144,6 +146,66 @@ class LimitSettings:
     delivery_deadline_urgent_s: int = 120
 
 
+_HHMM_RANGE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def parse_quiet_hours(var: str, text: str) -> tuple[int, int]:
+    """`21:00-08:00` -> (1260, 480): local minutes of the day, start inclusive, end exclusive; may wrap."""
+    m = _HHMM_RANGE.match(text.strip())
+    if not m:
+        raise ConfigError(f"{var}: quiet hours must be HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    return h1 * 60 + m1, h2 * 60 + m2
+
+
+def check_timezone(var: str, name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{var}: not an IANA time zone") from exc
+    return name
+
+
+@dataclass(frozen=True)
+class OrgCare:
+    """One organization's own timezone and quiet hours (CARELAY_CARE_ORGS)."""
+
+    organization_id: str
+    timezone: str
+    quiet_hours: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class CareSettings:
+    """Care workflows (streams/care): reminders, quiet hours, the AI bridge, the urgent lane."""
+
+    default_timezone: str = "America/Mexico_City"
+    quiet_hours: tuple[int, int] = (21 * 60, 8 * 60)  # local minutes: 21:00 to 08:00
+    orgs: tuple[OrgCare, ...] = ()  # per-organization overrides of the two above
+    reminder_offsets_s: tuple[int, ...] = (24 * 3600, 2 * 3600)
+    ai_reply_timeout_s: float = 3.0
+    urgent_voice_after_unread_s: int = 600  # an urgent notice delivered but not read by then: call
+
+    def for_org(self, organization_id: str) -> tuple[str, tuple[int, int]]:
+        """(timezone, quiet hours) of the organization."""
+        own = next((o for o in self.orgs if o.organization_id == organization_id), None)
+        return (own.timezone, own.quiet_hours) if own else (self.default_timezone, self.quiet_hours)
+
+
+def parse_care_orgs(var: str, text: str) -> tuple[OrgCare, ...]:
+    """`org=Zone/Name@21:00-08:00;org2=...`."""
+    out: list[OrgCare] = []
+    for item in (p.strip() for p in text.split(";")):
+        if not item:
+            continue
+        org, sep, rest = item.partition("=")
+        zone, at, hours = rest.partition("@")
+        if not sep or not at or not org.strip():
+            raise ConfigError(f"{var}: each entry must be organization=Zone/Name@HH:MM-HH:MM")
+        out.append(OrgCare(org.strip(), check_timezone(var, zone.strip()), parse_quiet_hours(var, hours)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -156,6 +218,7 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    care: CareSettings = field(default_factory=CareSettings)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     channels_file: str = ""  # JSON list of channel instances; empty: the demo set (connectors.instances)
@@ -200,6 +263,14 @@ class Settings:
 
         k, c, t, m, g, lim, a = (KafkaSettings(), ClickHouseSettings(), TwilioSettings(), MetaSettings(),
                                  GatewaySettings(), LimitSettings(), AnalyticsSettings())
+        care = CareSettings()
+        offsets_text = s("CARE_REMINDER_OFFSETS_S", ",".join(str(o) for o in care.reminder_offsets_s))
+        try:
+            offsets = tuple(sorted({int(o) for o in offsets_text.split(",") if o.strip()}, reverse=True))
+        except ValueError:
+            raise ConfigError("CARELAY_CARE_REMINDER_OFFSETS_S: comma-separated seconds") from None
+        if any(o <= 0 for o in offsets):
+            raise ConfigError("CARELAY_CARE_REMINDER_OFFSETS_S: offsets must be positive")
         settings = cls(
             env=s("ENV", "development"),
             phi_keys=phi_keys,
@@ -279,6 +350,14 @@ class Settings:
                 retry_max_s=f("ANALYTICS_RETRY_MAX_S", a.retry_max_s),
                 group_id=s("ANALYTICS_GROUP_ID", a.group_id),
                 sql_orgs=frozenset(o.strip() for o in s("ANALYTICS_SQL_ORGS", "").split(",") if o.strip()),
+            ),
+            care=CareSettings(
+                default_timezone=check_timezone("CARELAY_CARE_TIMEZONE", s("CARE_TIMEZONE", care.default_timezone)),
+                quiet_hours=parse_quiet_hours("CARELAY_CARE_QUIET_HOURS", s("CARE_QUIET_HOURS", "21:00-08:00")),
+                orgs=parse_care_orgs("CARELAY_CARE_ORGS", s("CARE_ORGS", "")),
+                reminder_offsets_s=offsets,
+                ai_reply_timeout_s=f("CARE_AI_REPLY_TIMEOUT_S", care.ai_reply_timeout_s),
+                urgent_voice_after_unread_s=i("CARE_URGENT_VOICE_AFTER_S", care.urgent_voice_after_unread_s),
             ),
         )
         settings._check_production()

@@ -103,4 +103,24 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "organization_id": ORG, "recipient_id": rid, "patient_ref": cipher.seal("patient_ref", PATIENT_REF),
             "body": cipher.seal("body", BODY), "template": "urgent_notice", "created_at": now,
         },
+        "AppointmentEvent": {
+            "event_id": "fhir:appt-991:3", "kind": "RESCHEDULED", "appointment_id": "appt-991", "organization_id": ORG,
+            "patient_ref": cipher.seal("patient_ref", PATIENT_REF), "recipient": recipient, "recipient_id": rid,
+            "recipient_name": cipher.seal("recipient_name", NAME), "language": "es",
+            "timezone": "America/Mexico_City", "clinic": "Clinica Norte",
+            "practitioner": cipher.seal("practitioner", NAME), "location": cipher.seal("location", BODY),
+            "start_at": now + 86_400_000, "previous_start_at": now + 3_600_000, "source_status": "booked",
+            "source_version": "3", "occurred_at": now, "source": "fhir", "metadata": {"fhir": "R4"},
+        },
+        "CareEvent": {
+            "event_id": "care-1", "type": "staff.attention_needed", "organization_id": ORG, "recipient_id": rid,
+            "appointment_id": "appt-991", "message_id": MID, "reason": "unclear_reply", "channel": "SMS",
+            "language": "es", "text": cipher.seal("text", BODY), "correlation_id": "twilio:SM123",
+            "occurred_at": now, "details": {"clarifications": "1"},
+        },
+        "AiMessage": {
+            "message_id": "ai-1", "conversation_id": f"{ORG}|{rid}", "organization_id": ORG, "recipient_id": rid,
+            "correlation_id": "twilio:SM123", "text": cipher.seal("text", BODY), "language": "es", "channel": "SMS",
+            "appointment_id": None, "handoff": False, "created_at": now, "metadata": {"agent": "reference"},
+        },
     }
