@@ -32,6 +32,7 @@ from streams.tables import PatientTable, add_table
 
 log = logging.getLogger("carelay.streams")
 LAG_INTERVAL_S = 10.0
+DEADLINE_TICK_S = 0.5
 
 
 @dataclass
@@ -71,7 +72,7 @@ class CarelayApp(faust.App):
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
-    async def _send(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
+    async def _send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None) -> Any:
         return await self.producer.send(topic, key, value, partition, None, None)
 
     def _untrack(self, event: Any) -> None:
@@ -168,6 +169,10 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         counts = await app.h().sweeper.sweep()
         if counts["polled"] or counts["reissued"] or counts["expired"]:
             log.info("reconciliation sweep: %s", counts)
+
+    @app.timer(DEADLINE_TICK_S)
+    async def deadlines() -> None:
+        await app.h().sweeper.fire_deadlines()
 
     @app.timer(LAG_INTERVAL_S)
     async def lag() -> None:

@@ -24,6 +24,7 @@ STREAMS_VARS: dict[str, tuple[float, float]] = {
     "CARELAY_STREAMS_BATCH_WITHIN_MS": (20, 1),     # longest wait for a batch to fill
     "CARELAY_STREAMS_STANDBY_REPLICAS": (0, 0),     # Faust table standbys (warm copies on other workers)
     "CARELAY_STREAMS_SESSION_TIMEOUT_S": (30, 6),   # a dead worker's partitions move after this long
+    "CARELAY_STREAMS_CALL_CONCURRENCY": (32, 1),    # provider calls in flight at once per worker
     "CARELAY_RETRY_MAX_TRIES": (4, 1),              # provider calls per hop before falling back
     "CARELAY_RETRY_BASE_MS": (1000, 1),
     "CARELAY_RETRY_CAP_MS": (300_000, 1),
@@ -48,6 +49,7 @@ class StreamsConfig:
     batch_within_s: float
     standby_replicas: int
     session_timeout_s: float
+    call_concurrency: int
     policy: Policy
     breaker: BreakerConfig
     reconcile_interval_s: float
@@ -92,6 +94,7 @@ class StreamsConfig:
             batch_within_s=v["CARELAY_STREAMS_BATCH_WITHIN_MS"] / 1000,
             standby_replicas=int(v["CARELAY_STREAMS_STANDBY_REPLICAS"]),
             session_timeout_s=v["CARELAY_STREAMS_SESSION_TIMEOUT_S"],
+            call_concurrency=int(v["CARELAY_STREAMS_CALL_CONCURRENCY"]),
             policy=policy,
             breaker=breaker,
             reconcile_interval_s=v["CARELAY_RECONCILE_INTERVAL_S"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import hmac
 import json
 import random
@@ -34,7 +35,7 @@ from streams.decide.world import World
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
 
-Send = Callable[[str, bytes | None, bytes, int | None], Awaitable[Awaitable[Any]]]
+Send = Callable[[str, bytes | None, bytes | None, int | None], Awaitable[Awaitable[Any]]]
 SENT_TEXTS_KEPT = 4
 
 
@@ -76,6 +77,10 @@ class Runtime:
         self.shared_buckets: dict[int, dict[str, Bucket]] = {}  # partition -> its share of org / sender rates
         self.sent_texts: dict[str, deque[SentText]] = defaultdict(lambda: deque(maxlen=SENT_TEXTS_KEPT))
         self.rand = random.Random()
+        # provider message id -> table key `rid|message_id`, for callbacks without our references;
+        # derived from the message records (the dispatcher adds, the sweeper rebuilds and prunes)
+        self.provider_index: dict[str, str] = {}
+        self.deadlines = DeadlineHeap()
         self._send: Send | None = None
 
     # -- wiring done by the app once its producer exists --------------------------------------
@@ -88,6 +93,11 @@ class Runtime:
             await self.emit(out)
 
         self.connectors = Connectors.from_settings(self.config.settings, publish_inapp, self.cipher, self.templates)
+
+    async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None) -> Any:
+        """One record to the producer; returns the future of its acknowledgement."""
+        assert self._send is not None, "Runtime.bind() was not called"
+        return await self._send(topic, key, value, partition)
 
     async def emit(self, out: Out) -> None:
         """Produce every record and wait until the broker acknowledged all of them."""
@@ -158,6 +168,35 @@ class Runtime:
         if not fresh:
             del self.sent_texts[rid]  # keep the memory bounded by recent activity
         return fresh
+
+
+class DeadlineHeap:
+    """The delivery deadlines of this worker's hops in flight, soonest first. The deadline itself is
+    durable in the message record (Hop.deadline_ms); this heap only says when to look, and the
+    reconciliation sweep re-arms it from the table after a restart or a rebalance."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[int, str, int]] = []
+        self._armed: set[tuple[str, int]] = set()
+
+    def arm(self, deadline_ms: int, key: str, hop: int) -> None:
+        if (key, hop) not in self._armed:
+            self._armed.add((key, hop))
+            heapq.heappush(self._heap, (deadline_ms, key, hop))
+
+    def due(self, now_ms: int) -> list[tuple[str, int]]:
+        found = []
+        while self._heap and self._heap[0][0] <= now_ms:
+            _, key, hop = heapq.heappop(self._heap)
+            self._armed.discard((key, hop))
+            found.append((key, hop))
+        return found
+
+    def next_ms(self) -> int | None:
+        return self._heap[0][0] if self._heap else None
+
+    def __len__(self) -> int:
+        return len(self._heap)
 
 
 @lru_cache(maxsize=256)

@@ -4,19 +4,27 @@ Faust writes a table change to the partition of the event being processed, which
 (`take_events`) or a timer does not have. Keys here are `rid` or `rid|...`, and the changelog
 partition is the patient's (streams.partitioning), the same number as every patient-scoped topic,
 so Faust's co-partitioned assignment gives one worker a patient's records and events together.
-`durable()` waits until the changes so far are acknowledged by the broker: the dispatch ledger
-needs its IN_FLIGHT record stored before the provider call.
+
+Each batch keeps its own changes (streams.agents.base.View): they reach the store (memory) at once
+and the changelog through `write()`, after the batch's outputs. Records go straight to the producer
+in the bytes Faust's recovery reads back (JSON key, the record codec's value), without Faust's
+per-message future machinery. `write(durable=True)` also waits for the broker's acknowledgement:
+the dispatch ledger needs its IN_FLIGHT record stored before a call.
 """
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+import orjson
 from faust.types import AppT
 
 from streams import statecodec
 from streams.partitioning import partition_for, patient_of
+
+Send = Callable[[str, bytes | None, bytes | None, int | None], Awaitable[Awaitable[Any]]]
 
 
 class PatientTable(faust.Table):
@@ -24,29 +32,28 @@ class PatientTable(faust.Table):
         super().__init__(app, name=name, partitions=partitions, beacon=app.tables.beacon, **kwargs)
         self.value_serializer = statecodec.register(f"carelay_{name}", record)
         self._partition_count = partitions
-        self._pending: list[asyncio.Future[Any]] = []
 
     def partition_for_key(self, key: Any) -> int:
         return partition_for(patient_of(str(key)), self._partition_count)
 
     def on_key_set(self, key: Any, value: Any) -> None:
-        self._pending.append(self.send_changelog(self.partition_for_key(key), key, value))
-        self._sensor_on_set(self, key, value)
+        raise TypeError(f"table {self.name}: write through a View (streams.agents.base), not table[key] = value")
 
     def on_key_del(self, key: Any) -> None:
-        fut = self.send_changelog(self.partition_for_key(key), key, value=None, value_serializer="raw")
-        self._pending.append(fut)
-        self._sensor_on_del(self, key)
+        raise TypeError(f"table {self.name}: write through a View (streams.agents.base), not del table[key]")
 
-    async def durable(self) -> None:
-        """Wait for the broker's acknowledgement of every change made since the last call."""
-        pending, self._pending = self._pending, []
-        if pending:
-            await asyncio.gather(*pending)
-
-    def forget(self) -> None:
-        """Stop tracking changes made so far (Faust still flushes them before committing offsets)."""
-        self._pending.clear()
+    async def write(self, send: Send, changes: dict[str, Any], *, durable: bool = False) -> None:
+        """Write `changes` (key -> record, None deletes) to the changelog; the store has them already."""
+        if not changes:
+            return
+        topic = self.changelog_topic_name
+        futures = [
+            await send(topic, orjson.dumps(key), None if value is None else statecodec.dumps(value),
+                       self.partition_for_key(key))
+            for key, value in changes.items()
+        ]
+        if durable:
+            await asyncio.gather(*futures)
 
 
 def add_table(app: faust.App, name: str, record: type, partitions: int) -> PatientTable:

@@ -22,22 +22,24 @@ from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
 from streams.runtime import Out, Runtime, b64, unb64
-from streams.tables import PatientTable
+from streams.tables import PatientTable, Send
 
 log = logging.getLogger("carelay.streams")
 
 
 class View:
+    """A batch's view of the tables: reads see the batch's own changes, which reach the store at once
+    (other agents of this worker see them) and the changelog in `persist()`."""
+
     def __init__(self, patients: PatientTable, messages: PatientTable) -> None:
         self._patients = patients
         self._messages = messages
-        self._dirty_patients: dict[str, Patient] = {}
-        self._dirty_messages: dict[str, Message] = {}
+        self._dirty_patients: dict[str, Patient | None] = {}
+        self._dirty_messages: dict[str, Message | None] = {}
+        self._first: dict[str, Message | None] = {}  # each message as the batch first saw it
 
     def patient(self, rid: str) -> Patient:
-        found = self._dirty_patients.get(rid)
-        if found is None:
-            found = self._patients.data.get(rid)
+        found = self._patients.data.get(rid)
         return found if found is not None else Patient()
 
     def put_patient(self, rid: str, patient: Patient) -> None:
@@ -46,24 +48,37 @@ class View:
 
     def message(self, rid: str, message_id: str) -> Message | None:
         key = f"{rid}|{message_id}"
-        found = self._dirty_messages.get(key)
-        return found if found is not None else self._messages.data.get(key)
+        found: Message | None = self._messages.data.get(key)
+        if key not in self._first:
+            self._first[key] = found
+        return found
 
     def put_message(self, msg: Message) -> None:
         key = f"{msg.recipient_id}|{msg.message_id}"
+        if key not in self._first:
+            self._first[key] = self._messages.data.get(key)
         self._dirty_messages[key] = msg
         self._messages.data[key] = msg
 
-    def changed_messages(self) -> Iterable[Message]:
-        return self._dirty_messages.values()
+    def drop_message(self, key: str) -> None:
+        self._dirty_messages[key] = None
+        self._messages.data.pop(key, None)
 
-    def persist(self) -> None:
-        for rid, patient in self._dirty_patients.items():
-            self._patients.on_key_set(rid, patient)
+    def restated(self) -> list[Message]:
+        """Changed messages whose status or history changed (a ledger-only change is not news)."""
+        found = []
         for key, msg in self._dirty_messages.items():
-            self._messages.on_key_set(key, msg)
-        self._dirty_patients.clear()
-        self._dirty_messages.clear()
+            first = self._first.get(key)
+            if msg is not None and (first is None or msg.history is not first.history or msg.status != first.status):
+                found.append(msg)
+        return found
+
+    async def persist(self, send: Send, *, durable: bool = False) -> None:
+        patients, self._dirty_patients = self._dirty_patients, {}
+        messages, self._dirty_messages = self._dirty_messages, {}
+        self._first.clear()
+        await self._patients.write(send, patients, durable=durable)
+        await self._messages.write(send, messages, durable=durable)
 
 
 class Handler:
@@ -90,18 +105,12 @@ class Handler:
         raise NotImplementedError
 
     async def complete(self, view: View, out: Out, *, durable: bool = False) -> None:
-        """Emit the batch's outputs (with one MessageState per changed message), wait for the broker,
+        """Emit the batch's outputs (with one MessageState per restated message), wait for the broker,
         then write the changelog; `durable`: also wait until the changelog is acknowledged."""
-        for msg in view.changed_messages():
+        for msg in view.restated():
             out.add(self.rt.catalog.message_state, msg.message_id.encode(), convert.state_record(msg), None)
         await self.rt.emit(out)
-        view.persist()
-        if durable:
-            await self.patients.durable()
-            await self.messages.durable()
-        else:
-            self.patients.forget()
-            self.messages.forget()
+        await view.persist(self.rt.send, durable=durable)
 
     # -- outputs ----------------------------------------------------------------------------
     def decode(self, topic: BoundTopic, event: EventT, out: Out) -> dict[str, Any] | None:
@@ -179,13 +188,12 @@ class Handler:
                 self.rt.partition(rid))
 
     def dispatch_hop(self, out: Out, msg: Message, hop: Hop, base: dict[str, Any]) -> Message:
-        """Emit the command for a new hop and its delivery deadline; remember the command."""
+        """Emit the command for a new hop, arm its delivery deadline, remember the command."""
         rt = self.rt
         command = convert.dispatch_command(base, msg, hop)
         part = rt.partition(msg.recipient_id)
         value = out.add(rt.catalog.dispatch, msg.recipient_id.encode(), command, part)
-        deadline = rt.catalog.provider_status.codec.encode(convert.deadline_status(msg, hop, rt.now()))
-        self.park(out, rt.catalog.provider_status, msg.recipient_id, deadline, hop.deadline_ms, "deadline")
+        rt.deadlines.arm(hop.deadline_ms, f"{msg.recipient_id}|{msg.message_id}", hop.hop)
         return replace(msg, command=b64(value))
 
     def previous_command(self, msg: Message) -> dict[str, Any] | None:

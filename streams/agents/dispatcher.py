@@ -55,6 +55,11 @@ class Result:
 class Dispatcher(Handler):
     name = "dispatcher"
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        # HTTP client pools get slow (quadratic bookkeeping) with hundreds of requests queued at once
+        self._calls = asyncio.Semaphore(self.rt.config.call_concurrency)
+
     async def handle(self, events: Any) -> None:
         rt = self.rt
         rt.metrics.events.labels(self.name).inc(len(events))
@@ -134,6 +139,10 @@ class Dispatcher(Handler):
 
     # -- the calls ---------------------------------------------------------------------------
     async def call(self, c: Call) -> Result:
+        async with self._calls:
+            return await self._call(c)
+
+    async def _call(self, c: Call) -> Result:
         rt = self.rt
         provider = c.instance.provider
         try:
@@ -175,7 +184,7 @@ class Dispatcher(Handler):
             msg, outs = dispatch.accepted(msg, hop, r.sent.provider_message_id, r.sent.status, now,
                                           source="lookup" if r.found else "provider")
             view.put_message(msg)
-            view.put_patient(c.rid, patient.with_provider_id(r.sent.provider_message_id, msg.message_id))
+            rt.provider_index[r.sent.provider_message_id] = f"{c.rid}|{msg.message_id}"
             self.outcomes(outs, msg, out)
             return
         if r.blocked:

@@ -25,7 +25,10 @@ class Reconciler(Handler):
         if self.misrouted(event, rid, out):
             return
         patient = view.patient(rid)
-        message_id = rec.get("message_id") or patient.message_for(rec["provider_message_id"])
+        message_id = rec.get("message_id")
+        if message_id is None:  # a callback without our references: the provider id index
+            key = rt.provider_index.get(rec["provider_message_id"], "")
+            message_id = key.partition("|")[2] if key.startswith(f"{rid}|") else None
         if message_id is None:
             rt.metrics.decide(self.name, "unmatched")
             return

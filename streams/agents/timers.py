@@ -1,6 +1,7 @@
-"""Periodic work on every worker, over the partitions it owns: the reconciliation poll (messages a
-provider accepted but never finished), repair of commands that went missing, expiry of finished
-records, and the consumer-lag gauge."""
+"""Periodic work on every worker, over the partitions it owns: delivery deadlines; and the
+reconciliation sweep: poll the provider for messages it accepted but never finished, re-issue
+commands that went missing, expire finished records, rebuild what memory derives from the table
+(the deadline heap, the provider-id index); and the consumer-lag gauge."""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +12,7 @@ from typing import Any
 from faust.types import TP
 
 from streams import convert
+from streams.decide import status as st
 from streams.decide.records import Ledger, Message
 from streams.partitioning import patient_of
 from streams.runtime import Out, Runtime, unb64
@@ -27,6 +29,29 @@ class Sweeper:
         self.messages = messages
         self.owned = owned
 
+    async def fire_deadlines(self) -> int:
+        """Hops whose deadline passed without delivery: our clock's `expired` event goes to the
+        reconciler like any provider status (it decides: fall back, or nothing when no channel is left)."""
+        rt = self.rt
+        now = rt.now()
+        due = rt.deadlines.due(now)
+        if not due:
+            return 0
+        mine = self.owned()
+        out = Out()
+        for key, hop_number in due:
+            msg = self.messages.data.get(key)
+            if not isinstance(msg, Message) or rt.partition(patient_of(key)) not in mine:
+                continue
+            hop = msg.current
+            if hop is None or hop.hop != hop_number or msg.reached or msg.is_final or hop.status in st.FAILURES:
+                continue
+            out.add(rt.catalog.provider_status, msg.recipient_id.encode(), convert.deadline_status(msg, hop, now),
+                    rt.partition(msg.recipient_id))
+        fired = len(out.records)
+        await rt.emit(out)
+        return fired
+
     async def sweep(self) -> dict[str, int]:
         rt = self.rt
         now = rt.now()
@@ -34,7 +59,7 @@ class Sweeper:
         mine = self.owned()
         out = Out()
         polls: list[Message] = []
-        expired: list[str] = []
+        expired: dict[str, Any] = {}
         counts = {"scanned": 0, "expired": 0, "polled": 0, "reissued": 0}
         for n, (key, msg) in enumerate(list(self.messages.data.items())):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
@@ -44,11 +69,18 @@ class Sweeper:
             counts["scanned"] += 1
             if msg.is_final:
                 if msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms:
-                    expired.append(str(key))
+                    expired[str(key)] = None
+                    for h in msg.hops:
+                        rt.provider_index.pop(h.provider_message_id or "", None)
                 continue
+            for h in msg.hops:
+                if h.provider_message_id:
+                    rt.provider_index.setdefault(h.provider_message_id, str(key))
             hop = msg.current
             if hop is None:
                 continue
+            if not msg.reached and hop.status not in st.FAILURES:
+                rt.deadlines.arm(hop.deadline_ms, str(key), hop.hop)
             quiet = now - max(msg.updated_at_ms, hop.routed_at_ms)
             if hop.ledger is Ledger.ACCEPTED and hop.provider_message_id and quiet > cfg.reconcile_stuck_ms:
                 if len(polls) < POLL_BATCH:
@@ -65,9 +97,9 @@ class Sweeper:
                 counts["polled"] += 1
         await rt.emit(out)
         for key in expired:
-            self.messages.pop(key, None)
+            self.messages.data.pop(key, None)
+        await self.messages.write(rt.send, expired)
         counts["expired"] = len(expired)
-        self.messages.forget()
         return counts
 
     def _lost_after(self, ledger: Ledger) -> int:

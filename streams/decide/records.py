@@ -48,7 +48,6 @@ class Patient:
     question: Question | None = None
     pending: tuple[Pending, ...] = ()                # accepted, not yet with a provider
     inbound_seen: tuple[str, ...] = ()
-    provider_ids: tuple[tuple[str, str], ...] = ()   # recent (provider message id, message id)
 
     def bucket(self, name: str) -> Bucket | None:
         return next((b for n, b in self.caps if n == name), None)
@@ -69,14 +68,6 @@ class Patient:
 
     def open_question(self, now_ms: int) -> Question | None:
         return self.question if self.question is not None and self.question.open_at(now_ms) else None
-
-    def with_provider_id(self, provider_message_id: str, message_id: str) -> Patient:
-        if any(p == provider_message_id for p, _ in self.provider_ids):
-            return self
-        return replace(self, provider_ids=(*self.provider_ids, (provider_message_id, message_id))[-RECENT_IDS:])
-
-    def message_for(self, provider_message_id: str) -> str | None:
-        return next((m for p, m in self.provider_ids if p == provider_message_id), None)
 
     def add_pending(self, message_id: str, urgent: bool) -> Patient:
         if any(p.message_id == message_id for p in self.pending):
