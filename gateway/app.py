@@ -24,7 +24,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from connectors.instances import load_directory
-from gateway import errors, health, reads, sends, webhooks
+from gateway import errors, fhir, health, reads, sends, webhooks
 from gateway.audit import Auditor
 from gateway.auth import KeyStore
 from gateway.idempotency import IdempotencyTable
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/messages/{message_id}", reads.get_message, methods=["GET"]),
         Route("/v1/templates", reads.list_templates, methods=["GET"]),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in webhooks.ROUTES),
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
