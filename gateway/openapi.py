@@ -70,6 +70,28 @@ def _send_schema(item: bool) -> dict[str, Any]:
             "oneOf": [{"required": ["template"]}, {"required": ["text"]}]}
 
 
+FHIR_JSON = "application/fhir+json"
+FHIR_TYPES = (FHIR_JSON, JSON)
+
+
+def _outcome(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+FHIR_ERRORS = {
+    "400": _outcome("not JSON, or not a FHIR JSON content type (code structure)"),
+    "401": _outcome("missing or unknown API key (code login)"),
+    "403": _outcome("the key's role may not send (code forbidden)"),
+    "413": _outcome("body larger than the limit (code too-costly)"),
+    "422": _outcome("invalid resource: each issue's expression names the element, never its value"),
+    "503": _outcome("Kafka did not take it in time (code transient)", RETRY_AFTER),
+}
+
+
 def _twilio_op(summary: str, kind: str) -> dict[str, Any]:
     return {
         "summary": summary, "tags": ["webhooks"], "security": [],
@@ -127,6 +149,28 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "responses": {"200": {"description": "templates", "content": {JSON: {"schema": {"type": "object"}}}},
                           **COMMON_ERRORS},
         }},
+        "/fhir/Appointment/{appointment_id}": {"put": {
+            "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
+            "operationId": "putFhirAppointment",
+            "parameters": [{"name": "appointment_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+                           {"name": "X-Carelay-Timezone", "in": "header", "required": False,
+                            "schema": {"type": "string"},
+                            "description": "IANA zone when the resources carry no timezone extension"}],
+            "requestBody": {"required": True, "content": {
+                t: {"schema": {"$ref": "#/components/schemas/FhirResource"}} for t in FHIR_TYPES}},
+            "responses": {"200": _outcome("published once Kafka acked; an informational OperationOutcome"),
+                          **FHIR_ERRORS},
+        }},
+        "/fhir": {"post": {
+            "summary": "Take a transaction, batch or collection Bundle of Appointments and their Patients",
+            "tags": ["fhir"], "operationId": "postFhirBundle",
+            "requestBody": {"required": True, "content": {
+                t: {"schema": {"$ref": "#/components/schemas/FhirResource"}} for t in FHIR_TYPES}},
+            "responses": {"200": {"description": "a transaction-response Bundle, one entry per Appointment",
+                                  "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/FhirResource"}}}},
+                          **FHIR_ERRORS},
+        }},
         WEBHOOK_PATHS["twilio_status"]: {"post": _twilio_op("Twilio message status callback", "status")},
         WEBHOOK_PATHS["twilio_inbound"]: {"post": _twilio_op("Twilio inbound SMS / WhatsApp", "inbound")},
         VOICE_PATH: {"post": _twilio_op("Twilio call status or Gather digits", "call_status | gather")},
@@ -171,6 +215,14 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "params": {"type": "object", "maxProperties": v.MAX_PARAMS,
                        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": MAX_PARAM_CHARS},
                        "description": "exactly the template's parameters (PHI: sealed)"}}},
+        "FhirResource": {"type": "object", "required": ["resourceType"],
+                         "properties": {"resourceType": {"type": "string", "enum": ["Appointment", "Bundle"]}}},
+        "OperationOutcome": {"type": "object", "required": ["resourceType", "issue"], "properties": {
+            "resourceType": {"const": "OperationOutcome"},
+            "issue": {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["severity", "code"],
+                      "properties": {"severity": {"type": "string"}, "code": {"type": "string"},
+                                     "diagnostics": {"type": "string"},
+                                     "expression": {"type": "array", "items": {"type": "string"}}}}}}},
         "Send": _send_schema(item=False),
         "BatchItem": _send_schema(item=True),
         "Accepted": {"type": "object", "required": ["message_id"], "properties": {
