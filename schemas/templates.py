@@ -7,6 +7,8 @@ variables in declaration order.
 from __future__ import annotations
 
 import json
+import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +17,13 @@ from pathlib import Path
 from schemas.errors import TemplateParameterError, UnknownTemplateError
 
 CATALOG_PATH = Path(__file__).parent / "templates" / "catalog.json"
+# GSM 03.38 basic set and extension table (an extension character costs two septets). One character
+# outside them turns a whole SMS into UCS-2: 67 characters per segment instead of 153.
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXT = frozenset("^{}\\[~]|€")
 LANGUAGES = ("es", "en", "pt")
 MAX_PARAM_CHARS = 200
 
@@ -100,10 +109,33 @@ class TemplateCatalog:
         return template
 
     def render_sms(self, name: str, language: str, params: Mapping[str, str]) -> str:
-        return self.validate(name, language, params).rendering(language).sms.format_map(params)
+        """Parameters are folded to GSM-7 (María -> Maria, ñ and é kept): a name must not triple the cost."""
+        text = self.validate(name, language, params).rendering(language).sms
+        return text.format_map({k: gsm7_fold(v) for k, v in params.items()})
 
     def render_voice(self, name: str, language: str, params: Mapping[str, str]) -> str:
         return self.validate(name, language, params).rendering(language).voice.format_map(params)
+
+
+def gsm7_fold(value: str) -> str:
+    """Characters GSM-7 lacks replaced by their base letter (í -> i, ç -> c, ã -> a), else by '?'."""
+    out = []
+    for ch in value:
+        if ch in GSM7_BASIC or ch in GSM7_EXT:
+            out.append(ch)
+            continue
+        base = unicodedata.normalize("NFKD", ch)[0]
+        out.append(base if base in GSM7_BASIC else "?")
+    return "".join(out)
+
+
+def sms_segments(text: str) -> tuple[str, int]:
+    """(encoding, segment count) as carriers bill it."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXT for ch in text):
+        septets = sum(2 if ch in GSM7_EXT else 1 for ch in text)
+        return "GSM-7", 1 if septets <= 160 else math.ceil(septets / 153)
+    units = len(text.encode("utf-16-le")) // 2
+    return "UCS-2", 1 if units <= 70 else math.ceil(units / 67)
 
 
 @cache
