@@ -27,7 +27,8 @@ from streams.agents.reconciler import Reconciler
 from streams.agents.timers import Sweeper, update_lag
 from streams.config import StreamsConfig
 from streams.decide.records import Message, Patient
-from streams.runtime import Runtime
+from streams.partitioning import partition_for_bytes
+from streams.runtime import Record, Runtime
 from streams.tables import PatientTable, add_table
 
 log = logging.getLogger("carelay.streams")
@@ -63,7 +64,7 @@ class CarelayApp(faust.App):
         admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
         await asyncio.to_thread(ensure_topics, admin, kafka.topic_prefix, kafka.partitions, kafka.replication_factor)
         rt = await asyncio.to_thread(Runtime, cfg)
-        rt.bind(self._send)
+        rt.bind(self._send_all)
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
@@ -72,8 +73,29 @@ class CarelayApp(faust.App):
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
-    async def _send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None) -> Any:
-        return await self.producer.send(topic, key, value, partition, None, None)
+    async def _send_all(self, records: list[Record]) -> None:
+        """Produce records in one batch per topic partition and wait for every acknowledgement.
+
+        aiokafka's batch API costs a fraction of one `send()` per record; Faust's commit still
+        flushes this producer before committing offsets. Records without a partition take the
+        default partitioner's (murmur2 of the key), as every topic here has the same count."""
+        producer = cast(Any, self.producer)._ensure_producer()
+        groups: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
+        parts = self.config.partitions
+        for topic, key, value, partition in records:
+            if partition is None:
+                partition = partition_for_bytes(key, parts) if key is not None else 0
+            groups.setdefault((topic, partition), []).append((key, value))
+        futures = []
+        for (topic, partition), items in groups.items():
+            batch = producer.create_batch()
+            for key, value in items:
+                if batch.append(key=key, value=value, timestamp=None) is None:  # full: send it, start another
+                    futures.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+            futures.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*futures)
 
     def _untrack(self, event: Any) -> None:
         # Faust keeps every delivered, unacknowledged message in this set and waits for it to empty
@@ -97,6 +119,8 @@ def broker_urls(bootstrap: str) -> str:
 
 def create_app(config: StreamsConfig) -> CarelayApp:
     s = config.settings
+    # httpx logs every request at INFO (a record per provider call, URLs included): keep it quiet
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app = CarelayApp(
         config.app_id,
         broker=broker_urls(s.kafka.bootstrap),

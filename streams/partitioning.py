@@ -14,7 +14,11 @@ from aiokafka.partitioner import murmur2
 
 @lru_cache(maxsize=65_536)
 def partition_for(key: str, partitions: int) -> int:
-    return (murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
+    return partition_for_bytes(key.encode("utf-8"), partitions)
+
+
+def partition_for_bytes(key: bytes, partitions: int) -> int:
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def patient_of(table_key: str) -> str:

@@ -35,7 +35,8 @@ from streams.decide.world import World
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
 
-Send = Callable[[str, bytes | None, bytes | None, int | None], Awaitable[Awaitable[Any]]]
+Record = tuple[str, bytes | None, bytes | None, int | None]  # topic, key, value (None: tombstone), partition
+SendMany = Callable[[list[Record]], Awaitable[None]]
 SENT_TEXTS_KEPT = 4
 
 
@@ -47,7 +48,7 @@ def now_ms() -> int:
 class Out:
     """Records a batch will produce: (topic, key, value, partition)."""
 
-    records: list[tuple[str, bytes | None, bytes, int | None]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
 
     def add(self, topic: BoundTopic, key: bytes | None, record: Mapping[str, Any], partition: int | None) -> bytes:
         value = topic.codec.encode(dict(record))
@@ -81,11 +82,11 @@ class Runtime:
         # derived from the message records (the dispatcher adds, the sweeper rebuilds and prunes)
         self.provider_index: dict[str, str] = {}
         self.deadlines = DeadlineHeap()
-        self._send: Send | None = None
+        self._send_many: SendMany | None = None
 
     # -- wiring done by the app once its producer exists --------------------------------------
-    def bind(self, send: Send) -> None:
-        self._send = send
+    def bind(self, send_many: SendMany) -> None:
+        self._send_many = send_many
 
         async def publish_inapp(key: bytes, record: dict[str, Any]) -> Any:
             out = Out()
@@ -94,20 +95,15 @@ class Runtime:
 
         self.connectors = Connectors.from_settings(self.config.settings, publish_inapp, self.cipher, self.templates)
 
-    async def send(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None) -> Any:
-        """One record to the producer; returns the future of its acknowledgement."""
-        assert self._send is not None, "Runtime.bind() was not called"
-        return await self._send(topic, key, value, partition)
+    async def send_all(self, records: list[Record]) -> None:
+        """Produce `records` and wait until the broker acknowledged every one."""
+        if records:
+            assert self._send_many is not None, "Runtime.bind() was not called"
+            await self._send_many(records)
 
     async def emit(self, out: Out) -> None:
-        """Produce every record and wait until the broker acknowledged all of them."""
-        if not out.records:
-            return
-        assert self._send is not None, "Runtime.bind() was not called"
-        futures = [await self._send(topic, key, value, partition) for topic, key, value, partition in out.records]
-        for fut in futures:
-            await fut
-        out.records.clear()
+        records, out.records = out.records, []
+        await self.send_all(records)
 
     # -- helpers ------------------------------------------------------------------------------
     def now(self) -> int:

@@ -6,14 +6,13 @@ partition is the patient's (streams.partitioning), the same number as every pati
 so Faust's co-partitioned assignment gives one worker a patient's records and events together.
 
 Each batch keeps its own changes (streams.agents.base.View): they reach the store (memory) at once
-and the changelog through `write()`, after the batch's outputs. Records go straight to the producer
-in the bytes Faust's recovery reads back (JSON key, the record codec's value), without Faust's
-per-message future machinery. `write(durable=True)` also waits for the broker's acknowledgement:
-the dispatch ledger needs its IN_FLIGHT record stored before a call.
+and the changelog after the batch's outputs. Records go straight to the producer in the bytes
+Faust's recovery reads back (JSON key, the record codec's value), without Faust's per-message
+future machinery, and are acknowledged by the broker before the batch ends (the dispatch ledger
+needs its IN_FLIGHT record stored before a provider call).
 """
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from faust.types import AppT
 from streams import statecodec
 from streams.partitioning import partition_for, patient_of
 
-Send = Callable[[str, bytes | None, bytes | None, int | None], Awaitable[Awaitable[Any]]]
+SendAll = Callable[[list[tuple[str, bytes | None, bytes | None, int | None]]], Awaitable[None]]
 
 
 class PatientTable(faust.Table):
@@ -42,18 +41,14 @@ class PatientTable(faust.Table):
     def on_key_del(self, key: Any) -> None:
         raise TypeError(f"table {self.name}: write through a View (streams.agents.base), not del table[key]")
 
-    async def write(self, send: Send, changes: dict[str, Any], *, durable: bool = False) -> None:
-        """Write `changes` (key -> record, None deletes) to the changelog; the store has them already."""
-        if not changes:
-            return
+    def records(self, changes: dict[str, Any]) -> list[tuple[str, bytes | None, bytes | None, int | None]]:
+        """Changelog records for `changes` (key -> record, None deletes); the store has them already."""
         topic = self.changelog_topic_name
-        futures = [
-            await send(topic, orjson.dumps(key), None if value is None else statecodec.dumps(value),
-                       self.partition_for_key(key))
-            for key, value in changes.items()
-        ]
-        if durable:
-            await asyncio.gather(*futures)
+        return [(topic, orjson.dumps(key), None if value is None else statecodec.dumps(value),
+                 self.partition_for_key(key)) for key, value in changes.items()]
+
+    async def write(self, send_all: SendAll, changes: dict[str, Any]) -> None:
+        await send_all(self.records(changes))
 
 
 def add_table(app: faust.App, name: str, record: type, partitions: int) -> PatientTable:

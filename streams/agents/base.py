@@ -21,8 +21,8 @@ from streams.decide import lifecycle
 from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
-from streams.runtime import Out, Runtime, b64, unb64
-from streams.tables import PatientTable, Send
+from streams.runtime import Out, Record, Runtime, b64, unb64
+from streams.tables import PatientTable
 
 log = logging.getLogger("carelay.streams")
 
@@ -73,12 +73,12 @@ class View:
                 found.append(msg)
         return found
 
-    async def persist(self, send: Send, *, durable: bool = False) -> None:
+    def changelog(self) -> list[Record]:
+        """The batch's changes as changelog records; the view starts afresh."""
         patients, self._dirty_patients = self._dirty_patients, {}
         messages, self._dirty_messages = self._dirty_messages, {}
         self._first.clear()
-        await self._patients.write(send, patients, durable=durable)
-        await self._messages.write(send, messages, durable=durable)
+        return [*self._patients.records(patients), *self._messages.records(messages)]
 
 
 class Handler:
@@ -104,13 +104,13 @@ class Handler:
     def one(self, event: EventT, view: View, out: Out) -> None:
         raise NotImplementedError
 
-    async def complete(self, view: View, out: Out, *, durable: bool = False) -> None:
-        """Emit the batch's outputs (with one MessageState per restated message), wait for the broker,
-        then write the changelog; `durable`: also wait until the changelog is acknowledged."""
+    async def complete(self, view: View, out: Out) -> None:
+        """Emit the batch's outputs (with one MessageState per restated message) and wait for the
+        broker, then write the changelog and wait again: the state is durable when this returns."""
         for msg in view.restated():
             out.add(self.rt.catalog.message_state, msg.message_id.encode(), convert.state_record(msg), None)
         await self.rt.emit(out)
-        await view.persist(self.rt.send, durable=durable)
+        await self.rt.send_all(view.changelog())
 
     # -- outputs ----------------------------------------------------------------------------
     def decode(self, topic: BoundTopic, event: EventT, out: Out) -> dict[str, Any] | None:

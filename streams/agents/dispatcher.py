@@ -70,7 +70,7 @@ class Dispatcher(Handler):
             call = self.screen(event, view, out)
             if call is not None and call.outbound.attempt_id not in calls:
                 calls[call.outbound.attempt_id] = call
-        await self.complete(view, out, durable=True)
+        await self.complete(view, out)  # the IN_FLIGHT records are stored: the calls may go out
         if not calls:
             return
         results = await asyncio.gather(*(self.call(c) for c in calls.values()))

@@ -98,7 +98,7 @@ class Sweeper:
         await rt.emit(out)
         for key in expired:
             self.messages.data.pop(key, None)
-        await self.messages.write(rt.send, expired)
+        await self.messages.write(rt.send_all, expired)
         counts["expired"] = len(expired)
         return counts
 
