@@ -217,10 +217,17 @@ class Client:
     def rid(self, number: str) -> str:
         return self.pseudonymize(ORG, number)
 
-    def send(self, *requests: Mapping[str, Any]) -> None:
+    def send(self, *requests: Mapping[str, Any], producer: Producer | None = None) -> None:
         topic = self.catalog.send_requests
+        p = producer or self.producer
         for req in requests:
-            self.producer.produce(topic.name, key=req["recipient_id"].encode(), value=topic.codec.encode(dict(req)))
+            p.produce(topic.name, key=req["recipient_id"].encode(), value=topic.codec.encode(dict(req)))
+        assert p.flush(10) == 0
+
+    def publish(self, attr: str, key: bytes, record: Mapping[str, Any], partition: int | None = None) -> None:
+        topic = getattr(self.catalog, attr)
+        extra = {} if partition is None else {"partition": partition}
+        self.producer.produce(topic.name, key=key, value=topic.codec.encode(dict(record)), **extra)
         assert self.producer.flush(10) == 0
 
     def close(self) -> None:

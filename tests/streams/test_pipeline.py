@@ -8,9 +8,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from schemas.settings import TwilioSettings
+from confluent_kafka import Producer
 
-from .harness import Client, Proc, Stack, number
+from schemas.settings import TwilioSettings
+from streams.partitioning import partition_for
+
+from .harness import ORG, Client, Proc, Stack, number
 
 SMS_FROM = TwilioSettings().sms_from
 
@@ -57,6 +60,57 @@ def test_dedup_by_idempotency_key(stack: Stack, client: Client, worker: Proc) ->
     assert outcome(seen, other_body["message_id"], "failed")["reason"] == "idempotency_conflict"
     assert of(seen, first["message_id"]).count("accepted") == 1
     assert len(stack.sent(to)) == 1
+
+
+def test_records_keyed_with_another_partitioner_are_moved_to_the_patients_partition(
+        stack: Stack, client: Client, worker: Proc) -> None:
+    # librdkafka's default partitioner (CRC32) puts most keys on another partition than Kafka's murmur2
+    crc = Producer({"bootstrap.servers": client.settings.kafka.bootstrap, "linger.ms": 1})
+    requests = [client.request(number(), channels=("SMS",)) for _ in range(6)]
+    outcomes = client.reader("outcomes")
+    client.send(*requests, producer=crc)
+    seen = outcomes.wait(lambda rs: all(outcome(rs, r["message_id"], "delivered") for r in requests), 30,
+                         f"delivered\n{worker.tail()}")
+    for r in requests:
+        assert of(seen, r["message_id"]).count("accepted") == 1
+        assert len(stack.sent(message_id=r["message_id"])) == 1
+        assert {m[0] for m, rec in zip(outcomes.meta, seen, strict=True) if rec["message_id"] == r["message_id"]} == {
+            partition_for(r["recipient_id"], client.settings.kafka.partitions)}
+
+
+def test_cancelar_answers_an_open_reminder_and_is_not_an_opt_out(stack: Stack, client: Client,
+                                                                  worker: Proc) -> None:
+    to = number()
+    rid = client.rid(to)
+    reminder = client.request(to, channels=("SMS",))  # appointment_reminder asks confirm/cancel
+    outcomes, audit, consent = client.reader("outcomes"), client.reader("audit"), client.reader("consent")
+    client.send(reminder)
+    outcomes.wait(lambda rs: outcome(rs, reminder["message_id"], "delivered"), 20, "reminder delivered")
+    stack.patient_says(to, "Cancelar", to=SMS_FROM)
+    found = audit.wait(lambda rs: any(r["action"] == "appointment.cancel" and r["resource"] == reminder["message_id"]
+                                      for r in rs), 20, f"appointment answer\n{worker.tail()}")
+    answer = next(r for r in found if r["action"] == "appointment.cancel")
+    assert answer["details"]["recipient_id"] == rid
+    assert not [r for r in consent.poll(0.5) if r["recipient_id"] == rid]  # not an opt-out
+    # without an open question the same word is an opt-out
+    stack.patient_says(to, "CANCELAR", to=SMS_FROM)
+    changes = consent.wait(lambda rs: any(r["recipient_id"] == rid for r in rs), 20, "opt-out")
+    assert next(r for r in changes if r["recipient_id"] == rid)["state"] == "OPTED_OUT"
+
+
+def test_a_consent_change_from_elsewhere_applies_to_later_sends(stack: Stack, client: Client, worker: Proc) -> None:
+    to = number()
+    rid = client.rid(to)
+    change = {"event_id": str(uuid.uuid4()), "organization_id": ORG, "recipient_id": rid, "channel": "UNKNOWN",
+              "state": "OPTED_OUT", "source": "api", "reason": None, "occurred_at": int(time.time() * 1000)}
+    client.publish("consent", f"{ORG}|{rid}|UNKNOWN".encode(), change)  # keyed as the catalog says
+    time.sleep(1.0)
+    req = client.request(to)
+    outcomes = client.reader("outcomes")
+    client.send(req)
+    seen = outcomes.wait(lambda rs: outcome(rs, req["message_id"], "blocked"), 20, f"blocked\n{worker.tail()}")
+    assert outcome(seen, req["message_id"], "blocked")["reason"] == "blocked_no_consent"
+    assert stack.sent(to) == []
 
 
 def test_stop_opts_out_blocks_later_sends_and_cancels_pending_ones(stack: Stack, client: Client,
