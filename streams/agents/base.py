@@ -17,6 +17,7 @@ from faust.types import EventT
 
 from schemas.topics import BoundTopic
 from streams import convert
+from streams.agents.delay import delay_topic_for
 from streams.decide import lifecycle
 from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
@@ -28,14 +29,14 @@ log = logging.getLogger("carelay.streams")
 
 
 class View:
-    """A batch's view of the tables: reads see the batch's own changes, which reach the store at once
-    (other agents of this worker see them) and the changelog in `persist()`."""
+    """A batch's view of the tables: its changes reach the store at once (so later reads, and other
+    agents of this worker, see them) and the changelog through `changelog()`, after the outputs."""
 
     def __init__(self, patients: PatientTable, messages: PatientTable) -> None:
         self._patients = patients
         self._messages = messages
-        self._dirty_patients: dict[str, Patient | None] = {}
-        self._dirty_messages: dict[str, Message | None] = {}
+        self._dirty_patients: dict[str, Patient] = {}
+        self._dirty_messages: dict[str, Message] = {}
         self._first: dict[str, Message | None] = {}  # each message as the batch first saw it
 
     def patient(self, rid: str) -> Patient:
@@ -60,16 +61,12 @@ class View:
         self._dirty_messages[key] = msg
         self._messages.data[key] = msg
 
-    def drop_message(self, key: str) -> None:
-        self._dirty_messages[key] = None
-        self._messages.data.pop(key, None)
-
     def restated(self) -> list[Message]:
         """Changed messages whose status or history changed (a ledger-only change is not news)."""
         found = []
         for key, msg in self._dirty_messages.items():
             first = self._first.get(key)
-            if msg is not None and (first is None or msg.history is not first.history or msg.status != first.status):
+            if first is None or msg.history is not first.history or msg.status != first.status:
                 found.append(msg)
         return found
 
@@ -92,10 +89,12 @@ class Handler:
     def view(self) -> View:
         return View(self.patients, self.messages)
 
+    def observe(self, events: Sequence[EventT]) -> None:
+        self.rt.metrics.events.labels(self.name).inc(len(events))
+        self.rt.metrics.batch_size.labels(self.name).observe(len(events))
+
     async def handle(self, events: Sequence[EventT]) -> None:
-        rt = self.rt
-        rt.metrics.events.labels(self.name).inc(len(events))
-        rt.metrics.batch_size.labels(self.name).observe(len(events))
+        self.observe(events)
         view, out = self.view(), Out()
         for event in events:
             self.one(event, view, out)
@@ -180,8 +179,6 @@ class Handler:
     def park(self, out: Out, target: BoundTopic, rid: str, value: bytes, due_ms: int, reason: str,
              attempt: int = 0) -> None:
         """Send `value` back to `target` at `due_ms`, through the delay topics."""
-        from streams.agents.delay import delay_topic_for  # the delay module imports this one
-
         now = self.rt.now()
         topic = delay_topic_for(self.rt.catalog, max(0, due_ms - now))
         out.add(topic, rid.encode(), convert.delayed(target.name, rid.encode(), value, due_ms, reason, attempt),

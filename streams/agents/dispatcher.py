@@ -40,6 +40,7 @@ class Call:
     connector: Connector
     outbound: OutboundMessage
     lookup_since_ms: int | None  # in doubt: look it up first
+    may_resend: bool = True      # after a lookup that finds nothing: the patient still consents
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Result:
     sent: SendResult | None = None
     found: bool = False           # the in-doubt lookup found it: no call was made
     blocked: bool = False         # lookup found nothing, but the circuit refused the call
+    withdrawn: bool = False       # lookup found nothing, and the patient opted out meanwhile
     error: ProviderError | None = None
     crash: str | None = None      # a connector bug: its exception type
 
@@ -61,9 +63,7 @@ class Dispatcher(Handler):
         self._calls = asyncio.Semaphore(self.rt.config.call_concurrency)
 
     async def handle(self, events: Any) -> None:
-        rt = self.rt
-        rt.metrics.events.labels(self.name).inc(len(events))
-        rt.metrics.batch_size.labels(self.name).observe(len(events))
+        self.observe(events)
         view, out = self.view(), Out()
         calls: dict[str, Call] = {}
         for event in events:
@@ -119,10 +119,10 @@ class Dispatcher(Handler):
             self.ended(dispatch.failed(msg, hop, Failure("final", "config"), view.patient(rid), rt.world(now), 0.0),
                        cmd, event, view, out)
             return None
+        patient = view.patient(rid)
         if s.action is Screen.LOOKUP:
             return Call(event, cmd, rid, msg.message_id, hop.hop, instance, connector, outbound,
-                        hop.in_flight_since_ms or now)
-        patient = view.patient(rid)
+                        hop.in_flight_since_ms or now, patient.consent.allows(hop.channel))
         if not patient.consent.allows(hop.channel):
             self.ended(dispatch.consent_withdrawn(msg, hop, patient, rt.world(now)), cmd, event, view, out)
             return None
@@ -151,6 +151,8 @@ class Dispatcher(Handler):
                 if found is not None:
                     rt.metrics.provider_calls.labels(provider, "found_in_doubt").inc()
                     return Result(c, found, found=True)
+                if not c.may_resend:
+                    return Result(c, withdrawn=True)
                 if not rt.breakers.allow(c.instance.id):
                     return Result(c, blocked=True)
             started = time.perf_counter()
@@ -190,6 +192,9 @@ class Dispatcher(Handler):
         if r.blocked:
             blocked = dispatch.circuit_blocked(msg, hop, patient, world, rt.breakers.reopens_at(c.instance.id))
             self.ended(blocked, c.cmd, c.event, view, out)
+            return
+        if r.withdrawn:
+            self.ended(dispatch.consent_withdrawn(msg, hop, patient, world), c.cmd, c.event, view, out)
             return
         if r.crash is not None:
             self.dead(c.event, "connector_error", out, detail=r.crash, message_id=msg.message_id)

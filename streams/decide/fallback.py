@@ -59,8 +59,14 @@ def new_hop(msg: Message, found: Route, world: World) -> Hop:
 
 def end_hop(msg: Message, hop: Hop, entry: st.Entry, patient: Patient, world: World, *, final_error: bool,
             next_reason: str, same_channel: bool = False) -> HopEnd:
-    """Record the hop's failure (`entry`: failed, undelivered or expired) and pick what follows."""
+    """Record the hop's failure (`entry`: failed, undelivered, expired or blocked) and pick what
+    follows. A hop that is no longer the current one (the message moved on while its call was out:
+    a deadline fallback, a delivery elsewhere, a cancellation) only records the failure."""
     hop = replace(hop, ledger=Ledger.FAILED if hop.ledger is not Ledger.ACCEPTED else hop.ledger)
+    current = msg.current
+    if current is None or current.hop != hop.hop or msg.reached or msg.is_final:
+        msg, outs = lifecycle.hop_event(msg, hop, entry, final=False, reason="superseded")
+        return HopEnd(msg, outs)
     if msg.expires_at_ms is not None and world.now_ms >= msg.expires_at_ms:
         msg, outs = lifecycle.hop_event(msg, hop, entry, final=False, reason="message_expired")
         msg, more = lifecycle.finish(msg, "expired", world.now_ms, "message_expired", entry.error_code)

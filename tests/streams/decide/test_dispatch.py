@@ -142,3 +142,18 @@ def test_consent_withdrawn_after_routing_moves_on_or_blocks() -> None:
     r = consent_withdrawn(lone, lone.hops[0], patient, world(NOW))
     assert r.end is not None and r.end.next_hop is None
     assert r.message.status == "blocked" and r.message.is_final
+
+
+def test_a_failure_of_a_superseded_hop_does_not_fall_back_again() -> None:
+    from streams.decide.reconcile import StatusFacts, apply
+
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    deadline = StatusFacts("carelay:m1:0:deadline", "carelay", "WHATSAPP", "m1:0", "expired", NOW + 10, "m1:0",
+                           "deadline", "fallback", "deadline")
+    moved = apply(msg, deadline, Patient(), world(NOW + 10))  # the deadline passed while the call was out
+    assert moved.message is not None and moved.next_hop is not None and moved.next_hop.channel == "SMS"
+    late = failed(moved.message, moved.message.hops[0], Failure("fallback", "131026"), Patient(), world(NOW + 20), 0.5)
+    assert late.end is not None and late.end.next_hop is None
+    assert [h.channel for h in late.message.hops] == ["WHATSAPP", "SMS"]
+    assert late.message.current is not None and late.message.current.channel == "SMS"
