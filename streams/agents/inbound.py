@@ -43,9 +43,11 @@ class Inbound(Handler):
         facts = InboundFacts(rec["event_id"], org, rec["channel"], convert.ms(rec["received_at"]) or now,
                              instance.id if instance else None, folded, rt.digest(folded) if folded else None,
                              rec.get("payload"), rt.directory.is_own_sender(sender))
-        h = inbound.decide(view.patient(rid), facts, rt.recent_sent(rid, now), rt.world(now))
+        patient = view.patient(rid)
+        h = inbound.decide(patient, facts, rt.recent_sent(rid, now), rt.world(now))
         rt.metrics.decide(self.name, h.reason)
-        view.put_patient(rid, h.patient)
+        if h.patient is not patient:
+            view.put_patient(rid, h.patient)
         if h.consent is not None:
             self.consent(view, out, org, rid, h.consent.channel, h.consent.opted_in, "keyword", h.consent.reason, now)
         if h.reply_help and org:
