@@ -46,6 +46,8 @@ def producer_config(bootstrap: str, *, linger_ms: int, send_timeout_s: float) ->
         "client.id": "carelay-gateway",
         "acks": "all",
         "enable.idempotence": True,
+        # Java's and Faust's partitioner: a patient's records land where the streams own their state
+        "partitioner": "murmur2_random",
         "linger.ms": linger_ms,
         "compression.type": "lz4",
         # topics come from the catalog (ensure_topics); a missing one is an error, not a new topic

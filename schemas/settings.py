@@ -130,6 +130,29 @@ class AnalyticsSettings:
 
 
 @dataclass(frozen=True)
+class StreamsSettings:
+    app_id: str = ""  # Faust app id (consumer group, changelog names); empty: topic prefix + "streams"
+    metrics_port: int = 9102  # the worker's Prometheus /metrics; 0 disables
+    batch_max: int = 500  # events per stream.take_events() batch
+    batch_within_ms: int = 20  # longest wait for a batch to fill
+    standby_replicas: int = 0  # Faust table standbys (warm copies on other workers)
+    session_timeout_s: int = 30  # a dead worker's partitions move after this long
+    call_concurrency: int = 32  # provider calls in flight at once per worker
+    retry_max_tries: int = 4  # provider calls per hop before falling back
+    retry_base_ms: int = 1000
+    retry_cap_ms: int = 300_000
+    in_doubt_grace_s: int = 120  # wait for a status callback before resending an in-doubt attempt
+    echo_window_s: int = 2  # an inbound this soon after our send with our text is our own echo
+    loop_bot_reply_s: int = 10  # an inbound this soon after an automated send looks bot-made
+    loop_ping_pong: int = 3  # that many bot-made replies within the loop window pause the conversation
+    loop_pause_s: int = 86_400  # how long automated replies stay paused
+    whatsapp_window_s: int = 86_400  # the customer-service window an inbound message opens
+    reconcile_interval_s: int = 60  # the reconciliation timer's period
+    reconcile_stuck_s: int = 900  # poll the provider for messages quiet this long
+    message_retention_s: int = 7 * 86_400  # keep final message records this long (late `read`s)
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     dedup_window_s: int = 24 * 3600
     per_recipient_hour: int = 3
@@ -218,6 +241,7 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    streams: StreamsSettings = field(default_factory=StreamsSettings)
     care: CareSettings = field(default_factory=CareSettings)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
@@ -261,8 +285,15 @@ class Settings:
         pseudonym_text = s("PSEUDONYM_KEY", DEV_PSEUDONYM_KEY)
         _decode_key("CARELAY_PSEUDONYM_KEY", pseudonym_text, size=None)
 
-        k, c, t, m, g, lim, a = (KafkaSettings(), ClickHouseSettings(), TwilioSettings(), MetaSettings(),
-                                 GatewaySettings(), LimitSettings(), AnalyticsSettings())
+        k, c, t, m, g, lim, a, st = (KafkaSettings(), ClickHouseSettings(), TwilioSettings(), MetaSettings(),
+                                     GatewaySettings(), LimitSettings(), AnalyticsSettings(), StreamsSettings())
+
+        def at_least(name: str, default: int, low: int) -> int:
+            value = i(name, default)
+            if value < low:
+                raise ConfigError(f"CARELAY_{name}: must be at least {low}")
+            return value
+
         care = CareSettings()
         offsets_text = s("CARE_REMINDER_OFFSETS_S", ",".join(str(o) for o in care.reminder_offsets_s))
         try:
@@ -336,6 +367,27 @@ class Settings:
                 breaker_half_open_calls=i("BREAKER_HALF_OPEN_CALLS", lim.breaker_half_open_calls),
                 delivery_deadline_normal_s=i("DELIVERY_DEADLINE_NORMAL_S", lim.delivery_deadline_normal_s),
                 delivery_deadline_urgent_s=i("DELIVERY_DEADLINE_URGENT_S", lim.delivery_deadline_urgent_s),
+            ),
+            streams=StreamsSettings(
+                app_id=s("STREAMS_APP_ID", st.app_id),
+                metrics_port=i("STREAMS_METRICS_PORT", st.metrics_port),
+                batch_max=at_least("STREAMS_BATCH_MAX", st.batch_max, 1),
+                batch_within_ms=at_least("STREAMS_BATCH_WITHIN_MS", st.batch_within_ms, 1),
+                standby_replicas=i("STREAMS_STANDBY_REPLICAS", st.standby_replicas),
+                session_timeout_s=at_least("STREAMS_SESSION_TIMEOUT_S", st.session_timeout_s, 6),
+                call_concurrency=at_least("STREAMS_CALL_CONCURRENCY", st.call_concurrency, 1),
+                retry_max_tries=at_least("RETRY_MAX_TRIES", st.retry_max_tries, 1),
+                retry_base_ms=at_least("RETRY_BASE_MS", st.retry_base_ms, 1),
+                retry_cap_ms=at_least("RETRY_CAP_MS", st.retry_cap_ms, 1),
+                in_doubt_grace_s=i("IN_DOUBT_GRACE_S", st.in_doubt_grace_s),
+                echo_window_s=i("ECHO_WINDOW_S", st.echo_window_s),
+                loop_bot_reply_s=i("LOOP_BOT_REPLY_S", st.loop_bot_reply_s),
+                loop_ping_pong=at_least("LOOP_PING_PONG", st.loop_ping_pong, 1),
+                loop_pause_s=i("LOOP_PAUSE_S", st.loop_pause_s),
+                whatsapp_window_s=at_least("WHATSAPP_WINDOW_S", st.whatsapp_window_s, 1),
+                reconcile_interval_s=at_least("RECONCILE_INTERVAL_S", st.reconcile_interval_s, 1),
+                reconcile_stuck_s=at_least("RECONCILE_STUCK_S", st.reconcile_stuck_s, 1),
+                message_retention_s=at_least("MESSAGE_RETENTION_S", st.message_retention_s, 1),
             ),
             analytics=AnalyticsSettings(
                 host=s("ANALYTICS_HOST", a.host),

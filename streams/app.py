@@ -217,5 +217,5 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
 
 
-config = StreamsConfig.from_env(Settings.from_env())
+config = StreamsConfig.from_settings(Settings.from_env())
 app = create_app(config)

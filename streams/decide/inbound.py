@@ -73,13 +73,16 @@ def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText
     question = patient.open_question(now)
     reading = keywords.read(facts.folded, facts.payload, question_open=question is not None)
     intent = reading.intent
+    # A patient who says STOP on one channel means "stop messaging me": reaching them on the next
+    # channel instead is exactly what they refused, so every opt-out word covers every channel of
+    # this organization (STOP and STOPALL alike), and START / ALTA / VOLTAR restore them all.
+    # Carriers still apply their own per-number STOP to SMS (Twilio error 21610).
     if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
-        channel = ALL_CHANNELS if intent is Intent.OPT_OUT_ALL else facts.channel
         return Handled(True, "opt_out", patient, intent, reading.language,
-                       ConsentUpdate(channel, False, intent.value), alert=alert)
+                       ConsentUpdate(ALL_CHANNELS, False, intent.value), alert=alert)
     if intent is Intent.OPT_IN:
         return Handled(True, "opt_in", patient, intent, reading.language,
-                       ConsentUpdate(facts.channel, True, intent.value), alert=alert)
+                       ConsentUpdate(ALL_CHANNELS, True, intent.value), alert=alert)
     if intent is Intent.HELP:
         return Handled(True, "help", patient, intent, reading.language, reply_help=True, alert=alert)
     if intent in (Intent.CONFIRM, Intent.CANCEL):

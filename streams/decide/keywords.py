@@ -19,8 +19,8 @@ from enum import StrEnum
 
 
 class Intent(StrEnum):
-    OPT_OUT = "opt_out"          # this channel
-    OPT_OUT_ALL = "opt_out_all"  # every channel (STOPALL)
+    OPT_OUT = "opt_out"          # STOP, BAJA, ...: every channel too (streams.decide.inbound says why)
+    OPT_OUT_ALL = "opt_out_all"  # STOPALL: every channel
     OPT_IN = "opt_in"
     HELP = "help"
     CONFIRM = "confirm"          # answers an open confirm/cancel question

@@ -1,4 +1,4 @@
-"""Every SQL example in the README (its Analytics section) passes the analysts' guard and runs on a read-only session."""
+"""Every SQL example in the README (Analytics section) passes the analysts' guard and runs read-only."""
 from __future__ import annotations
 
 import re

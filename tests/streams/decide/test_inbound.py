@@ -17,10 +17,15 @@ def facts(text: str = "hola", **kw) -> InboundFacts:
     return replace(base, **kw)
 
 
-def test_stop_opts_out_of_the_channel_it_came_on() -> None:
+def test_stop_on_one_channel_opts_out_of_every_channel() -> None:
     h = decide(Patient(), facts("Stop"), (), world(NOW))
     assert h.intent is Intent.OPT_OUT and h.consent is not None
-    assert (h.consent.channel, h.consent.opted_in, h.consent.reason) == ("SMS", False, "opt_out")
+    assert (h.consent.channel, h.consent.opted_in, h.consent.reason) == (ALL_CHANNELS, False, "opt_out")
+
+
+def test_start_restores_every_channel() -> None:
+    h = decide(Patient(), facts("START"), (), world(NOW))
+    assert h.consent is not None and (h.consent.channel, h.consent.opted_in) == (ALL_CHANNELS, True)
 
 
 def test_stopall_opts_out_of_every_channel() -> None:

@@ -58,17 +58,17 @@ def test_deadline_heap_arms_once_and_pops_in_order() -> None:
 
 
 def test_streams_settings_parse_and_fail_by_name() -> None:
-    settings = Settings.from_env({})
-    cfg = StreamsConfig.from_env(settings, {"CARELAY_RETRY_MAX_TRIES": "7", "CARELAY_LOOP_PAUSE_S": "60"})
+    settings = Settings.from_env({"CARELAY_RETRY_MAX_TRIES": "7", "CARELAY_LOOP_PAUSE_S": "60"})
+    cfg = StreamsConfig.from_settings(settings)
     assert cfg.policy.retry.max_tries == 7 and cfg.policy.loop.pause_ms == 60_000
     assert cfg.policy.loop.cap == settings.limits.loop_cap_replies
     assert cfg.breaker.recovery_ms == settings.limits.breaker_recovery_s * 1000
     assert cfg.policy.org.per_s == settings.limits.per_org_second / settings.kafka.partitions
     assert cfg.app_id == "carelay.streams"
     with pytest.raises(ConfigError, match="CARELAY_RETRY_MAX_TRIES"):
-        StreamsConfig.from_env(settings, {"CARELAY_RETRY_MAX_TRIES": "0"})
+        Settings.from_env({"CARELAY_RETRY_MAX_TRIES": "0"})
     with pytest.raises(ConfigError, match="CARELAY_ECHO_WINDOW_S"):
-        StreamsConfig.from_env(settings, {"CARELAY_ECHO_WINDOW_S": "soon"})
+        Settings.from_env({"CARELAY_ECHO_WINDOW_S": "soon"})
 
 
 def test_status_source_follows_the_provider_and_event_id() -> None:
