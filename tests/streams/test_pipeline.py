@@ -124,8 +124,9 @@ def test_stop_opts_out_blocks_later_sends_and_cancels_pending_ones(stack: Stack,
     stack.patient_says(to, "¡Baja!", to=SMS_FROM)
     changes = consent.wait(lambda rs: any(r["recipient_id"] == rid for r in rs), 20, f"consent\n{worker.tail()}")
     change = next(r for r in changes if r["recipient_id"] == rid)
+    # STOP on SMS opts out of every channel (streams.decide.inbound): no other channel may reach them
     assert (change["channel"], change["state"], change["source"], change["reason"]) == (
-        "SMS", "OPTED_OUT", "keyword", "opt_out")
+        "UNKNOWN", "OPTED_OUT", "keyword", "opt_out")
     cancelled = outcomes.wait(lambda rs: outcome(rs, later["message_id"], "cancelled"), 10, "pending cancelled")
     assert outcome(cancelled, later["message_id"], "cancelled")["reason"] == "opted_out"
 
@@ -133,10 +134,10 @@ def test_stop_opts_out_blocks_later_sends_and_cancels_pending_ones(stack: Stack,
     elsewhere = client.request(to, channels=("SMS", "WHATSAPP"))
     client.send(blocked, elsewhere)
     seen = outcomes.wait(lambda rs: outcome(rs, blocked["message_id"], "blocked")
-                         and outcome(rs, elsewhere["message_id"], "delivered"), 20, "after opt-out")
+                         and outcome(rs, elsewhere["message_id"], "blocked"), 20, "after opt-out")
     assert outcome(seen, blocked["message_id"], "blocked")["reason"] == "blocked_no_consent"
-    assert outcome(seen, elsewhere["message_id"], "delivered")["channel"] == "WHATSAPP"
-    assert [m["channel"] for m in stack.sent(to)] == ["WHATSAPP"]
+    assert outcome(seen, elsewhere["message_id"], "blocked")["reason"] == "blocked_no_consent"
+    assert stack.sent(to) == []
 
 
 def test_recipient_cap_parks_the_fourth_message_and_scheduled_ones_wait(stack: Stack, client: Client,
