@@ -4,7 +4,7 @@ A scenario is JSON (POST /_sim/scenarios, or --scenario-file / --scenario at sta
 
     {"latency_ms": 0, "failure_rate": 0.0, "seed": 7,
      "outage": {"provider": "meta", "seconds": 30, "http_status": 500, "code": 131026},
-     "callbacks": {"delay_ms": 20, "out_of_order": false, "duplicate": false, "drop": false,
+     "callbacks": {"delay_ms": 20, "out_of_order": false, "duplicate": false, "repeat": 0, "drop": false,
                    "read_without_delivered": false, "read": true},
      "voice_digits": "1",
      "rules": [{"provider": "twilio", "channel": "SMS", "to": "0006$", "code": 30006}, ...]}
@@ -64,6 +64,7 @@ class Callbacks:
     delay_ms: int = 20  # between consecutive status callbacks of one message
     out_of_order: bool = False  # send the planned statuses in reverse order
     duplicate: bool = False  # send every callback twice
+    repeat: int = 0  # send every callback this many extra times (overrides `duplicate`'s one)
     drop: bool = False  # send no callbacks at all
     read_without_delivered: bool = False  # WhatsApp: skip `delivered`, send `read`
     read: bool = True  # WhatsApp: the patient reads the message
@@ -221,6 +222,7 @@ def decide(scenario: Scenario, provider: str, channel: str, to: str, now: float,
     steps: list[Step] = []
     for status, step_code in planned:
         steps.append(Step(cb.delay_ms / 1000, status, step_code, notify=not cb.drop))
-        if cb.duplicate and not cb.drop:
-            steps.append(Step(0.0, status, step_code))
+        if not cb.drop:
+            extra = cb.repeat or (1 if cb.duplicate else 0)
+            steps.extend(Step(0.0, status, step_code) for _ in range(extra))
     return Accepted(tuple(steps), digits or None)

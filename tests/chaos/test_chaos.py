@@ -1,0 +1,224 @@
+"""Chaos tests: the whole pipeline (simulator, analytics owner, stream worker, gateway as separate
+processes) under a crashed worker, a broker outage, a provider outage and duplicated / reordered
+webhooks. Each ends with the same accounting: every request answered 202 reaches exactly one final
+status, no patient receives a message twice, and the analytics tables hold the trail."""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stack.pipeline import Pipeline, Ports
+
+SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
+ANALYST = {"Authorization": "Bearer demo-clinic-analyst-key"}
+DELIVERED = ("delivered", "read", "completed")
+UUIDISH = re.compile(r"^[0-9A-Za-z-]+$")
+
+def _env(bootstrap: str, registry_url: str, **extra: str) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:6]
+    return {
+        "CARELAY_KAFKA_BOOTSTRAP": bootstrap,
+        "CARELAY_SCHEMA_REGISTRY_URL": registry_url,
+        "CARELAY_TOPIC_PREFIX": f"chaos{tag}.",
+        "CARELAY_ANALYTICS_GROUP_ID": f"chaos-analytics-{tag}",
+        "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.3",
+        "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",
+        "CARELAY_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def pipeline(kafka, registry, tmp_path_factory) -> Iterator[Pipeline]:
+    """Shared by the worker-crash, provider-outage and webhook tests (the broker test has its own)."""
+    tmp: Path = tmp_path_factory.mktemp("chaos")
+    env = _env(kafka.bootstrap, registry.url,
+               CARELAY_BREAKER_FAILURES="3", CARELAY_BREAKER_WINDOW_S="10", CARELAY_BREAKER_RECOVERY_S="3",
+               CARELAY_BREAKER_HALF_OPEN_CALLS="1", CARELAY_IN_DOUBT_GRACE_S="3")
+    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, scenario="none")
+    try:
+        pipe.start()
+        yield pipe
+    finally:
+        pipe.stop()
+
+
+@pytest.fixture(autouse=True)
+def _reset_scenario(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "pipeline" in request.fixturenames:
+        pipe: Pipeline = request.getfixturevalue("pipeline")
+        httpx.delete(f"{pipe.simulator_url}/_sim/scenarios", timeout=10)
+
+
+# ---------------------------------------------------------------- load
+
+
+@dataclass
+class LoadResult:
+    accepted: dict[str, str] = field(default_factory=dict)  # idempotency key -> message_id
+    codes: Counter[int] = field(default_factory=Counter)  # every HTTP answer, retries included
+    errors: int = 0  # connection errors / client timeouts (retried)
+    first_503_at: float | None = None
+    last_503_at: float | None = None
+    non_503_during_outage: list[int] = field(default_factory=list)
+    retried_after_503: set[str] = field(default_factory=set)
+
+
+def _body(to: str, channels: list[str]) -> dict[str, Any]:
+    return {"to": to, "channels": channels,
+            "template": {"name": "appointment_reminder", "language": "es",
+                         "params": {"patient_name": "Ana", "clinic": "Clinica Norte", "date": "1 de mayo",
+                                    "time": "10:30"}}}
+
+
+def patient(run: int, n: int) -> str:
+    return f"+52155{run:02d}{n:06d}"
+
+
+async def load(gateway_url: str, n: int, *, run: int, concurrency: int = 16, channels: list[str] | None = None,
+               pace_s: float = 0.0, deadline_s: float = 120.0, result: LoadResult | None = None,
+               outage: asyncio.Event | None = None) -> LoadResult:
+    """n single sends, `concurrency` at a time; a 503 or a connection error is retried with the same
+    Idempotency-Key (after Retry-After, at most 1 s) until 202 or the deadline."""
+    res = result or LoadResult()
+    sem = asyncio.Semaphore(concurrency)
+    stop_at = time.monotonic() + deadline_s
+    channels = channels or ["WHATSAPP", "SMS"]
+    tag = uuid.uuid4().hex[:8]
+
+    async def one(client: httpx.AsyncClient, i: int) -> None:
+        key = f"chaos-{tag}-{i}"
+        async with sem:
+            while time.monotonic() < stop_at:
+                try:
+                    r = await client.post("/v1/messages", json=_body(patient(run, i), channels),
+                                          headers={"Idempotency-Key": key})
+                except httpx.HTTPError:
+                    res.errors += 1
+                    await asyncio.sleep(0.5)
+                    continue
+                res.codes[r.status_code] += 1
+                if outage is not None and outage.is_set() and r.status_code != 503:
+                    res.non_503_during_outage.append(r.status_code)
+                if r.status_code == 202:
+                    mid = str(r.json()["message_id"])
+                    assert res.accepted.setdefault(key, mid) == mid
+                    if pace_s:
+                        await asyncio.sleep(pace_s)
+                    return
+                if r.status_code == 503:
+                    now = time.monotonic()
+                    res.first_503_at = res.first_503_at or now
+                    res.last_503_at = now
+                    res.retried_after_503.add(key)
+                    await asyncio.sleep(min(float(r.headers.get("Retry-After", "1")), 1.0))
+                    continue
+                raise AssertionError(f"unexpected {r.status_code}: {r.text}")
+            raise AssertionError(f"{key} never accepted within {deadline_s}s")
+
+    async with httpx.AsyncClient(base_url=gateway_url, headers=SENDER, timeout=15) as client:
+        await asyncio.gather(*(one(client, i) for i in range(n)))
+    return res
+
+
+# ---------------------------------------------------------------- accounting
+
+
+def final_states(gateway_url: str, ids: list[str], timeout: float = 60.0) -> dict[str, dict[str, Any]]:
+    states: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=gateway_url, headers=SENDER, timeout=15) as gw:
+        pending = list(ids)
+        while pending and time.monotonic() < deadline:
+            for i in pending:
+                r = gw.get(f"/v1/messages/{i}")
+                if r.status_code == 200:
+                    states[i] = r.json()
+            pending = [i for i in ids if not states.get(i, {}).get("is_final")]
+            if pending:
+                time.sleep(0.5)
+    missing = [i for i in ids if not states.get(i, {}).get("is_final")]
+    assert not missing, (f"{len(missing)}/{len(ids)} not final after {timeout}s: "
+                         f"{Counter(states.get(i, {}).get('status') for i in missing)}")
+    return states
+
+
+def sim_records(simulator_url: str) -> dict[str, list[dict[str, Any]]]:
+    got = httpx.get(f"{simulator_url}/_sim/messages", timeout=30).json()["messages"]
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for m in got:
+        by_id.setdefault(str(m["message_id"]), []).append(m)
+    return by_id
+
+
+def sql(analytics_url: str, query: str) -> list[list[Any]]:
+    r = httpx.post(f"{analytics_url}/v1/sql", json={"sql": query}, headers=ANALYST, timeout=30)
+    assert r.status_code == 200, r.text
+    rows: list[list[Any]] = r.json()["rows"]
+    return rows
+
+
+def account(pipe: Pipeline, accepted: dict[str, str], timeout: float = 60.0) -> dict[str, dict[str, Any]]:
+    """Every 202 has exactly one final status, no patient got a message twice, analytics has it all."""
+    ids = sorted(set(accepted.values()))
+    assert len(ids) == len(accepted), "two idempotency keys mapped to one message"
+    states = final_states(pipe.gateway_url, ids, timeout)
+    for mid in ids:
+        finals = [h for h in states[mid].get("history", []) if h.get("is_final")]
+        assert len({h["status"] for h in finals}) <= 1, f"{mid}: conflicting final statuses {finals}"
+    sent = sim_records(pipe.simulator_url)
+    dupes = {mid: [m["status"] for m in recs] for mid, recs in sent.items()
+             if mid in states and sum(m["status"] in DELIVERED for m in recs) > 1}
+    assert not dupes, f"patients received duplicates: {list(dupes.items())[:5]}"
+    delivered = [mid for mid in ids if states[mid]["status"] in DELIVERED]
+    for mid in delivered:
+        assert any(m["status"] in DELIVERED for m in sent.get(mid, [])), f"{mid} delivered but not at the patient"
+
+    assert all(UUIDISH.match(mid) for mid in ids)
+    in_ids = ",".join(f"'{mid}'" for mid in ids)
+    deadline = time.monotonic() + 30
+    while True:
+        accepted_rows = sql(pipe.analytics_url, "SELECT count(DISTINCT message_id) FROM events "
+                            f"WHERE event_type = 'request.accepted' AND message_id IN ({in_ids})")[0][0]
+        outcome_rows = sql(pipe.analytics_url, "SELECT count(DISTINCT message_id) FROM events "
+                           f"WHERE event_type = 'delivery.outcome' AND is_final = 1 AND message_id IN ({in_ids})")[0][0]
+        if (accepted_rows, outcome_rows) == (len(ids), len(ids)) or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert accepted_rows == len(ids), f"analytics: {accepted_rows} request.accepted for {len(ids)} accepted"
+    assert outcome_rows == len(ids), f"analytics: {outcome_rows} final delivery.outcome for {len(ids)} accepted"
+    assert sql(pipe.analytics_url, "SELECT count() FROM audit_log")[0][0] > 0
+    return states
+
+
+# ---------------------------------------------------------------- 1. worker crash
+
+
+def test_worker_sigkill_during_load(pipeline: Pipeline):
+    async def scenario() -> LoadResult:
+        run = asyncio.create_task(load(pipeline.gateway_url, 300, run=11, concurrency=12, pace_s=0.05))
+        await asyncio.sleep(3.0)
+        pipeline.kill("worker-0")
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(pipeline.start_one, "worker-0")
+        return await run
+
+    started = time.monotonic()
+    res = asyncio.run(scenario())
+    assert len(res.accepted) == 300 and res.codes[503] == 0, res.codes
+    states = account(pipeline, res.accepted, timeout=90)
+    assert Counter(s["status"] for s in states.values()).keys() <= set(DELIVERED), \
+        Counter(s["status"] for s in states.values())
+    print(f"\nworker crash: {len(res.accepted)} accepted, all final in {time.monotonic() - started:.1f}s")
+
