@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--d360-api-key", default=DEV_D360_API_KEY)
     parser.add_argument("--scenario", default="none", choices=sorted(PRESETS), help="a built-in scenario")
     parser.add_argument("--scenario-file", type=Path, default=None, help="a scenario JSON file")
+    parser.add_argument("--webhook-retries", type=int, default=3,
+                        help="Meta webhook retries after a failed delivery (backoff doubling to 4 s)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
 
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     scenario = json.loads(args.scenario_file.read_text()) if args.scenario_file else {}
     scenario.setdefault("preset", args.scenario)
     overrides = {"meta_webhook_url": args.meta_webhook_url, "twilio_inbound_url": args.twilio_inbound_url,
-                 "d360_api_key": args.d360_api_key, "scenario": scenario}
+                 "d360_api_key": args.d360_api_key, "scenario": scenario,
+                 "webhook_retries": args.webhook_retries}
     if args.gateway_url:
         overrides["gateway_url"] = args.gateway_url.rstrip("/")
     config = SimulatorConfig.from_settings(settings, **overrides)

@@ -89,7 +89,7 @@ class Dispatcher:
             if code is not None and code < 300:
                 break
             if attempt <= self._meta_retries:
-                await asyncio.sleep(self._retry_base_s * 2 ** (attempt - 1))
+                await asyncio.sleep(min(self._retry_base_s * 2 ** (attempt - 1), 4.0))
         self._record(provider, kind, sid, status, code, attempt)
         return code
 

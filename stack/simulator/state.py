@@ -30,7 +30,8 @@ class SimulatorConfig:
     gateway_url: str = "http://127.0.0.1:8000"
     meta_webhook_url: str = ""  # empty: gateway_url + /webhooks/meta
     twilio_inbound_url: str = ""  # empty: gateway_url + /webhooks/twilio/inbound
-    webhook_retry_base_s: float = 0.5  # Meta webhook retries: base, doubling, 3 retries
+    webhook_retry_base_s: float = 0.5  # Meta webhook retries: base, doubling (capped at 4 s)
+    webhook_retries: int = 3  # Meta retries for days; chaos tests outlast a broker outage with more
     scenario: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -61,6 +62,7 @@ class SimState:
         self.config = config
         self.store = Store()
         self.dispatcher = Dispatcher(config.auth_token, config.meta_app_secret.encode(),
+                                     meta_retries=config.webhook_retries,
                                      retry_base_s=config.webhook_retry_base_s)
         self.scenario = Scenario()
         self.rng = random.Random()

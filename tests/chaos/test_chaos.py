@@ -10,7 +10,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,14 @@ def _env(bootstrap: str, registry_url: str, **extra: str) -> dict[str, str]:
         "CARELAY_LOG_LEVEL": "INFO",
         **extra,
     }
+
+
+def _patient_simulator(pipe: Pipeline, retries: int = 20) -> Pipeline:
+    """Meta retries a failed webhook for days; the simulator's default 3 quick retries would lose
+    statuses posted while the broker is down (the Cloud API has no status lookup to recover them)."""
+    pipe.specs = [replace(s, argv=[*s.argv, "--webhook-retries", str(retries)]) if s.name == "simulator" else s
+                  for s in pipe.specs]
+    return pipe
 
 
 @pytest.fixture(scope="module")
@@ -221,4 +229,54 @@ def test_worker_sigkill_during_load(pipeline: Pipeline):
     assert Counter(s["status"] for s in states.values()).keys() <= set(DELIVERED), \
         Counter(s["status"] for s in states.values())
     print(f"\nworker crash: {len(res.accepted)} accepted, all final in {time.monotonic() - started:.1f}s")
+
+
+# ---------------------------------------------------------------- 2. broker outage
+
+
+def test_broker_stop_and_restart_during_load(kafka_factory, registry, tmp_path: Path):
+    broker = kafka_factory(overrides={"broker.session.timeout.ms": "2000", "broker.heartbeat.interval.ms": "500"})
+    env = _env(broker.bootstrap, registry.url, CARELAY_KAFKA_SEND_TIMEOUT_S="1", CARELAY_IN_DOUBT_GRACE_S="3")
+    pipe = _patient_simulator(Pipeline(env, tmp_path / "pipe", ports=Ports.free(), workers=1, scenario="none"))
+    figures: dict[str, float] = {}
+    try:
+        pipe.start()
+        outage = asyncio.Event()
+        res = LoadResult()
+
+        async def scenario() -> None:
+            run = asyncio.create_task(load(pipe.gateway_url, 200, run=22, concurrency=8, pace_s=0.1,
+                                           deadline_s=150, result=res, outage=outage))
+            await asyncio.sleep(2.0)
+            before = len(res.accepted)
+            await asyncio.to_thread(broker.stop)
+            outage.set()
+            down_at = time.monotonic()
+            await asyncio.sleep(6.0)
+            outage.clear()
+            figures["down_s"] = time.monotonic() - down_at
+            figures["accepted_before"] = before
+            up_at = time.monotonic()
+            await asyncio.to_thread(broker.start)
+            figures["broker_start_s"] = time.monotonic() - up_at
+            seen = res.codes[202]
+            while res.codes[202] == seen and not run.done():  # the first 202 after the restart
+                await asyncio.sleep(0.05)
+            figures["recover_s"] = time.monotonic() - up_at
+            await run
+
+        started = time.monotonic()
+        asyncio.run(scenario())
+        figures["load_s"] = time.monotonic() - started
+        figures["503s"] = res.codes[503]
+        figures["retried_keys"] = len(res.retried_after_503)
+        print(f"\nbroker outage: {figures}, codes {dict(res.codes)}, client errors {res.errors}")
+        assert res.non_503_during_outage == [], f"answers other than 503 while the broker was down: " \
+                                                f"{Counter(res.non_503_during_outage)}"
+        assert res.codes[503] > 0, "the outage was not observed"
+        assert len(res.accepted) == 200
+        account(pipe, res.accepted, timeout=90)
+        assert not pipe.dead(), [p.name for p in pipe.dead()]
+    finally:
+        pipe.stop()
 
