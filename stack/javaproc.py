@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Self
 
 from stack.errors import StackError
 
@@ -141,6 +142,49 @@ class JavaProcess(ChildProcess):
 
     def __init__(self, name: str, argv: Sequence[str], *, cwd: Path, log_path: Path) -> None:
         super().__init__(name, [java_executable(), *argv], cwd=cwd, log_path=log_path)
+
+
+class LocalServer:
+    """What the local Kafka and registry share: subclasses start their JVM into `_process`."""
+
+    _process: JavaProcess | None = None
+    start_timeout: float = 90.0
+
+    def start(self, timeout: float | None = None, *, detached: bool = False) -> Self:
+        raise NotImplementedError
+
+    def wait_ready(self, timeout: float) -> None:
+        raise NotImplementedError
+
+    def _launch(self, process: JavaProcess, timeout: float | None, detached: bool) -> Self:
+        """Start `process` and wait until the server answers; a server that never does is stopped."""
+        self._process = process
+        process.start(detached=detached)
+        try:
+            self.wait_ready(timeout or self.start_timeout)
+        except BaseException:
+            process.stop(timeout=10)
+            raise
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self._process is not None:
+            self._process.stop(timeout)
+
+    def kill(self) -> None:
+        """Crash the server (SIGKILL); `start()` afterwards recovers the same data dir."""
+        if self._process is not None:
+            self._process.kill()
+
+    def restart(self, timeout: float | None = None) -> Self:
+        self.stop()
+        return self.start(timeout)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -15,7 +15,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from stack.errors import StartupError
-from stack.javaproc import JavaProcess, free_port, java_executable, port_open
+from stack.javaproc import JavaProcess, LocalServer, free_port, java_executable, port_open
 from stack.maven import cache_root, copy_dependencies, fetch_lock
 
 KAFKA_VERSION = "3.9.1"  # 3.9 still accepts the old protocol versions some aiokafka releases send
@@ -93,7 +93,7 @@ def _existing_controller_port(properties: Path) -> int | None:
     return None
 
 
-class LocalKafka:
+class LocalKafka(LocalServer):
     """Broker + controller in one JVM; `stop()` then `start()` reuses the data dir and its topics."""
 
     name = "kafka"
@@ -162,7 +162,9 @@ class LocalKafka:
         if done.returncode != 0:
             raise StartupError(f"kafka storage format failed:\n{done.stdout}{done.stderr}")
 
-    def start(self, timeout: float = 90.0, *, detached: bool = False) -> Self:
+    start_timeout = 90.0
+
+    def start(self, timeout: float | None = None, *, detached: bool = False) -> Self:
         lib = fetch(self.home)
         if self.running:
             return self
@@ -174,19 +176,13 @@ class LocalKafka:
             overrides=self.overrides,
         ))
         self._format_storage(lib)
-        self._process = JavaProcess(
+        process = JavaProcess(
             "kafka",
             self._java_args(lib, "kafka.Kafka", str(self.properties)),
             cwd=self.data_dir,
             log_path=self.log_dir / "kafka.out",
         )
-        self._process.start(detached=detached)
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            self._process.stop(timeout=10)
-            raise
-        return self
+        return self._launch(process, timeout, detached)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
@@ -214,25 +210,6 @@ class LocalKafka:
                 lines = path.read_text(errors="replace").splitlines()[-30:]
                 tails.append(f"--- {path}\n" + "\n".join(lines))
         return "\n".join(tails) or "(no log output)"
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self._process is not None:
-            self._process.stop(timeout)
-
-    def kill(self) -> None:
-        """Crash the broker (SIGKILL); `start()` afterwards recovers the same data dir."""
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self, timeout: float = 90.0) -> Self:
-        self.stop()
-        return self.start(timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Self
 import httpx
 
 from stack.errors import StartupError
-from stack.javaproc import JavaProcess, port_open
+from stack.javaproc import JavaProcess, LocalServer, port_open
 from stack.maven import cache_root, fetch_lock, unpack_artifact
 
 # 3.0.x is the newest line whose classes still run on Java 17 (3.1+ needs Java 21).
@@ -37,7 +37,7 @@ def fetch(home: Path | None = None) -> Path:
     return jar
 
 
-class LocalRegistry:
+class LocalRegistry(LocalServer):
     """One registry JVM. Schemas live in memory (a restart empties the registry) unless
     `kafka_bootstrap` is given: then in the kafkasql-journal topic, as docker-compose.yml runs it."""
 
@@ -98,23 +98,19 @@ class LocalRegistry:
             str(jar),
         ]
 
-    def start(self, timeout: float = 120.0, *, detached: bool = False) -> Self:
+    start_timeout = 120.0
+
+    def start(self, timeout: float | None = None, *, detached: bool = False) -> Self:
         jar = fetch(self.home)
         if self.running:
             return self
         if port_open(self.port):
             raise StartupError(f"registry: port {self.port} is already in use")
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._process = JavaProcess(
+        process = JavaProcess(
             "registry", self._java_args(jar), cwd=self.data_dir, log_path=self.log_dir / "registry.out"
         )
-        self._process.start(detached=detached)
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            self._process.stop(timeout=10)
-            raise
-        return self
+        return self._launch(process, timeout, detached)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -134,24 +130,6 @@ class LocalRegistry:
             return httpx.get(f"{self.url}/subjects", timeout=timeout).status_code == 200
         except httpx.HTTPError:
             return False
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self._process is not None:
-            self._process.stop(timeout)
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-
-    def restart(self, timeout: float = 120.0) -> Self:
-        self.stop()
-        return self.start(timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 if __name__ == "__main__":
