@@ -280,3 +280,55 @@ def test_broker_stop_and_restart_during_load(kafka_factory, registry, tmp_path: 
     finally:
         pipe.stop()
 
+
+# ---------------------------------------------------------------- 3. provider outage
+
+
+def circuit_state(pipe: Pipeline, instance: str = r"[^\"]*-wa-meta") -> float | None:
+    """The worker's gauge for the Meta WhatsApp instance (the demo sender key's org: demo-clinic-wa-meta)."""
+    text = httpx.get(f"http://127.0.0.1:{pipe.ports.worker_metrics}/metrics", timeout=5).text
+    m = re.search(rf'^carelay_streams_circuit_state\{{instance="{instance}"\}} (\S+)$', text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def test_meta_outage_opens_the_circuit_and_falls_back(pipeline: Pipeline):
+    sim = pipeline.simulator_url
+    httpx.post(f"{sim}/_sim/scenarios", json={"outage": {"provider": "meta", "seconds": 10, "http_status": 500,
+                                                         "code": 131000}}, timeout=10).raise_for_status()
+    outage_started = time.monotonic()
+    opened_at: float | None = None
+
+    async def during() -> LoadResult:
+        nonlocal opened_at
+        run = asyncio.create_task(load(pipeline.gateway_url, 60, run=33, concurrency=4, pace_s=0.2))
+        while not run.done():
+            if opened_at is None and circuit_state(pipeline) == 2:
+                opened_at = time.monotonic() - outage_started
+            await asyncio.sleep(0.2)
+        return await run
+
+    first = asyncio.run(during())
+    assert opened_at is not None, f"circuit never opened (state {circuit_state(pipeline)})"
+    time.sleep(max(0.0, outage_started + 10.5 - time.monotonic()))
+    # after the outage: traffic again, so the half-open probe succeeds and the circuit closes
+    closed_at: float | None = None
+    for round_ in range(10):
+        more = asyncio.run(load(pipeline.gateway_url, 5, run=34 + round_, concurrency=5))
+        first.accepted.update(more.accepted)
+        time.sleep(1.0)
+        if circuit_state(pipeline) == 0:
+            closed_at = time.monotonic() - outage_started
+            break
+    assert closed_at is not None, f"circuit still {circuit_state(pipeline)} after the outage"
+    states = account(pipeline, first.accepted)
+    statuses = Counter(s["status"] for s in states.values())
+    assert set(statuses) <= set(DELIVERED), statuses
+    sent = sim_records(sim)
+    fallback = [mid for mid in states if any(m["provider"] == "twilio" and m["status"] in DELIVERED
+                                             for m in sent.get(mid, []))]
+    assert fallback, "nothing fell back to Twilio during the Meta outage"
+    channels = Counter((m["provider"], m["channel"]) for mid in states for m in sent.get(mid, [])
+                       if m["status"] in DELIVERED)
+    print(f"\nmeta outage: circuit open after {opened_at:.1f}s, closed {closed_at:.1f}s after the outage began; "
+          f"delivered via {dict(channels)}")
+
