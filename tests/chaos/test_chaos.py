@@ -332,3 +332,28 @@ def test_meta_outage_opens_the_circuit_and_falls_back(pipeline: Pipeline):
     print(f"\nmeta outage: circuit open after {opened_at:.1f}s, closed {closed_at:.1f}s after the outage began; "
           f"delivered via {dict(channels)}")
 
+
+# ---------------------------------------------------------------- 4. duplicated / reordered webhooks
+
+
+@pytest.mark.parametrize("callbacks", [{"repeat": 2}], ids=["thrice"])
+def test_replayed_and_reordered_webhooks(pipeline: Pipeline, callbacks: dict[str, Any]):
+    httpx.post(f"{pipeline.simulator_url}/_sim/scenarios", json={"callbacks": {"delay_ms": 5, **callbacks}},
+               timeout=10).raise_for_status()
+    run = {"thrice": 41, "out-of-order": 42, "both": 43}[
+        "both" if len(callbacks) == 2 else "thrice" if "repeat" in callbacks else "out-of-order"]
+    res = asyncio.run(load(pipeline.gateway_url, 40, run=run, concurrency=8))
+    httpx.get(f"{pipeline.simulator_url}/_sim/idle", params={"timeout": 20}, timeout=30)
+    states = account(pipeline, res.accepted)
+    for mid, state in states.items():
+        history = [h["status"] for h in state["history"]]
+        assert history[0] == "accepted", history
+        dupes = [s for s, c in Counter(history).items() if c > 1]
+        assert not dupes, f"{mid}: repeated statuses in one history {history}"
+        finals = [h for h in state["history"] if h.get("is_final")]
+        assert len(finals) <= 1 or len({h["status"] for h in finals}) == 1, history
+        assert state["status"] in DELIVERED, history
+    outcomes = sql(pipeline.analytics_url, "SELECT message_id, status, count() FROM events FINAL WHERE event_type = "
+                   "'delivery.outcome' AND message_id IN ("
+                   + ",".join(f"'{m}'" for m in states) + ") GROUP BY message_id, status HAVING count() > 1")
+    assert outcomes == [], f"duplicate final outcomes in analytics: {outcomes[:5]}"
