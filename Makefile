@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv fetch tools lint test run demo kafka registry bench clean distclean
+.PHONY: venv fetch tools lint test run demo kafka registry bench chaos clean distclean
 
 venv: $(STAMP)
 
@@ -61,6 +61,11 @@ registry: venv fetch
 # Prints figures (and writes bench-results/*.json); not a test. `ARGS="--messages 5000"` to change the load.
 bench: venv fetch tools
 	$(PY) -m stack.bench $(ARGS)
+
+# The chaos tests alone (they also run in `make test`): worker SIGKILL, broker restart, provider outage,
+# replayed and reordered webhooks under load, each ending with the lost/duplicate/audit accounting.
+chaos: venv fetch
+	$(PY) -m pytest tests/chaos -v
 
 clean:
 	rm -rf var bench-results build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
