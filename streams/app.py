@@ -18,6 +18,7 @@ from faust.types import TP
 
 from schemas.settings import Settings
 from schemas.topics import TOPICS, ensure_topics
+from streams.agents.appointments import Appointments, ReminderTimer
 from streams.agents.delay import DelayService
 from streams.agents.dispatcher import Dispatcher
 from streams.agents.inbound import ConsentAgent, Inbound
@@ -34,6 +35,7 @@ from streams.tables import PatientTable, add_table
 log = logging.getLogger("carelay.streams")
 LAG_INTERVAL_S = 10.0
 DEADLINE_TICK_S = 0.5
+REMINDER_TICK_S = 1.0
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Handlers:
     consent: ConsentAgent
     delays: DelayService
     sweeper: Sweeper
+    appointments: Appointments
+    reminders: ReminderTimer
 
 
 class CarelayApp(faust.App):
@@ -69,7 +73,8 @@ class CarelayApp(faust.App):
         args = (rt, self.patients, self.messages)
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
                                  Inbound(*args), ConsentAgent(*args), DelayService(rt, self._untrack),
-                                 Sweeper(rt, self.messages, self.owned_partitions))
+                                 Sweeper(rt, self.messages, self.owned_partitions), Appointments(*args),
+                                 ReminderTimer(*args, self.owned_partitions))
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
@@ -173,6 +178,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     batch_agent("provider_status", "reconciler")
     batch_agent("inbound", "inbound")
     batch_agent("consent", "consent")
+    batch_agent("appointments", "appointments")
 
     for delay in TOPICS.delays:
         name = delay.name(prefix)
@@ -197,6 +203,10 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     @app.timer(DEADLINE_TICK_S)
     async def deadlines() -> None:
         await app.h().sweeper.fire_deadlines()
+
+    @app.timer(REMINDER_TICK_S)
+    async def reminders() -> None:
+        await app.h().reminders.fire()
 
     @app.timer(LAG_INTERVAL_S)
     async def lag() -> None:

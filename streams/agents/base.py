@@ -18,7 +18,9 @@ from faust.types import EventT
 from schemas.topics import BoundTopic
 from streams import convert
 from streams.agents.delay import delay_topic_for
+from streams.care.schedule import cancel_all
 from streams.decide import lifecycle
+from streams.decide.consent import ALL_CHANNELS
 from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
@@ -26,6 +28,14 @@ from streams.runtime import Out, Record, Runtime, b64, unb64
 from streams.tables import PatientTable
 
 log = logging.getLogger("carelay.streams")
+
+
+def cancel_reminders(patient: Patient, reason: str, appointment_id: str | None = None) -> Patient:
+    """Cancel the pending reminders of one appointment, or of every appointment (an opt-out)."""
+    plans = tuple(replace(r, planned=cancel_all(r.planned, reason))
+                  if (appointment_id is None or r.planned.appointment_id == appointment_id) and r.planned.pending()
+                  else r for r in patient.appointments)
+    return patient if plans == patient.appointments else replace(patient, appointments=plans)
 
 
 class View:
@@ -162,6 +172,8 @@ class Handler:
                     view.put_message(msg)
                     self.outcomes(outs, msg, out)
             patient = prune_pending(patient, lambda mid: view.message(rid, mid))
+            if channel == ALL_CHANNELS:  # no channel left for reminders: they are not sent later either
+                patient = cancel_reminders(patient, "opted_out")
         view.put_patient(rid, patient)
 
     def alert(self, out: Out, org: str, rid: str, reason: str, now: int) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from faust.types import EventT
 
 from streams import convert
-from streams.agents.base import Handler, View
+from streams.agents.base import Handler, View, cancel_reminders
+from streams.care.flow import ATTENTION, CANCEL_REQUESTED, CONFIRMED, RESCHEDULE_REQUESTED
 from streams.decide import inbound
 from streams.decide.inbound import InboundFacts
 from streams.decide.keywords import fold
@@ -17,6 +18,7 @@ from streams.runtime import Out
 
 HELP_NAMESPACE = uuid.UUID("6f1c2e8a-53d4-4b7e-9a0f-2c8d1e5b7a39")
 REPLY_TTL_MS = 3_600_000
+ANSWER_EVENTS = {"confirm": CONFIRMED, "cancel": CANCEL_REQUESTED, "reschedule": RESCHEDULE_REQUESTED}
 
 
 class Inbound(Handler):
@@ -57,8 +59,64 @@ class Inbound(Handler):
             out.add(rt.catalog.audit, org.encode(), convert.audit(
                 f"appointment.{action}", "allowed", now, org=org, resource=message_id,
                 details={"channel": rec["channel"], "recipient_id": rid}), None)
+            self.answered(view, out, rec, org, rid, action, message_id, h, now)
+        if h.clarify and org:
+            self.reply(out, rec, org, rid, sender, "clarification", h.language or self.language(view, rid, h),
+                       {}, now)
+        if h.attention is not None and h.question is not None:
+            self.care_event(out, rec, org, rid, ATTENTION, h.question.appointment_id, h.question.message_id,
+                            h.attention, None, now, text=text)
         if h.alert:
             self.alert(out, org, rid, h.alert, now)
+
+    def answered(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, action: str,
+                 message_id: str, h: inbound.Handled, now: int) -> None:
+        """An answer to a reminder: the business event for the scheduling system; a cancellation also
+        cancels the appointment's later reminders and, like a reschedule request, tells staff."""
+        question = h.question
+        if question is not None and question.message_id == message_id:
+            appointment_id = question.appointment_id
+        else:  # a button naming an earlier reminder: its message record knows the appointment
+            asked = view.message(rid, message_id)
+            appointment_id = asked.appointment_id if asked is not None else None
+        kind = ANSWER_EVENTS.get(action)
+        if kind is None:
+            return
+        self.care_event(out, rec, org, rid, kind, appointment_id, message_id, None, h.language, now)
+        if action != "confirm":
+            self.care_event(out, rec, org, rid, ATTENTION, appointment_id, message_id, kind.split(".")[1],
+                            h.language, now)
+        if action == "cancel" and appointment_id is not None:
+            patient = view.patient(rid)
+            updated = cancel_reminders(patient, "cancel_requested", appointment_id)
+            if updated is not patient:
+                view.put_patient(rid, updated)
+
+    def care_event(self, out: Out, rec: dict[str, Any], org: str, rid: str, kind: str, appointment_id: str | None,
+                   message_id: str | None, reason: str | None, language: str | None, now: int,
+                   *, text: str | None = None) -> None:
+        """A CareEvent: business answers to appointment.events, the rest to staff.notifications. Its id
+        derives from the inbound event, so a replayed inbound publishes the same event."""
+        rt = self.rt
+        topic = rt.catalog.staff_notifications if kind == ATTENTION else rt.catalog.appointment_events
+        record = {
+            "event_id": f"{rec['event_id']}:{kind}", "type": kind, "organization_id": org, "recipient_id": rid,
+            "appointment_id": appointment_id, "message_id": message_id, "reason": reason,
+            "channel": rec["channel"], "language": language,
+            "text": rt.cipher.seal("text", text) if text else None, "correlation_id": None,
+            "occurred_at": now, "details": {"inbound_event_id": rec["event_id"]},
+        }
+        out.add(topic, rid.encode(), record, rt.partition(rid))
+        rt.metrics.decide(self.name, kind)
+
+    @staticmethod
+    def language(view: View, rid: str, h: inbound.Handled) -> str:
+        """The language of the appointment the question is about (the reminder's), else Spanish."""
+        if h.question is not None and h.question.appointment_id is not None:
+            found = view.patient(rid).reminders(h.question.appointment_id)
+            if found is not None:
+                return found.planned.language
+        return "es"
 
     def reply(self, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str, template: str, language: str,
               params: dict[str, str], now: int) -> None:

@@ -54,6 +54,7 @@ class SchedulePolicy:
     timezone: str = "America/Mexico_City"
     quiet: QuietHours = field(default_factory=QuietHours)
     offsets_s: tuple[int, ...] = (24 * 3600, 2 * 3600)
+    min_gap_ms: int = MIN_GAP_MS  # two kept reminders closer than this collapse into the first
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,7 @@ def plan(appt: Appointment, policy: SchedulePolicy, now_ms: int) -> tuple[Slot, 
     for offset in sorted(set(policy.offsets_s), reverse=True):
         slot = place(appt.start_at_ms, offset, policy, appt.timezone, now_ms, urgent=appt.urgent)
         kept = [s.due_at_ms for s in slots if s.state is SlotState.PENDING]
-        if slot.state is SlotState.PENDING and any(abs(slot.due_at_ms - k) < MIN_GAP_MS for k in kept):
+        if slot.state is SlotState.PENDING and any(abs(slot.due_at_ms - k) < policy.min_gap_ms for k in kept):
             slot = replace(slot, state=SlotState.SKIPPED, reason="collapsed")
         slots.append(slot)
     return tuple(slots)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from streams.care import replies
 from streams.decide import keywords, loopguard
 from streams.decide.consent import ALL_CHANNELS, Consent, allowed_channels
 from streams.decide.dedup import remember
 from streams.decide.keywords import Intent
-from streams.decide.records import RECENT_IDS, Ledger, Message, Patient
+from streams.decide.records import RECENT_IDS, Ledger, Message, Patient, Question
 from streams.decide.world import World
 
 
@@ -49,8 +50,11 @@ class Handled:
     consent: ConsentUpdate | None = None
     cancel: tuple[str, ...] = ()  # pending message ids to cancel (opt-out)
     reply_help: bool = False
-    answer: tuple[str, str] | None = None  # (confirm|cancel, message id of the question)
+    answer: tuple[str, str] | None = None  # (confirm|cancel|reschedule, message id of the question)
     alert: str | None = None
+    clarify: bool = False           # an unclear reply to the open question: ask once more
+    attention: str | None = None    # staff must read this reply (unclear after a clarification)
+    question: Question | None = None  # the open question the reply was read against
 
 
 def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText, ...], world: World) -> Handled:
@@ -92,7 +96,22 @@ def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText
         if question is not None and question.message_id == target:
             patient = replace(patient, question=None)
         return Handled(True, intent.value, patient, intent, reading.language, answer=(intent.value, target),
-                       alert=alert)
+                       alert=alert, question=question)
+    if question is not None and intent is Intent.NONE:
+        # free text with a question open: the fuller reading of streams.care.replies ("sí, confirmo",
+        # REPROGRAMAR, ...); a reply it cannot read gets one clarification, the next goes to staff
+        reply = replies.parse(facts.folded, None, question_open=True)
+        if reply.answer in (replies.Answer.CONFIRM, replies.Answer.CANCEL, replies.Answer.RESCHEDULE):
+            patient = replace(patient, question=None)
+            return Handled(True, reply.answer.value, patient, Intent.NONE, reply.language,
+                           answer=(reply.answer.value, question.message_id), alert=alert, question=question)
+        if reply.answer is replies.Answer.UNCLEAR:
+            if not question.clarified:
+                patient = replace(patient, question=replace(question, clarified=True))
+                return Handled(True, "unclear_clarify", patient, Intent.NONE, alert=alert, clarify=True,
+                               question=question)
+            return Handled(True, "unclear_attention", patient, Intent.NONE, alert=alert,
+                           attention="unclear_reply", question=question)
     return Handled(True, "free_text", patient, Intent.NONE, alert=alert)
 
 

@@ -5,10 +5,13 @@ one patient sits on the patient's partition and one worker owns it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
+from streams.care.schedule import Planned
 from streams.decide import status as st
 from streams.decide.consent import Consent
 from streams.decide.dedup import IdempotencyEntry
@@ -32,9 +35,36 @@ class Question:
     message_id: str
     asked_at_ms: int
     appointment_id: str | None = None
+    clarified: bool = False  # one clarification was sent for an unclear reply; the next goes to staff
 
     def open_at(self, now_ms: int) -> bool:
         return now_ms - self.asked_at_ms < QUESTION_TTL_MS
+
+
+SealedState = tuple[str, str, str]  # io.carelay.Sealed as state: (kid, base64 nonce, base64 ciphertext)
+
+
+def sealed_to_state(sealed: Mapping[str, Any] | None) -> SealedState | None:
+    if sealed is None:
+        return None
+    return (sealed["kid"], base64.b64encode(sealed["nonce"]).decode(), base64.b64encode(sealed["ct"]).decode())
+
+
+def sealed_from_state(state: SealedState | None) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    kid, nonce, ct = state
+    return {"kid": kid, "nonce": base64.b64decode(nonce), "ct": base64.b64decode(ct)}
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """One appointment's reminder plan (streams.care.schedule) and what its SendRequests need that the
+    plan must not hold in clear: the patient's number and name, sealed, as the AppointmentEvent carried them."""
+
+    planned: Planned
+    recipient: SealedState
+    name: SealedState | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +78,7 @@ class Patient:
     question: Question | None = None
     pending: tuple[Pending, ...] = ()                # accepted, not yet with a provider
     inbound_seen: tuple[str, ...] = ()
+    appointments: tuple[Reminders, ...] = ()         # reminder plans, one per appointment
 
     def bucket(self, name: str) -> Bucket | None:
         return next((b for n, b in self.caps if n == name), None)
@@ -68,6 +99,14 @@ class Patient:
 
     def open_question(self, now_ms: int) -> Question | None:
         return self.question if self.question is not None and self.question.open_at(now_ms) else None
+
+    def reminders(self, appointment_id: str) -> Reminders | None:
+        return next((r for r in self.appointments if r.planned.appointment_id == appointment_id), None)
+
+    def with_reminders(self, updated: Reminders) -> Patient:
+        aid = updated.planned.appointment_id
+        kept = tuple(r for r in self.appointments if r.planned.appointment_id != aid)
+        return replace(self, appointments=(*kept, updated))
 
     def add_pending(self, message_id: str, urgent: bool) -> Patient:
         if any(p.message_id == message_id for p in self.pending):

@@ -89,7 +89,7 @@ def test_cancelar_answers_an_open_reminder_and_is_not_an_opt_out(stack: Stack, c
     stack.patient_says(to, "Cancelar", to=SMS_FROM)
     found = audit.wait(lambda rs: any(r["action"] == "appointment.cancel" and r["resource"] == reminder["message_id"]
                                       for r in rs), 20, f"appointment answer\n{worker.tail()}")
-    answer = next(r for r in found if r["action"] == "appointment.cancel")
+    answer = next(r for r in found if r["action"] == "appointment.cancel" and r["resource"] == reminder["message_id"])
     assert answer["details"]["recipient_id"] == rid
     assert not [r for r in consent.poll(0.5) if r["recipient_id"] == rid]  # not an opt-out
     # without an open question the same word is an opt-out
