@@ -89,3 +89,31 @@ def test_opt_out_cancels_pending_non_urgent_messages_left_without_a_channel() ->
     assert not cancellable(urgent, no_sms)
     assert not cancellable(both, no_sms)  # WhatsApp is still allowed: it goes there
     assert cancellable(both, Consent().apply(ALL_CHANNELS, False, NOW, "keyword"))
+
+
+def test_free_text_answers_read_with_the_question_open() -> None:
+    patient = Patient(question=Question("m1", NOW - 1000, "a1"))
+    h = decide(patient, facts("Sí, confirmo"), (), world(NOW))
+    assert h.answer == ("confirm", "m1") and h.patient.question is None
+    assert h.question is not None and h.question.appointment_id == "a1"
+    h = decide(patient, facts("Reprogramar"), (), world(NOW))
+    assert h.answer == ("reschedule", "m1") and h.patient.question is None
+    h = decide(patient, facts("no"), (), world(NOW))
+    assert h.answer == ("cancel", "m1")
+
+
+def test_an_unclear_reply_gets_one_clarification_then_goes_to_staff() -> None:
+    patient = Patient(question=Question("m1", NOW - 1000, "a1"))
+    first = decide(patient, facts("si puedo ir pero tarde"), (), world(NOW))
+    assert first.clarify and first.attention is None and first.answer is None
+    assert first.patient.question is not None and first.patient.question.clarified
+    second = decide(first.patient, facts("quizas", event_id="twilio:SM2"), (), world(NOW))
+    assert not second.clarify and second.attention == "unclear_reply"
+    assert second.patient.question is not None  # still open: a later "1" confirms
+    third = decide(second.patient, facts("1", event_id="twilio:SM3"), (), world(NOW))
+    assert third.answer == ("confirm", "m1")
+
+
+def test_free_text_without_a_question_is_nobodys_answer() -> None:
+    h = decide(Patient(), facts("si puedo ir pero tarde"), (), world(NOW))
+    assert h.reason == "free_text" and not h.clarify and h.attention is None and h.answer is None
