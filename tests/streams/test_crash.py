@@ -35,24 +35,26 @@ def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
 
     metrics_port = free_port()
     second = stack.worker("crash-2", {"CARELAY_STREAMS_METRICS_PORT": str(metrics_port)})
-    wait_ready(second)
-    sms_ids, wa_ids = {r["message_id"] for r in sms}, {r["message_id"] for r in wa}
-    taken = {"queued", "sent", "delivered"}  # a lookup reports the status the provider has now
-    outcomes.wait(lambda rs: sms_ids <= {r["message_id"] for r in rs if r["status"] in taken}
-                  and wa_ids <= {r["message_id"] for r in rs if r["status"] == "delivered"}, 60,
-                  f"all sent after restart\n{second.tail()}")
-    counts = {r["message_id"]: len(stack.sent(message_id=r["message_id"])) for r in requests}
-    assert counts == dict.fromkeys(ids, 1), counts
+    try:
+        wait_ready(second)
+        sms_ids, wa_ids = {r["message_id"] for r in sms}, {r["message_id"] for r in wa}
+        taken = {"queued", "sent", "delivered"}  # a lookup reports the status the provider has now
+        outcomes.wait(lambda rs: sms_ids <= {r["message_id"] for r in rs if r["status"] in taken}
+                      and wa_ids <= {r["message_id"] for r in rs if r["status"] == "delivered"}, 60,
+                      f"all sent after restart\n{second.tail()}")
+        counts = {r["message_id"]: len(stack.sent(message_id=r["message_id"])) for r in requests}
+        assert counts == dict.fromkeys(ids, 1), counts
 
-    # the restart really found the attempts in doubt and resolved them without sending again
-    final = {}
-    for r in states.poll(1.0):
-        if r["message_id"] in ids:
-            final[r["message_id"]] = r
-    resolved = {h["source"] for s in final.values() for h in s["history"]}
-    # "lookup": Twilio's message list had it; "implied": Meta's status callback named our attempt
-    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    assert 'carelay_streams_decisions_total{agent="dispatcher",outcome="in_doubt"}' in metrics
-    assert 'carelay_streams_provider_calls_total{provider="twilio",result="found_in_doubt"}' in metrics
-    assert {"lookup", "implied"} <= resolved, resolved
-    second.stop()
+        # the restart really found the attempts in doubt and resolved them without sending again
+        final = {}
+        for r in states.poll(1.0):
+            if r["message_id"] in ids:
+                final[r["message_id"]] = r
+        resolved = {h["source"] for s in final.values() for h in s["history"]}
+        # "lookup": Twilio's message list had it; "implied": Meta's status callback named our attempt
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert 'carelay_streams_decisions_total{agent="dispatcher",outcome="in_doubt"}' in metrics
+        assert 'carelay_streams_provider_calls_total{provider="twilio",result="found_in_doubt"}' in metrics
+        assert {"lookup", "implied"} <= resolved, resolved
+    finally:
+        second.stop()  # a failed assertion must not leave a worker in the group for the next test
