@@ -109,6 +109,9 @@ async def load(gateway_url: str, n: int, *, run: int, concurrency: int = 16, cha
         key = f"chaos-{tag}-{i}"
         async with sem:
             while time.monotonic() < stop_at:
+                # only a request sent after the broker was stopped and answered before it came back
+                # must be a 503: one in flight at the moment of the stop may have been acked already
+                sent_down = outage is not None and outage.is_set()
                 try:
                     r = await client.post("/v1/messages", json=_body(patient(run, i), channels),
                                           headers={"Idempotency-Key": key})
@@ -117,7 +120,7 @@ async def load(gateway_url: str, n: int, *, run: int, concurrency: int = 16, cha
                     await asyncio.sleep(0.5)
                     continue
                 res.codes[r.status_code] += 1
-                if outage is not None and outage.is_set() and r.status_code != 503:
+                if sent_down and outage is not None and outage.is_set() and r.status_code != 503:
                     res.non_503_during_outage.append(r.status_code)
                 if r.status_code == 202:
                     mid = str(r.json()["message_id"])

@@ -55,6 +55,9 @@ def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'carelay_streams_decisions_total{agent="dispatcher",outcome="in_doubt"}' in metrics
         assert 'carelay_streams_provider_calls_total{provider="twilio",result="found_in_doubt"}' in metrics
-        assert {"lookup", "implied"} <= resolved, resolved
+        # Twilio SMS send no callbacks here, so those in doubt can only have been found by the lookup;
+        # whether a Meta call was still in flight at the kill (then resolved by its callback, "implied")
+        # depends on timing, so it is not required
+        assert "lookup" in resolved, resolved
     finally:
         second.stop()  # a failed assertion must not leave a worker in the group for the next test
