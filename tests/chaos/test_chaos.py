@@ -33,6 +33,11 @@ def _env(bootstrap: str, registry_url: str, **extra: str) -> dict[str, str]:
         "CARELAY_ANALYTICS_GROUP_ID": f"chaos-analytics-{tag}",
         "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.3",
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",
+        # a killed worker's lost dispatches are re-issued by the reconciliation sweep after
+        # max(stuck, retry cap + 60 s): shorten what the defaults make 15 minutes
+        "CARELAY_RECONCILE_INTERVAL_S": "2",
+        "CARELAY_RECONCILE_STUCK_S": "10",
+        "CARELAY_RETRY_CAP_MS": "5000",
         "CARELAY_LOG_LEVEL": "INFO",
         **extra,
     }
@@ -228,7 +233,7 @@ def test_worker_sigkill_during_load(pipeline: Pipeline):
     started = time.monotonic()
     res = asyncio.run(scenario())
     assert len(res.accepted) == 300 and res.codes[503] == 0, res.codes
-    states = account(pipeline, res.accepted, timeout=90)
+    states = account(pipeline, res.accepted, timeout=180)
     assert Counter(s["status"] for s in states.values()).keys() <= set(DELIVERED), \
         Counter(s["status"] for s in states.values())
     print(f"\nworker crash: {len(res.accepted)} accepted, all final in {time.monotonic() - started:.1f}s")
@@ -278,7 +283,7 @@ def test_broker_stop_and_restart_during_load(kafka_factory, registry, tmp_path: 
                                                 f"{Counter(res.non_503_during_outage)}"
         assert res.codes[503] > 0, "the outage was not observed"
         assert len(res.accepted) == 200
-        account(pipe, res.accepted, timeout=90)
+        account(pipe, res.accepted, timeout=180)
         assert not pipe.dead(), [p.name for p in pipe.dead()]
     finally:
         pipe.stop()
