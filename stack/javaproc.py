@@ -150,6 +150,14 @@ class LocalServer:
     _process: JavaProcess | None = None
     start_timeout: float = 90.0
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
     def start(self, timeout: float | None = None, *, detached: bool = False) -> Self:
         raise NotImplementedError
 

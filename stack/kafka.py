@@ -130,14 +130,6 @@ class LocalKafka(LocalServer):
     def endpoint(self) -> str:
         return self.bootstrap
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
-
     def _java_args(self, lib: Path, main: str, *args: str) -> list[str]:
         return [
             f"-Xmx{self.heap}",

@@ -66,14 +66,6 @@ class LocalRegistry(LocalServer):
     def endpoint(self) -> str:
         return self.url
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.running
-
     def _storage_args(self) -> list[str]:
         if self.kafka_bootstrap:
             return ["-Dapicurio.storage.kind=kafkasql", f"-Dapicurio.kafkasql.bootstrap.servers={self.kafka_bootstrap}"]
