@@ -9,7 +9,7 @@ rather than losing them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -18,6 +18,7 @@ from faust.types import EventT
 from schemas.topics import BoundTopic
 from streams import convert
 from streams.agents.delay import delay_topic_for
+from streams.care.flow import ATTENTION
 from streams.care.schedule import cancel_all
 from streams.decide import lifecycle
 from streams.decide.consent import ALL_CHANNELS
@@ -181,6 +182,25 @@ class Handler:
         self.rt.metrics.alerts.labels(reason).inc()
         out.add(self.rt.catalog.audit, org.encode(),
                 convert.audit("conversation.paused", "denied", now, org=org, resource=rid, reason=reason), None)
+
+    def emit_care_event(self, out: Out, kind: str, org: str, rid: str, event_id: str, now: int, *,
+                        appointment_id: str | None = None, message_id: str | None = None,
+                        reason: str | None = None, channel: str = "UNKNOWN", language: str | None = None,
+                        text: str | None = None, details: Mapping[str, str] | None = None) -> None:
+        """A CareEvent: business answers to appointment.events, the rest (ATTENTION) to
+        staff.notifications. `event_id` derives from what caused it, so a replay publishes the same
+        event; the patient's words (`text`) leave only sealed."""
+        rt = self.rt
+        topic = rt.catalog.staff_notifications if kind == ATTENTION else rt.catalog.appointment_events
+        record = {
+            "event_id": event_id, "type": kind, "organization_id": org, "recipient_id": rid,
+            "appointment_id": appointment_id, "message_id": message_id, "reason": reason,
+            "channel": channel, "language": language,
+            "text": rt.cipher.seal("text", text) if text else None, "correlation_id": None,
+            "occurred_at": now, "details": dict(details or {}),
+        }
+        out.add(topic, rid.encode(), record, rt.partition(rid))
+        rt.metrics.decide(self.name, kind)
 
     def outcomes(self, outcomes: Iterable[Outcome], msg: Message, out: Out) -> None:
         key = msg.recipient_id.encode()

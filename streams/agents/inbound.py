@@ -92,22 +92,14 @@ class Inbound(Handler):
             if updated is not patient:
                 view.put_patient(rid, updated)
 
-    def care_event(self, out: Out, rec: dict[str, Any], org: str, rid: str, kind: str, appointment_id: str | None,
-                   message_id: str | None, reason: str | None, language: str | None, now: int,
-                   *, text: str | None = None) -> None:
-        """A CareEvent: business answers to appointment.events, the rest to staff.notifications. Its id
-        derives from the inbound event, so a replayed inbound publishes the same event."""
-        rt = self.rt
-        topic = rt.catalog.staff_notifications if kind == ATTENTION else rt.catalog.appointment_events
-        record = {
-            "event_id": f"{rec['event_id']}:{kind}", "type": kind, "organization_id": org, "recipient_id": rid,
-            "appointment_id": appointment_id, "message_id": message_id, "reason": reason,
-            "channel": rec["channel"], "language": language,
-            "text": rt.cipher.seal("text", text) if text else None, "correlation_id": None,
-            "occurred_at": now, "details": {"inbound_event_id": rec["event_id"]},
-        }
-        out.add(topic, rid.encode(), record, rt.partition(rid))
-        rt.metrics.decide(self.name, kind)
+    def care_event(self, out: Out, rec: dict[str, Any], org: str, rid: str, kind: str,
+                   appointment_id: str | None, message_id: str | None, reason: str | None, language: str | None,
+                   now: int, *, text: str | None = None) -> None:
+        """A CareEvent caused by this inbound message: its id derives from the inbound event."""
+        self.emit_care_event(out, kind, org, rid, f"{rec['event_id']}:{kind}", now,
+                             appointment_id=appointment_id, message_id=message_id, reason=reason,
+                             channel=rec["channel"], language=language, text=text,
+                             details={"inbound_event_id": rec["event_id"]})
 
     @staticmethod
     def language(view: View, rid: str, h: inbound.Handled) -> str:
