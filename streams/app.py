@@ -18,6 +18,7 @@ from faust.types import TP
 
 from schemas.settings import Settings
 from schemas.topics import TOPICS, ensure_topics
+from streams.agents.ai import AiBridge
 from streams.agents.appointments import Appointments, ReminderTimer
 from streams.agents.delay import DelayService
 from streams.agents.dispatcher import Dispatcher
@@ -36,6 +37,7 @@ log = logging.getLogger("carelay.streams")
 LAG_INTERVAL_S = 10.0
 DEADLINE_TICK_S = 0.5
 REMINDER_TICK_S = 1.0
+AI_TICK_S = 0.25  # AI replies are due within 3 s: the holding message goes out at most this late
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Handlers:
     sweeper: Sweeper
     appointments: Appointments
     reminders: ReminderTimer
+    ai: AiBridge
 
 
 class CarelayApp(faust.App):
@@ -71,10 +74,11 @@ class CarelayApp(faust.App):
         rt.bind(self._send_all)
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
+        ai = AiBridge(*args, self.owned_partitions)
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
-                                 Inbound(*args), ConsentAgent(*args), DelayService(rt, self._untrack),
+                                 Inbound(*args, ai), ConsentAgent(*args), DelayService(rt, self._untrack),
                                  Sweeper(rt, self.messages, self.owned_partitions), Appointments(*args),
-                                 ReminderTimer(*args, self.owned_partitions))
+                                 ReminderTimer(*args, self.owned_partitions), ai)
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
@@ -179,6 +183,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     batch_agent("inbound", "inbound")
     batch_agent("consent", "consent")
     batch_agent("appointments", "appointments")
+    batch_agent("ai_responses", "ai")
 
     for delay in TOPICS.delays:
         name = delay.name(prefix)
@@ -207,6 +212,10 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     @app.timer(REMINDER_TICK_S)
     async def reminders() -> None:
         await app.h().reminders.fire()
+
+    @app.timer(AI_TICK_S)
+    async def ai_deadlines() -> None:
+        await app.h().ai.fire()
 
     @app.timer(LAG_INTERVAL_S)
     async def lag() -> None:

@@ -1,28 +1,34 @@
-"""Inbound agent (inbound.messages): loop guard, WhatsApp window, keywords and their consequences;
-and the consent agent (consent): changes made elsewhere (API, imports) applied to patient state."""
+"""Inbound agent (inbound.messages): loop guard, WhatsApp window, keywords and their consequences,
+free text handed to the AI agent (streams.agents.ai); and the consent agent (consent): changes made
+elsewhere (API, imports) applied to patient state."""
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from faust.types import EventT
 
 from streams import convert
+from streams.agents.ai import AiBridge
+from streams.agents.automated import automated_reply
 from streams.agents.base import Handler, View, cancel_reminders
 from streams.care.flow import ATTENTION, CANCEL_REQUESTED, CONFIRMED, RESCHEDULE_REQUESTED
 from streams.decide import inbound
 from streams.decide.inbound import InboundFacts
 from streams.decide.keywords import fold
-from streams.runtime import Out
+from streams.runtime import Out, Runtime
+from streams.tables import PatientTable
 
 HELP_NAMESPACE = uuid.UUID("6f1c2e8a-53d4-4b7e-9a0f-2c8d1e5b7a39")
-REPLY_TTL_MS = 3_600_000
 ANSWER_EVENTS = {"confirm": CONFIRMED, "cancel": CANCEL_REQUESTED, "reschedule": RESCHEDULE_REQUESTED}
 
 
 class Inbound(Handler):
     name = "inbound"
+
+    def __init__(self, rt: Runtime, patients: PatientTable, messages: PatientTable, ai: AiBridge) -> None:
+        super().__init__(rt, patients, messages)
+        self.ai = ai
 
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
@@ -66,6 +72,11 @@ class Inbound(Handler):
         if h.attention is not None and h.question is not None:
             self.care_event(out, rec, org, rid, ATTENTION, h.question.appointment_id, h.question.message_id,
                             h.attention, None, now, text=text)
+        if h.to_ai and org:
+            question = h.question
+            language = self.language(view, rid, h) if question is not None else h.language
+            self.ai.ask(view, out, rec, org, rid, sender, text, language,
+                        question.appointment_id if question is not None else None, now)
         if h.alert:
             self.alert(out, org, rid, h.alert, now)
 
@@ -112,22 +123,13 @@ class Inbound(Handler):
 
     def reply(self, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str, template: str, language: str,
               params: dict[str, str], now: int) -> None:
-        """An automated answer, sent as a SendRequest like any other (dedup, consent, caps, loop guard).
-        Its ids derive from the inbound event, so a replayed inbound asks for the same answer."""
-        rt = self.rt
-        cipher = rt.cipher
-        request = {
-            "message_id": str(uuid.uuid5(HELP_NAMESPACE, rec["event_id"])), "organization_id": org,
-            "idempotency_key": f"{template}:{rec['event_id']}", "recipient": cipher.seal("recipient", sender),
-            "recipient_id": rid, "patient_ref": None, "recipient_name": None, "channels": [rec["channel"]],
-            "content": {"template": template, "language": language,
-                        "params": cipher.seal("params", json.dumps(params)), "text": None},
-            # a reply the patient asked for: its own (urgent) budget, not the reminders' hourly cap
-            "priority": "URGENT", "send_at": None, "expires_at": now + REPLY_TTL_MS, "correlation_id": None,
-            "appointment_id": None, "created_at": now, "source": "workflow", "automated_reply": True,
-            "metadata": {"reply": template},
-        }
-        out.add(rt.catalog.send_requests, rid.encode(), request, rt.partition(rid))
+        """An automated answer (streams.agents.automated). Its ids derive from the inbound event, so a
+        replayed inbound asks for the same answer."""
+        automated_reply(self.rt, out, message_id=str(uuid.uuid5(HELP_NAMESPACE, rec["event_id"])),
+                        idempotency_key=f"{template}:{rec['event_id']}", org=org, rid=rid,
+                        recipient=self.rt.cipher.seal("recipient", sender), channel=rec["channel"],
+                        language=language, now=now, source="workflow", template=template, params=params,
+                        metadata={"reply": template})
 
 
 class ConsentAgent(Handler):

@@ -5,18 +5,25 @@ The wait is state, not a timer: each request records its deadline (now + CARELAY
 3 s), so a worker that restarts still sends the holding message. Past the deadline the patient gets
 the `holding_message` template and staff are flagged (`ai_timeout`); a reply that arrives after that
 is dropped (`late`): once a patient has been told a person will answer, the person owns the thread.
-Every automated send (reply or holding message) goes through the loop guard first; a refused one
-flags staff (`loop_paused`) instead.
+An agent that asks for a person (`handoff`) gets the same holding message and a staff flag
+(`ai_handoff`).
+
+Every automated send is judged against the patient's own loop guard state (`Patient.loop`, the one
+intake charges when it dispatches the send), so the bridge and intake count the same conversation
+once: the bridge only looks, except when it refuses, which pauses the conversation and flags staff
+(`loop_paused`) instead of sending.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from streams.decide import loopguard
 from streams.decide.loopguard import LoopConfig, LoopState
 
 HOLDING_TEMPLATE = "holding_message"
 MAX_WAITING = 8  # requests one patient may have in flight; older ones are abandoned to staff
+
+Sealed = tuple[str, str, str]  # a sealed value kept as state (streams.decide.records.SealedState)
 
 
 @dataclass(frozen=True)
@@ -27,14 +34,14 @@ class Waiting:
     language: str | None
     deadline_ms: int
     appointment_id: str | None = None
+    recipient: Sealed | None = None  # the patient's number, sealed: where the reply goes
 
 
 @dataclass(frozen=True)
 class Bridge:
-    """Per patient (table keyed by recipient_id)."""
+    """Per patient (`Patient.ai`, table keyed by recipient_id): the requests awaiting the agent."""
 
     waiting: tuple[Waiting, ...] = ()
-    loop: LoopState = field(default_factory=LoopState)
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,11 @@ class Send:
 @dataclass(frozen=True)
 class Outcome:
     bridge: Bridge
+    loop: LoopState                  # the patient's loop state: changed only when a refusal paused it
     send: Send | None = None
-    staff_reason: str | None = None  # ai_timeout, ai_handoff, loop_paused, ...
-    ignored: str | None = None       # unknown, late
+    staff_reason: str | None = None  # ai_timeout, ai_handoff, loop_paused
+    ignored: str | None = None       # unknown_or_late, late
+    entry: Waiting | None = None     # the request this outcome settles
 
 
 def conversation_id(organization_id: str, recipient_id: str) -> str:
@@ -74,56 +83,65 @@ def conversation_id(organization_id: str, recipient_id: str) -> str:
 
 
 def request(bridge: Bridge, organization_id: str, recipient_id: str, inbound_event_id: str, channel: str,
-            language: str | None, now_ms: int, timeout_ms: int = 3000,
-            appointment_id: str | None = None) -> tuple[Bridge, Request]:
+            language: str | None, now_ms: int, timeout_ms: int = 3000, appointment_id: str | None = None,
+            recipient: Sealed | None = None) -> tuple[Bridge, Request]:
     """Free text nobody claimed: ask the agent. Idempotent per inbound event."""
     request_id = f"ai:{inbound_event_id}"
     req = Request(request_id, conversation_id(organization_id, recipient_id), inbound_event_id, channel, language,
                   appointment_id)
     if any(w.request_id == request_id for w in bridge.waiting):
         return bridge, req
-    entry = Waiting(request_id, inbound_event_id, channel, language, now_ms + timeout_ms, appointment_id)
+    entry = Waiting(request_id, inbound_event_id, channel, language, now_ms + timeout_ms, appointment_id, recipient)
     return replace(bridge, waiting=(*bridge.waiting, entry)[-MAX_WAITING:]), req
 
 
-def _automated(bridge: Bridge, now_ms: int, cfg: LoopConfig, send: Send, remaining: tuple[Waiting, ...],
-               staff_reason: str | None) -> Outcome:
-    verdict, loop = loopguard.allow_automated(bridge.loop, now_ms, cfg)
-    updated = Bridge(remaining, loop)
+def _automated(loop: LoopState, now_ms: int, cfg: LoopConfig, send: Send, remaining: Bridge,
+               staff_reason: str | None, entry: Waiting) -> Outcome:
+    verdict, charged = loopguard.allow_automated(loop, now_ms, cfg)
     if not verdict.allowed:
-        return Outcome(updated, None, "loop_paused")
-    return Outcome(updated, send, staff_reason)
+        return Outcome(remaining, charged, None, "loop_paused", entry=entry)
+    # allowed: intake charges the count when it dispatches the send; counting here too would halve the cap
+    return Outcome(remaining, loop, send, staff_reason, entry=entry)
 
 
-def on_response(bridge: Bridge, correlation_id: str, handoff: bool, now_ms: int, cfg: LoopConfig) -> Outcome:
+def _holding(entry: Waiting) -> Send:
+    return Send(f"{entry.request_id}:holding", entry.request_id, entry.channel, entry.language, HOLDING_TEMPLATE)
+
+
+def on_response(bridge: Bridge, loop: LoopState, correlation_id: str, handoff: bool, now_ms: int,
+                cfg: LoopConfig) -> Outcome:
     """The agent answered request `correlation_id` (AiMessage.correlation_id). A reply past the deadline
     is dropped even when `expire` has not run yet: the holding message is owed and wins."""
     entry = next((w for w in bridge.waiting if w.request_id == correlation_id), None)
     if entry is None:
-        return Outcome(bridge, ignored="unknown_or_late")
-    remaining = tuple(w for w in bridge.waiting if w is not entry)
+        return Outcome(bridge, loop, ignored="unknown_or_late")
     if now_ms > entry.deadline_ms:
-        # past the deadline: the holding message (expire) wins even if the sweep has not run yet
-        return Outcome(bridge, ignored="late")
+        return Outcome(bridge, loop, ignored="late")
+    remaining = Bridge(tuple(w for w in bridge.waiting if w is not entry))
     if handoff:
-        return Outcome(replace(bridge, waiting=remaining), None, "ai_handoff")
+        return _automated(loop, now_ms, cfg, _holding(entry), remaining, "ai_handoff", entry)
     send = Send(f"{entry.request_id}:reply", entry.request_id, entry.channel, entry.language)
-    return _automated(bridge, now_ms, cfg, send, remaining, None)
+    return _automated(loop, now_ms, cfg, send, remaining, None, entry)
 
 
-def expire(bridge: Bridge, now_ms: int, cfg: LoopConfig) -> tuple[Outcome, ...]:
-    """Requests past their deadline: a holding message each (loop guard permitting) and a staff flag."""
+def expire(bridge: Bridge, loop: LoopState, now_ms: int, cfg: LoopConfig) -> tuple[Outcome, ...]:
+    """Requests past their deadline: a holding message each (loop guard permitting) and a staff flag.
+    Each outcome carries the state after it; the last one's is the patient's new state."""
     outcomes: list[Outcome] = []
-    current = bridge
+    current, probe = bridge, loop
     for entry in [w for w in bridge.waiting if now_ms > w.deadline_ms]:
-        remaining = tuple(w for w in current.waiting if w.request_id != entry.request_id)
-        send = Send(f"{entry.request_id}:holding", entry.request_id, entry.channel, entry.language, HOLDING_TEMPLATE)
-        outcome = _automated(current, now_ms, cfg, send, remaining, "ai_timeout")
+        current = Bridge(tuple(w for w in current.waiting if w.request_id != entry.request_id))
+        outcome = _automated(probe, now_ms, cfg, _holding(entry), current, "ai_timeout", entry)
+        if outcome.send is not None:
+            # judge the next holding message of this sweep as if this one were already charged
+            probe = loopguard.allow_automated(probe, now_ms, cfg)[1]
+            outcome = replace(outcome, loop=loop)
+        else:
+            loop = probe = outcome.loop
         outcomes.append(outcome)
-        current = outcome.bridge
     return tuple(outcomes)
 
 
 def next_deadline(bridge: Bridge) -> int | None:
-    """When the agent should look again (a delay-topic record or a table sweep)."""
+    """When the worker should look again (its in-memory deadline heap)."""
     return min((w.deadline_ms for w in bridge.waiting), default=None)

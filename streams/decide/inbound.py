@@ -3,7 +3,9 @@
 Our own numbers and echoes of what we just sent are dropped first (never patient input); then the
 WhatsApp window is renewed, the loop guard notes bot-like timing, and the keywords act: consent
 changes, cancellation of pending non-urgent messages on opt-out, a HELP answer, or the answer to an
-open appointment question.
+open appointment question. Free text nothing claims (and an unclear reply after its one
+clarification) goes to the AI agent (`to_ai`), unless the loop guard has paused the conversation:
+then staff already own it.
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ class Handled:
     clarify: bool = False           # an unclear reply to the open question: ask once more
     attention: str | None = None    # staff must read this reply (unclear after a clarification)
     question: Question | None = None  # the open question the reply was read against
+    to_ai: bool = False             # free text for the AI agent (streams.care.ai_bridge)
 
 
 def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText, ...], world: World) -> Handled:
@@ -111,8 +114,17 @@ def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText
                 return Handled(True, "unclear_clarify", patient, Intent.NONE, alert=alert, clarify=True,
                                question=question)
             return Handled(True, "unclear_attention", patient, Intent.NONE, alert=alert,
-                           attention="unclear_reply", question=question)
-    return Handled(True, "free_text", patient, Intent.NONE, alert=alert)
+                           attention="unclear_reply", question=question, to_ai=_for_ai(patient, facts, now))
+    if patient.loop.paused(now):
+        return Handled(True, "free_text_paused", patient, Intent.NONE, alert=alert)
+    return Handled(True, "free_text", patient, Intent.NONE, alert=alert, question=question,
+                   to_ai=_for_ai(patient, facts, now))
+
+
+def _for_ai(patient: Patient, facts: InboundFacts, now: int) -> bool:
+    """Words to answer (not an empty message or a bare button), in a conversation the loop guard has
+    not paused: a paused one was handed to staff, and an agent answering a bot would feed the loop."""
+    return bool(facts.folded) and not patient.loop.paused(now)
 
 
 def cancellable(msg: Message | None, consent: Consent) -> bool:

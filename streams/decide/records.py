@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from streams.care.ai_bridge import Bridge
 from streams.care.schedule import Planned
 from streams.decide import status as st
 from streams.decide.consent import Consent
@@ -79,6 +80,7 @@ class Patient:
     pending: tuple[Pending, ...] = ()                # accepted, not yet with a provider
     inbound_seen: tuple[str, ...] = ()
     appointments: tuple[Reminders, ...] = ()         # reminder plans, one per appointment
+    ai: Bridge = field(default_factory=Bridge)       # requests awaiting the AI agent (streams.care.ai_bridge)
 
     def bucket(self, name: str) -> Bucket | None:
         return next((b for n, b in self.caps if n == name), None)

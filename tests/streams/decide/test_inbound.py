@@ -117,3 +117,25 @@ def test_an_unclear_reply_gets_one_clarification_then_goes_to_staff() -> None:
 def test_free_text_without_a_question_is_nobodys_answer() -> None:
     h = decide(Patient(), facts("si puedo ir pero tarde"), (), world(NOW))
     assert h.reason == "free_text" and not h.clarify and h.attention is None and h.answer is None
+
+
+def test_free_text_nothing_claims_goes_to_the_ai_agent() -> None:
+    h = decide(Patient(), facts("a qué hora abren?"), (), world(NOW))
+    assert (h.reason, h.to_ai) == ("free_text", True)
+    assert not decide(Patient(), facts(""), (), world(NOW)).to_ai  # nothing to answer
+    assert not decide(Patient(), facts("Ayuda"), (), world(NOW)).to_ai  # a keyword claims it
+
+
+def test_a_paused_conversation_is_not_handed_to_the_ai_agent() -> None:
+    paused = replace(Patient(), loop=replace(Patient().loop, paused_until_ms=NOW + 60_000))
+    h = decide(paused, facts("a qué hora abren?"), (), world(NOW))
+    assert (h.reason, h.to_ai) == ("free_text_paused", False)
+
+
+def test_an_unclear_reply_gets_one_clarification_then_goes_to_staff_and_the_ai_agent() -> None:
+    patient = Patient(question=Question("m1", NOW - 1000, "apt-1"))
+    first = decide(patient, facts("mmm no se", event_id="e1"), (), world(NOW))
+    assert first.clarify and not first.to_ai and first.attention is None
+    second = decide(first.patient, facts("mmm no se", event_id="e2"), (), world(NOW + 10))
+    assert second.attention == "unclear_reply" and second.to_ai and not second.clarify
+    assert second.question is not None and second.question.appointment_id == "apt-1"

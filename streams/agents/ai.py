@@ -1,0 +1,158 @@
+"""The AI agent bridge's I/O (decisions in streams.care.ai_bridge): the inbound agent asks through
+`AiBridge.ask` (an AiMessage on `ai.requests`, the wait recorded in `Patient.ai`); this agent reads
+`ai.responses` and sends each answer back in the patient's conversation; its timer sends the holding
+message for requests past their deadline.
+
+The deadline is durable in the patient record; memory only keeps a heap of (deadline, rid) saying
+when to look, rebuilt from the table whenever this worker's partitions change (after the table's
+recovery), so a restart or rebalance still sends the holding message, and a tick never scans every
+patient.
+"""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, cast
+
+from faust.types import EventT
+
+from streams.agents.automated import automated_reply
+from streams.agents.base import Handler, View
+from streams.care import ai_bridge
+from streams.care.ai_bridge import Outcome
+from streams.care.flow import ATTENTION
+from streams.decide.records import Patient, sealed_from_state, sealed_to_state
+from streams.partitioning import partition_for
+from streams.runtime import DeadlineHeap, Out, Runtime
+from streams.tables import PatientTable
+
+AI_NAMESPACE = uuid.UUID("3f9a6c2d-8e14-4b57-a0d3-71c5e2b9f846")
+YIELD_EVERY = 2000
+
+
+class AiBridge(Handler):
+    name = "ai"
+
+    def __init__(self, rt: Runtime, patients: PatientTable, messages: PatientTable,
+                 owned: Callable[[], set[int]]) -> None:
+        super().__init__(rt, patients, messages)
+        self.owned = owned
+        self.deadlines = DeadlineHeap()  # (deadline, rid): when to look; the deadline itself is in Patient.ai
+        self._armed_for: frozenset[int] = frozenset()  # the partitions the heap was rebuilt for
+
+    @property
+    def timeout_ms(self) -> int:
+        return int(self.rt.config.settings.care.ai_reply_timeout_s * 1000)
+
+    # -- ai.requests (called by the inbound agent) ---------------------------------------------
+    def ask(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str, text: str,
+            language: str | None, appointment_id: str | None, now: int) -> None:
+        """Hand free text to the agent: the request on `ai.requests` (text sealed, ids pseudonymous),
+        its deadline in the patient record and the heap."""
+        rt = self.rt
+        patient = view.patient(rid)
+        recipient = sealed_to_state(rt.cipher.seal("recipient", sender))
+        bridge, req = ai_bridge.request(patient.ai, org, rid, rec["event_id"], rec["channel"], language, now,
+                                        self.timeout_ms, appointment_id, recipient)
+        if bridge is patient.ai:
+            return  # asked already (a replayed inbound)
+        view.put_patient(rid, replace(patient, ai=bridge))
+        out.add(rt.catalog.ai_requests, rid.encode(), {
+            "message_id": req.request_id, "conversation_id": req.conversation_id, "organization_id": org,
+            "recipient_id": rid, "correlation_id": req.correlation_id, "text": rt.cipher.seal("text", text),
+            "language": language, "channel": req.channel, "appointment_id": appointment_id, "handoff": False,
+            "created_at": now, "metadata": {},
+        }, rt.partition(rid))
+        self.deadlines.arm(now + self.timeout_ms, rid, 0)
+        rt.metrics.decide(self.name, "requested")
+
+    # -- ai.responses ------------------------------------------------------------------------
+    def one(self, event: EventT, view: View, out: Out) -> None:
+        rt = self.rt
+        rec = self.decode(rt.catalog.ai_responses, event, out)
+        if rec is None:
+            return
+        rid = rec["recipient_id"]
+        if self.misrouted(event, rid, out):
+            return
+        try:
+            rt.cipher.open("text", rec["text"])  # refuse here what the dispatcher could not open later
+        except Exception as exc:
+            self.dead(event, "unreadable_ai_response", out, detail=type(exc).__name__)
+            return
+        now = rt.now()
+        patient = view.patient(rid)
+        outcome = ai_bridge.on_response(patient.ai, patient.loop, rec["correlation_id"], bool(rec.get("handoff")),
+                                        now, rt.config.policy.loop)
+        rt.metrics.decide(self.name, outcome.ignored or outcome.staff_reason or "answered")
+        if outcome.ignored is not None:
+            return
+        self.settle(view, out, rid, patient, outcome, rec["text"], now)
+
+    def settle(self, view: View, out: Out, rid: str, patient: Patient, outcome: Outcome,
+               text: dict[str, Any] | None, now: int) -> Patient:
+        """Apply one outcome: the patient's new state, the send (the agent's text or the holding
+        message) and the staff flag."""
+        updated = replace(patient, ai=outcome.bridge, loop=outcome.loop)
+        view.put_patient(rid, updated)
+        entry, org = outcome.entry, patient.organization_id
+        if entry is None:
+            return updated
+        send = outcome.send
+        recipient = sealed_from_state(entry.recipient)
+        if send is not None and recipient is not None and org:
+            template = send.template
+            automated_reply(
+                self.rt, out, message_id=str(uuid.uuid5(AI_NAMESPACE, f"{org}|{send.message_id}")),
+                idempotency_key=send.message_id, org=org, rid=rid, recipient=recipient, channel=send.channel,
+                language=send.language or "es", now=now, source="ai", template=template,
+                params={} if template is not None else None, text=text if template is None else None,
+                correlation_id=send.correlation_id, metadata={"ai": "holding" if template else "reply"})
+        if outcome.staff_reason is not None and org:
+            self.emit_care_event(out, ATTENTION, org, rid, f"{entry.request_id}:{outcome.staff_reason}", now,
+                                 appointment_id=entry.appointment_id, message_id=entry.inbound_event_id,
+                                 reason=outcome.staff_reason, channel=entry.channel, language=entry.language,
+                                 details={"inbound_event_id": entry.inbound_event_id, "ai_request": entry.request_id})
+        return updated
+
+    # -- the deadline tick ---------------------------------------------------------------------
+    async def fire(self) -> int:
+        """Requests past their deadline on this worker's partitions: the holding message, staff flagged."""
+        rt = self.rt
+        mine = frozenset(self.owned())
+        if not mine:
+            return 0
+        if mine != self._armed_for:
+            await self.rearm(mine)
+        now = rt.now()
+        due = self.deadlines.due(now)
+        if not due:
+            return 0
+        view, out = self.view(), Out()
+        fired = 0
+        for rid, _ in due:
+            if partition_for(rid, rt.config.partitions) not in mine:
+                continue
+            patient = view.patient(rid)
+            for outcome in ai_bridge.expire(patient.ai, patient.loop, now, rt.config.policy.loop):
+                patient = self.settle(view, out, rid, patient, outcome, None, now)
+                rt.metrics.decide(self.name, outcome.staff_reason or "expired")
+                fired += 1
+            following = ai_bridge.next_deadline(patient.ai)
+            if following is not None:
+                self.deadlines.arm(following, rid, 0)
+        await self.complete(view, out)
+        return fired
+
+    async def rearm(self, mine: frozenset[int]) -> None:
+        """The partitions changed (start, rebalance): arm the heap from the patients' waiting requests."""
+        for n, (rid, patient) in enumerate(list(self.patients.data.items())):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            if not isinstance(patient, Patient) or not patient.ai.waiting:
+                continue
+            if partition_for(str(rid), self.rt.config.partitions) in mine:
+                self.deadlines.arm(cast(int, ai_bridge.next_deadline(patient.ai)), str(rid), 0)
+        self._armed_for = mine
