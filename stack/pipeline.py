@@ -1,4 +1,5 @@
-"""The carelay processes as one unit: provider simulator, analytics owner, stream workers, gateway.
+"""The carelay processes as one unit: provider simulator, analytics owner, stream workers, the
+reference AI agent, gateway.
 
 `make run`, `make demo`, the benchmark and the end-to-end tests all start the pipeline through
 `Pipeline`, against a broker and registry started separately, so what is measured and tested is
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from connectors.reference_agent import READY
 from stack.errors import StackError
 from stack.javaproc import ChildProcess, free_port, port_open
 
@@ -52,6 +54,22 @@ def _http_ok(url: str) -> Callable[[], bool]:
     return check
 
 
+def _log_says(path: Path, line: str) -> Callable[[], bool]:
+    """Ready when the process has logged `line` (a Kafka client with no port to probe); logs append
+    across runs, so only what was written after this check was made counts."""
+    since = path.stat().st_size if path.exists() else 0
+
+    def check() -> bool:
+        try:
+            with open(path, "rb") as log:
+                log.seek(since)
+                return line.encode() in log.read()
+        except FileNotFoundError:
+            return False
+
+    return check
+
+
 class Pipeline:
     def __init__(
         self,
@@ -63,6 +81,7 @@ class Pipeline:
         gateway_workers: int = 1,
         scenario: str = "none",
         analytics: bool = True,
+        ai_agent: bool = True,
     ) -> None:
         self.ports = ports or Ports()
         self.data_dir = data_dir
@@ -100,6 +119,10 @@ class Pipeline:
             self.specs.append(Spec(f"worker-{n}", [py, "-m", "streams", "worker"], wenv,
                                    lambda port=p.worker_metrics + n: port_open(port),  # type: ignore[misc]
                                    f"http://127.0.0.1:{p.worker_metrics + n}/metrics  stream worker {n}"))
+        if ai_agent:
+            self.specs.append(Spec("reference-agent", [py, "-m", "connectors.reference_agent"], base,
+                                   _log_says(self.log_dir / "reference-agent.log", READY),
+                                   "ai.requests -> ai.responses  reference AI agent (rule-based)"))
         self.specs.append(Spec(
             "gateway",
             [py, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1", "--port",

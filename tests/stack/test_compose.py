@@ -30,26 +30,35 @@ def settings_variables() -> set[str]:
 
 def test_compose_runs_the_versions_the_local_stack_tests() -> None:
     services = compose()["services"]
-    assert set(services) == {"kafka", "registry", "clickhouse", "gateway", "worker", "sink"}
+    assert set(services) == {"kafka", "registry", "clickhouse", "gateway", "worker", "sink", "agent"}
     assert services["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
     assert services["registry"]["image"].endswith(f":{APICURIO_VERSION}")
     assert services["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
-def test_app_services_run_the_three_roles_from_one_image() -> None:
+def test_app_services_run_the_four_roles_from_one_image() -> None:
     services = compose()["services"]
-    commands = {name: " ".join(services[name]["command"]) for name in ("gateway", "worker", "sink")}
+    commands = {name: " ".join(services[name]["command"]) for name in ("gateway", "worker", "sink", "agent")}
     assert commands["gateway"].startswith("uvicorn gateway.app:create_app --factory")
     assert "--port 8000" in commands["gateway"]
     assert commands["worker"].startswith("faust -A streams.app worker")
     assert commands["sink"] == "python -m analytics.sink"
+    assert commands["agent"] == "python -m connectors.reference_agent"  # what stack/pipeline.py starts
     assert all(services[name]["build"] == "." for name in commands)
+
+
+def test_the_local_stack_starts_the_agent_compose_runs(tmp_path: Path) -> None:
+    from stack.pipeline import Pipeline, Ports
+
+    specs = {s.name: s for s in Pipeline({}, tmp_path, ports=Ports.free()).specs}
+    assert specs["reference-agent"].argv[1:] == compose()["services"]["agent"]["command"][1:]  # python -m ...
+    assert "reference-agent" not in {s.name for s in Pipeline({}, tmp_path, ports=Ports.free(), ai_agent=False).specs}
 
 
 def test_app_environment_names_only_real_settings() -> None:
     known = settings_variables()
     assert "CARELAY_KAFKA_BOOTSTRAP" in known  # the pattern still finds the variables
-    for name in ("gateway", "worker", "sink"):
+    for name in ("gateway", "worker", "sink", "agent"):
         env = compose()["services"][name]["environment"]
         unknown = {key for key in env if key.startswith("CARELAY_")} - known
         assert not unknown, f"{name}: not read by schemas/settings.py: {sorted(unknown)}"
