@@ -20,6 +20,7 @@ from analytics.store import Result, Store
 
 DELIVERED = "('delivered', 'read')"
 FAILED = "('failed', 'undelivered', 'expired')"
+URGENT_CALL = "urgent_unread"  # DeliveryOutcome.reason of the voice hop that follows an unread urgent notice
 ATTEMPTED = "('queued', 'sent', 'delivered', 'read', 'failed', 'undelivered', 'expired')"
 DIMENSIONS = ("organization_id", "channel", "provider", "template")
 GRAINS = {"hour": "hour", "day": "toStartOfDay(hour)"}
@@ -227,6 +228,36 @@ ORDER BY organization_id, day"""  # noqa: S608 (constants and whitelisted names 
 def appointments(store: Store, start: datetime, end: datetime, org: str = "") -> Result:
     """Placeholder until the workflow emits appointment.* events: confirmed / (confirmed + cancel requests)."""
     return store.query(APPOINTMENTS_SQL, _params(start, end, org))
+
+
+PRIORITY_SQL = f"""
+SELECT organization_id, priority, count() AS messages, countIf(delivered) AS delivered_messages,
+    countIf(read) AS read_messages, countIf(failed AND NOT delivered) AS failed_messages,
+    countIf(called) AS voice_escalations,
+    if(messages = 0, NULL, round(delivered_messages / messages, 4)) AS delivery_rate,
+    quantilesExact(0.5, 0.9)(delivered_ms) AS q, q[1] AS p50_delivered_ms, q[2] AS p90_delivered_ms
+FROM (
+    SELECT organization_id, message_id, any(priority) AS priority,
+        countIf(status IN {DELIVERED}) > 0 AS delivered, countIf(status = 'read') > 0 AS read,
+        countIf(status IN {FAILED} AND is_final = 1) > 0 AS failed,
+        countIf(status = 'routed' AND reason = '{URGENT_CALL}') > 0 AS called,
+        if(delivered, dateDiff('millisecond', any(assumeNotNull(accepted_at)),
+                               minIf(occurred_at, status IN {DELIVERED})), NULL) AS delivered_ms
+    FROM events
+    WHERE event_type = '{t.DELIVERY_OUTCOME}' AND accepted_at IS NOT NULL AND {_ORG}
+        AND accepted_at >= {{start:DateTime64(3, 'UTC')}} AND accepted_at < {{end:DateTime64(3, 'UTC')}}
+    GROUP BY organization_id, message_id
+)
+GROUP BY organization_id, priority
+ORDER BY organization_id, priority DESC"""  # noqa: S608 (constants and whitelisted names only)
+
+
+def priorities(store: Store, start: datetime, end: datetime, org: str = "") -> Result:
+    """Urgent and normal messages apart, per message accepted in range: delivered (on any hop), read,
+    failed without reaching the patient, urgent notices escalated to a voice call because they stayed
+    unread, and time to the first delivery (exact percentiles, ms). A notice delivered on WhatsApp and
+    then called counts once, as delivered: the call's own outcome does not make it a failure."""
+    return store.query(PRIORITY_SQL, _params(start, end, org))
 
 
 REPORT_SQL = f"""

@@ -32,6 +32,7 @@ from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.openapi import build_document
 from gateway.publisher import Publisher
 from gateway.services import Services
+from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import registry_from_url
@@ -62,12 +63,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         setup.start()
         svc.publisher.start()
         svc.state.start()
+        svc.staff.start()
         app.state.services = svc
         try:
             yield
         finally:
             setup.close()
             svc.state.close()
+            svc.staff.close()
             left = await svc.publisher.aclose()
             if left:
                 log.warning("%d records were still undelivered at shutdown", left)
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/messages:batch", sends.send_batch, methods=["POST"]),
         Route("/v1/messages/{message_id}", reads.get_message, methods=["GET"]),
         Route("/v1/templates", reads.list_templates, methods=["GET"]),
+        Route("/v1/staff/notifications", reads.list_notifications, methods=["GET"]),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in webhooks.ROUTES),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
@@ -107,6 +111,8 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         topics=topics,
         auditor=Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc),
         state=MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec),
+        staff=StaffNotificationView(k.bootstrap, topics.staff_notifications.name, topics.staff_notifications.codec,
+                                    settings.gateway.staff_view_size),
         idempotency=IdempotencyTable(),
         cipher=PhiCipher(settings.phi_keys),
         pseudonymize=Pseudonymizer(settings.pseudonym_key_bytes),

@@ -28,14 +28,17 @@ class Role(StrEnum):
 class Action(StrEnum):
     SEND = "message.send"
     READ = "message.read"
+    STAFF_READ = "staff.notifications.read"
 
 
 # Who may do what. Every key acts only within its own organization (checked by the endpoints).
+# Staff notifications name patients (pseudonyms, appointment ids) to act on: the clinic's systems
+# and auditors read them; analysts get their counts from analytics instead.
 PERMISSIONS: Mapping[Role, frozenset[Action]] = {
-    Role.SENDER: frozenset({Action.SEND, Action.READ}),
-    Role.ADMIN: frozenset({Action.SEND, Action.READ}),
+    Role.SENDER: frozenset({Action.SEND, Action.READ, Action.STAFF_READ}),
+    Role.ADMIN: frozenset({Action.SEND, Action.READ, Action.STAFF_READ}),
     Role.ANALYST: frozenset({Action.READ}),
-    Role.AUDITOR: frozenset({Action.READ}),
+    Role.AUDITOR: frozenset({Action.READ, Action.STAFF_READ}),
 }
 
 

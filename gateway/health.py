@@ -1,4 +1,4 @@
-"""/healthz (the process is alive) and /readyz (Kafka reachable and the message-state view loaded)."""
+"""/healthz (the process is alive) and /readyz (Kafka reachable, the message-state and staff views loaded)."""
 from __future__ import annotations
 
 import orjson
@@ -17,8 +17,9 @@ async def readyz(request: Request) -> Response:
     kafka = await svc.publisher.broker_reachable()
     topics = svc.topics_ready.is_set()
     state = svc.state.loaded
-    ready = kafka and topics and state
+    staff = svc.staff.loaded
+    ready = kafka and topics and state and staff
     doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "topics": topics,
-           "message_state_loaded": state}
+           "message_state_loaded": state, "staff_notifications_loaded": staff}
     return Response(orjson.dumps(doc), 200 if ready else 503, {"Retry-After": "1"} if not ready else None,
                     media_type="application/json")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import staff
 from gateway import validation as v
 from gateway.webhooks import VOICE_PATH, WEBHOOK_PATHS
 from schemas.settings import GatewaySettings
@@ -149,6 +150,23 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "responses": {"200": {"description": "templates", "content": {JSON: {"schema": {"type": "object"}}}},
                           **COMMON_ERRORS},
         }},
+        staff.PATH: {"get": {
+            "summary": "Notifications that need a person (newest held per organization), oldest first",
+            "tags": ["staff"], "operationId": "listStaffNotifications",
+            "parameters": [
+                {"name": "since", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "date-time", "maxLength": 40},
+                 "description": "RFC 3339 with an offset (percent-encode '+'); inclusive"},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": staff.MAX_LIMIT,
+                            "default": staff.DEFAULT_LIMIT}}],
+            "responses": {"200": {"description": "the organization's notifications; the patient's text is never "
+                                                 "included (has_text says there is some)",
+                                  "content": {JSON: {"schema": {"$ref": "#/components/schemas/StaffNotifications"}}}},
+                          "401": COMMON_ERRORS["401"], "403": COMMON_ERRORS["403"],
+                          "422": _error("an unknown query parameter, a bad `since` or `limit`; `field` names it"),
+                          "503": _error("the view is still loading: retry after Retry-After seconds", RETRY_AFTER)},
+        }},
         "/fhir/Appointment/{appointment_id}": {"put": {
             "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
             "operationId": "putFhirAppointment",
@@ -230,6 +248,18 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
         "BatchResult": {"type": "object", "properties": {
             "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
             "results": {"type": "array", "items": {"type": "object"}}}},
+        "StaffNotifications": {"type": "object", "required": ["notifications", "truncated", "next_since"],
+                               "properties": {
+            "notifications": {"type": "array", "items": {"type": "object", "properties": {
+                "event_id": {"type": "string"}, "type": {"type": "string"}, "reason": {"type": ["string", "null"]},
+                "occurred_at": {"type": "string", "format": "date-time"},
+                "recipient_id": {"type": "string", "description": "the patient's pseudonym"},
+                "appointment_id": {"type": ["string", "null"]}, "message_id": {"type": ["string", "null"]},
+                "channel": {"type": "string"}, "language": {"type": ["string", "null"]},
+                "has_text": {"type": "boolean"},
+                "details": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+            "truncated": {"type": "boolean", "description": "more notifications follow: ask again with next_since"},
+            "next_since": {"type": ["string", "null"], "description": "the last item's time when truncated"}}},
         "MessageState": {"type": "object", "properties": {
             "message_id": {"type": "string"}, "status": {"type": "string"},
             "channel": {"type": ["string", "null"]}, "provider": {"type": ["string", "null"]},

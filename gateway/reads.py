@@ -1,15 +1,17 @@
-"""GET /v1/messages/{message_id} (the reconciled state and its history) and GET /v1/templates."""
+"""GET /v1/messages/{message_id} (the reconciled state and its history), GET /v1/templates and
+GET /v1/staff/notifications (gateway.staff)."""
 from __future__ import annotations
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway import staff
 from gateway.audit import ALLOWED, REJECTED, Actor
 from gateway.auth import Action
-from gateway.errors import NotFound
+from gateway.errors import GatewayError, NotFound, Unavailable, spec_for
 from gateway.services import guard, remote_addr, services
-from gateway.state import accepted_only, present
+from gateway.state import accepted_only, iso, present
 
 READ = Action.READ.value
 
@@ -48,4 +50,26 @@ async def list_templates(request: Request) -> Response:
          "languages": sorted(t.languages)}
         for name in catalog.names()
     ]}
+    return Response(orjson.dumps(doc), 200, media_type="application/json")
+
+
+async def list_notifications(request: Request) -> Response:
+    key = guard(request, Action.STAFF_READ)
+    svc = services(request)
+    actor, remote = Actor.of(key), remote_addr(request)
+    try:
+        q = staff.parse_query(request.query_params)
+    except GatewayError as exc:
+        svc.auditor.fire(actor, Action.STAFF_READ.value, REJECTED, resource=staff.PATH, reason=spec_for(exc).code,
+                         remote_addr=remote)
+        raise
+    if not svc.staff.loaded:
+        raise Unavailable("staff notifications are still loading")
+    chosen, more = svc.staff.list(key.organization_id, q)
+    # reading is audited before it is answered: no access without a trail
+    await svc.publisher.wait([svc.auditor.submit(actor, Action.STAFF_READ.value, ALLOWED, resource=staff.PATH,
+                                                 remote_addr=remote, details={"returned": str(len(chosen))})],
+                             label="audit")
+    doc = {"notifications": [staff.present(n) for n in chosen], "truncated": more,
+           "next_since": iso(chosen[-1].occurred_at) if more and chosen else None}
     return Response(orjson.dumps(doc), 200, media_type="application/json")

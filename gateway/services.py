@@ -17,6 +17,7 @@ from gateway.errors import GatewayError, spec_for
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
+from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import SchemaRegistry
@@ -34,6 +35,7 @@ class Services:
     topics: Catalog
     auditor: Auditor
     state: MessageStateView
+    staff: StaffNotificationView
     idempotency: IdempotencyTable
     cipher: PhiCipher
     pseudonymize: Pseudonymizer

@@ -102,8 +102,8 @@ def parse_send(
 
     template, language, params, text = _content(body, catalog, prefix)
 
-    send_at = _timestamp(body.get("send_at"), prefix + "send_at")
-    expires_at = _timestamp(body.get("expires_at"), prefix + "expires_at")
+    send_at = parse_timestamp(body.get("send_at"), prefix + "send_at")
+    expires_at = parse_timestamp(body.get("expires_at"), prefix + "expires_at")
     if send_at is not None:
         if send_at < now_ms - SEND_AT_SKEW_MS:
             raise InvalidTime("is in the past", field=prefix + "send_at")
@@ -219,7 +219,7 @@ def _content(
     return name, language, tuple((p, params[p]) for p in tpl.params), None
 
 
-def _timestamp(raw: Any, name: str) -> int | None:
+def parse_timestamp(raw: Any, name: str) -> int | None:
     """RFC 3339 with an explicit offset ("2026-05-01T09:30:00-06:00" or "...Z")."""
     if raw is None:
         return None

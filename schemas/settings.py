@@ -107,6 +107,7 @@ class GatewaySettings:
     max_body_bytes: int = 1_000_000
     max_batch_items: int = 1000
     api_keys_file: str = ""  # JSON list of hashed keys; empty: the demo keys of `make run`
+    staff_view_size: int = 1000  # staff notifications each gateway process holds per organization
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,7 @@ class Settings:
                 max_body_bytes=i("GATEWAY_MAX_BODY_BYTES", g.max_body_bytes),
                 max_batch_items=i("GATEWAY_MAX_BATCH_ITEMS", g.max_batch_items),
                 api_keys_file=s("API_KEYS_FILE", g.api_keys_file),
+                staff_view_size=at_least("GATEWAY_STAFF_VIEW_SIZE", g.staff_view_size, 1),
             ),
             limits=LimitSettings(
                 dedup_window_s=i("DEDUP_WINDOW_S", lim.dedup_window_s),

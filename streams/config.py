@@ -47,6 +47,7 @@ class StreamsConfig:
             org=Limit.share(lim.per_org_second, parts),
             deadline_normal_ms=lim.delivery_deadline_normal_s * 1000,
             deadline_urgent_ms=lim.delivery_deadline_urgent_s * 1000,
+            urgent_voice_after_ms=settings.care.urgent_voice_after_unread_s * 1000,
             in_doubt_grace_ms=st.in_doubt_grace_s * 1000,
             whatsapp_window_ms=st.whatsapp_window_s * 1000,
             retry=RetryPolicy(st.retry_max_tries, st.retry_base_ms, st.retry_cap_ms),

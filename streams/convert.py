@@ -11,6 +11,7 @@ from typing import Any
 
 from schemas.errors import UnknownTemplateError
 from schemas.templates import TemplateCatalog
+from streams.care.urgent import UNREAD
 from streams.decide.circuit import Transition
 from streams.decide.consent import ALL_CHANNELS
 from streams.decide.intake import Request
@@ -106,11 +107,20 @@ def delayed(target: str, key: bytes, value: bytes, due_ms: int, reason: str, att
 
 def deadline_status(msg: Message, hop: Hop, now_ms: int) -> dict[str, Any]:
     """Our clock's event: `expired` for the hop if nothing was delivered by its deadline."""
+    return _clock_status(msg, hop, "expired", "deadline", hop.deadline_ms, now_ms)
+
+
+def unread_status(msg: Message, hop: Hop, now_ms: int) -> dict[str, Any]:
+    """Our clock's event: an urgent notice still only `delivered` when its time to read is up."""
+    return _clock_status(msg, hop, "delivered", UNREAD, hop.voice_at_ms or now_ms, now_ms)
+
+
+def _clock_status(msg: Message, hop: Hop, status: str, code: str, at_ms: int, now_ms: int) -> dict[str, Any]:
     return {
-        "event_id": f"{OWN_PROVIDER}:{hop.attempt_id}:deadline", "provider": OWN_PROVIDER, "channel": hop.channel,
+        "event_id": f"{OWN_PROVIDER}:{hop.attempt_id}:{code}", "provider": OWN_PROVIDER, "channel": hop.channel,
         "provider_message_id": hop.attempt_id, "message_id": msg.message_id, "attempt_id": hop.attempt_id,
-        "recipient_id": msg.recipient_id, "status": "expired", "provider_status": "deadline", "error_code": "deadline",
-        "error_class": "fallback", "occurred_at": hop.deadline_ms, "received_at": now_ms,
+        "recipient_id": msg.recipient_id, "status": status, "provider_status": code, "error_code": code,
+        "error_class": "fallback", "occurred_at": at_ms, "received_at": now_ms,
         "billable": None, "price_micros": None, "price_currency": None, "pricing_category": None,
         "conversation_id": None,
     }

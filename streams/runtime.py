@@ -167,32 +167,35 @@ class Runtime:
 
 
 class DeadlineHeap:
-    """The delivery deadlines of this worker's hops in flight, soonest first. The deadline itself is
-    durable in the message record (Hop.deadline_ms); this heap only says when to look, and the
+    """The deadlines of this worker's hops, soonest first: a delivery deadline, or an urgent notice's
+    time to read. The time itself is durable in the message record (Hop.deadline_ms, Hop.voice_at_ms);
+    this heap only says when to look (one time per hop: arming an earlier one replaces it), and the
     reconciliation sweep re-arms it from the table after a restart or a rebalance."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, str, int]] = []
-        self._armed: set[tuple[str, int]] = set()
+        self._armed: dict[tuple[str, int], int] = {}
 
     def arm(self, deadline_ms: int, key: str, hop: int) -> None:
-        if (key, hop) not in self._armed:
-            self._armed.add((key, hop))
+        armed = self._armed.get((key, hop))
+        if armed is None or deadline_ms < armed:
+            self._armed[(key, hop)] = deadline_ms
             heapq.heappush(self._heap, (deadline_ms, key, hop))
 
     def due(self, now_ms: int) -> list[tuple[str, int]]:
         found = []
         while self._heap and self._heap[0][0] <= now_ms:
-            _, key, hop = heapq.heappop(self._heap)
-            self._armed.discard((key, hop))
-            found.append((key, hop))
+            at, key, hop = heapq.heappop(self._heap)
+            if self._armed.get((key, hop)) == at:  # else replaced by an earlier time, already popped
+                del self._armed[(key, hop)]
+                found.append((key, hop))
         return found
 
     def next_ms(self) -> int | None:
         return self._heap[0][0] if self._heap else None
 
     def __len__(self) -> int:
-        return len(self._heap)
+        return len(self._armed)
 
 
 @lru_cache(maxsize=256)

@@ -18,6 +18,7 @@ from faust.types import EventT
 from schemas.topics import BoundTopic
 from streams import convert
 from streams.agents.delay import delay_topic_for
+from streams.care import urgent
 from streams.care.flow import ATTENTION
 from streams.care.schedule import cancel_all
 from streams.decide import lifecycle
@@ -203,10 +204,21 @@ class Handler:
         rt.metrics.decide(self.name, kind)
 
     def outcomes(self, outcomes: Iterable[Outcome], msg: Message, out: Out) -> None:
+        """Emit `msg`'s outcomes; an urgent notice that ended without reaching the patient is also
+        handed to staff (whichever agent ended it), once: the event id is the message's."""
         key = msg.recipient_id.encode()
         part = self.rt.partition(msg.recipient_id)
+        outcomes = tuple(outcomes)
         for o in outcomes:
             out.add(self.rt.catalog.outcomes, key, convert.outcome_record(o, msg), part)
+        ended = urgent.failed(msg, outcomes)
+        if ended is not None:
+            self.emit_care_event(
+                out, ATTENTION, msg.organization_id, msg.recipient_id, f"{msg.message_id}:{urgent.FAILED}",
+                ended.at_ms, appointment_id=msg.appointment_id, message_id=msg.message_id, reason=urgent.FAILED,
+                channel=ended.channel if ended.channel in convert.CHANNELS else "UNKNOWN", language=msg.language,
+                details={"status": ended.status, "cause": ended.reason or "", "error_code": ended.error_code or "",
+                         "channels_tried": ",".join(h.channel for h in msg.hops)})
 
     def park(self, out: Out, target: BoundTopic, rid: str, value: bytes, due_ms: int, reason: str,
              attempt: int = 0) -> None:

@@ -1,11 +1,13 @@
-"""Reconciler agent (provider.status): provider callbacks, poll results and our delivery deadlines
-merged into each message's state machine; failures and timeouts fall back to the next channel."""
+"""Reconciler agent (provider.status): provider callbacks, poll results and our own clock's events
+merged into each message's state machine; failures and timeouts fall back to the next channel, and an
+urgent notice left unread is followed by a call (streams.care.urgent)."""
 from __future__ import annotations
 
 from faust.types import EventT
 
 from streams import convert
 from streams.agents.base import Handler, View
+from streams.care import urgent
 from streams.decide import reconcile
 from streams.runtime import Out
 
@@ -46,6 +48,9 @@ class Reconciler(Handler):
             else:
                 msg = self.dispatch_hop(out, msg, r.next_hop, base)
         view.put_message(msg)
+        call_at = urgent.call_due_ms(msg)
+        if call_at is not None and msg.current is not None:  # delivered, unread: when to look again
+            rt.deadlines.arm(call_at, f"{rid}|{msg.message_id}", msg.current.hop)
         if r.opt_out_channel is not None:
             self.consent(view, out, msg.organization_id, rid, r.opt_out_channel, False, "provider",
                          "provider_opt_out", now)

@@ -12,6 +12,7 @@ from typing import Any
 from faust.types import TP
 
 from streams import convert
+from streams.care import urgent
 from streams.decide import status as st
 from streams.decide.records import Ledger, Message
 from streams.partitioning import patient_of
@@ -31,7 +32,9 @@ class Sweeper:
 
     async def fire_deadlines(self) -> int:
         """Hops whose deadline passed without delivery: our clock's `expired` event goes to the
-        reconciler like any provider status (it decides: fall back, or nothing when no channel is left)."""
+        reconciler like any provider status (it decides: fall back, or nothing when no channel is left).
+        Urgent notices delivered but unread when their time to read is up: our clock's `unread` event
+        (the reconciler decides on the call, streams.care.urgent)."""
         rt = self.rt
         now = rt.now()
         due = rt.deadlines.due(now)
@@ -44,10 +47,17 @@ class Sweeper:
             if not isinstance(msg, Message) or rt.partition(patient_of(key)) not in mine:
                 continue
             hop = msg.current
-            if hop is None or hop.hop != hop_number or msg.reached or msg.is_final or hop.status in st.FAILURES:
+            if hop is None or hop.hop != hop_number:
                 continue
-            out.add(rt.catalog.provider_status, msg.recipient_id.encode(), convert.deadline_status(msg, hop, now),
-                    rt.partition(msg.recipient_id))
+            call_at = urgent.call_due_ms(msg)
+            if call_at is not None and call_at > now:  # a delivery deadline popped first: look again then
+                rt.deadlines.arm(call_at, key, hop_number)
+            elif call_at is not None:
+                out.add(rt.catalog.provider_status, msg.recipient_id.encode(), convert.unread_status(msg, hop, now),
+                        rt.partition(msg.recipient_id))
+            elif not (msg.reached or msg.is_final or hop.status in st.FAILURES):
+                out.add(rt.catalog.provider_status, msg.recipient_id.encode(), convert.deadline_status(msg, hop, now),
+                        rt.partition(msg.recipient_id))
         fired = len(out.records)
         await rt.emit(out)
         return fired
@@ -67,7 +77,10 @@ class Sweeper:
             if not isinstance(msg, Message) or rt.partition(patient_of(str(key))) not in mine:
                 continue
             counts["scanned"] += 1
-            if msg.is_final:
+            call_at = urgent.call_due_ms(msg)
+            if call_at is not None and msg.current is not None:
+                rt.deadlines.arm(call_at, str(key), msg.current.hop)
+            if msg.is_final and call_at is None and not urgent.calling(msg):
                 if msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms:
                     expired[str(key)] = None
                     for h in msg.hops:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from streams.care import urgent
 from streams.decide import lifecycle, retry
 from streams.decide import status as st
 from streams.decide.fallback import HopEnd, end_hop, new_hop, next_route
@@ -43,9 +44,9 @@ def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: boo
     the provider allows, else send it again."""
     if msg is None:
         return Screening(Screen.SKIP, "unknown_message")
-    if msg.reached:
+    if msg.reached and not urgent.calling(msg):  # an urgent notice's call follows its unread delivery
         return Screening(Screen.SKIP, "already_delivered")
-    if msg.is_final:
+    if msg.is_final and not urgent.calling(msg):
         return Screening(Screen.SKIP, "message_final")
     hop = msg.hop(hop_number)
     if hop is None or hop is not msg.current:

@@ -27,19 +27,24 @@ def content_of(msg: Message) -> Content:
     return Content(msg.template, msg.has_text, msg.template is not None)
 
 
-def next_route(msg: Message, patient: Patient, world: World, reason: str, *,
-               same_channel: bool = False, avoid: frozenset[str] = frozenset()) -> Route | NoRoute:
+def next_route(msg: Message, patient: Patient, world: World, reason: str, *, same_channel: bool = False,
+               avoid: frozenset[str] = frozenset(), only: tuple[str, ...] | None = None) -> Route | NoRoute:
     """The next hop's route. `same_channel`: the instance, not the channel, failed (try another
-    sender of the same channel first). With every remaining circuit open, the route ignores
-    circuits: the dispatcher parks it until the circuit lets a trial through."""
+    sender of the same channel first). `only`: these of the message's channels (an urgent notice's
+    call); a message already delivered only moves on to another sender of its call. With every
+    remaining circuit open, the route ignores circuits: the dispatcher parks it until the circuit
+    lets a trial through."""
     current = msg.current
+    if only is None and msg.reached and current is not None:
+        only = (current.channel,)
+    channels = tuple(ch for ch in msg.channels if only is None or ch in only)
     tried = msg.tried_channels() - ({current.channel} if same_channel and current else set())
     used = avoid | frozenset(h.instance_id for h in msg.hops)
 
     def instances(channel: str) -> list[Instance]:
         return [i for i in world.instances(msg.organization_id, channel) if i.id not in used]
 
-    args = (msg.channels, patient.consent, instances)
+    args = (channels, patient.consent, instances)
     rest = (patient.last_inbound(), content_of(msg), world.now_ms)
     found = choose(*args, world.is_open, world.reopens_at, *rest, tried=tried, reason=reason,
                    window_ms=world.policy.whatsapp_window_ms)

@@ -1,15 +1,17 @@
-"""Reconciliation: one provider status (callback, poll result or our own delivery deadline) applied
-to its message. Statuses come at least once and in any order; the merge makes order irrelevant.
+"""Reconciliation: one provider status (callback, poll result, or our own clock: a delivery deadline,
+an urgent notice's time to read) applied to its message. Statuses come at least once and in any
+order; the merge makes order irrelevant.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from streams.care import urgent
 from streams.decide import lifecycle
 from streams.decide import status as st
 from streams.decide.dedup import remember
 from streams.decide.dispatch import accepted
-from streams.decide.fallback import end_hop, next_route
+from streams.decide.fallback import end_hop, new_hop, next_route
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Ledger, Message, Patient
 from streams.decide.routing import NoRoute
@@ -58,6 +60,8 @@ def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: Worl
     if facts.status not in st.KNOWN:
         return Reconciled(False, "unknown_status", msg)
     if facts.source == DEADLINE_SOURCE:
+        if facts.error_code == urgent.UNREAD:
+            return _escalate(msg, hop, patient, world)
         return _deadline(msg, hop, facts, patient, world)
     msg = replace(msg, seen_events=seen)
 
@@ -73,6 +77,8 @@ def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: Worl
                 and hop.status not in st.FAILURES)
     if not ends_hop:
         msg, more = lifecycle.hop_event(msg, hop, entry, final=False)
+        if facts.status in st.REACHED:
+            msg = urgent.watch(msg, hop.hop, facts.at_ms, world.policy.urgent_voice_after_ms)
         return Reconciled(True, "applied", msg, outs + more, opt_out_channel=opt_out)
     end = end_hop(msg, hop, entry, patient, world, final_error=facts.error_class == "final",
                   next_reason="fallback_permanent_failure", same_channel=facts.error_class == "instance")
@@ -90,3 +96,22 @@ def _deadline(msg: Message, hop: Hop, facts: StatusFacts, patient: Patient, worl
     stopped = replace(hop, ledger=Ledger.FAILED if hop.ledger is not Ledger.ACCEPTED else hop.ledger)
     end = end_hop(msg, stopped, entry, patient, world, final_error=False, next_reason="fallback_timeout")
     return Reconciled(True, "deadline_fallback", end.message, end.outcomes, end.next_hop)
+
+
+def _escalate(msg: Message, hop: Hop, patient: Patient, world: World) -> Reconciled:
+    """An urgent notice delivered on `hop` is still unread when its time to read is up: one voice call,
+    as the next hop (the delivered hop stays as it is). Without consent or a voice sender the notice
+    stays as delivered, and the time is forgotten so that it is not looked at again."""
+    if hop is not msg.current:
+        return Reconciled(False, "escalation_moot", msg)
+    decided = urgent.escalation(msg, patient.consent, world.now_ms)
+    if decided in (urgent.Escalate.MOOT, urgent.Escalate.WAIT):
+        return Reconciled(False, f"escalation_{decided}", msg)
+    if decided is urgent.Escalate.NO_CONSENT:
+        return Reconciled(True, "escalation_no_consent", urgent.settle(msg))
+    found = next_route(msg, patient, world, urgent.ESCALATION, only=(urgent.VOICE,))
+    if isinstance(found, NoRoute):
+        return Reconciled(True, f"escalation_{found.reason}", urgent.settle(msg))
+    call = new_hop(msg, found, world)
+    msg, routed = lifecycle.route(msg, call, world.now_ms)
+    return Reconciled(True, "escalation_call", msg, (routed,), call)

@@ -150,6 +150,7 @@ class Hop:
     in_flight_since_ms: int | None = None
     doubt_since_ms: int | None = None      # when an IN_FLIGHT attempt was first found in doubt
     error_code: str | None = None
+    voice_at_ms: int | None = None         # urgent, delivered: call if still unread then (care.urgent)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ class Policy:
     org: Limit = field(default_factory=lambda: Limit(200.0, 200.0))
     deadline_normal_ms: int = 3_600_000
     deadline_urgent_ms: int = 120_000
+    urgent_voice_after_ms: int = 600_000  # an urgent notice delivered but not read by then: call
     in_doubt_grace_ms: int = 120_000
     whatsapp_window_ms: int = WHATSAPP_WINDOW_MS
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -75,4 +75,5 @@ def test_not_ready_but_alive(down):
 
 def test_ready_with_a_broker(client):
     doc = client.get("/readyz").json()
-    assert doc == {"status": "ready", "kafka": True, "topics": True, "message_state_loaded": True}
+    assert doc == {"status": "ready", "kafka": True, "topics": True, "message_state_loaded": True,
+                   "staff_notifications_loaded": True}

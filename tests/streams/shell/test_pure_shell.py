@@ -57,6 +57,18 @@ def test_deadline_heap_arms_once_and_pops_in_order() -> None:
     assert heap.due(25) == [] and heap.due(30) == [("r|b", 0)]
 
 
+def test_deadline_heap_takes_an_earlier_time_for_an_armed_hop_and_fires_it_once() -> None:
+    heap = DeadlineHeap()
+    heap.arm(120, "r|a", 0)  # the delivery deadline
+    heap.arm(50, "r|a", 0)   # delivered, unread: the time to read comes first
+    heap.arm(90, "r|a", 0)   # later than the armed time: ignored
+    assert len(heap) == 1 and heap.next_ms() == 50
+    assert heap.due(100) == [("r|a", 0)]
+    assert heap.due(200) == [] and len(heap) == 0  # the replaced time does not fire again
+    heap.arm(300, "r|a", 0)  # once popped, the hop can be armed again
+    assert heap.due(300) == [("r|a", 0)]
+
+
 def test_streams_settings_parse_and_fail_by_name() -> None:
     settings = Settings.from_env({"CARELAY_RETRY_MAX_TRIES": "7", "CARELAY_LOOP_PAUSE_S": "60"})
     cfg = StreamsConfig.from_settings(settings)

@@ -1,0 +1,124 @@
+"""A topic read into process memory by a background thread: the base of the gateway's read views.
+
+No consumer group: each process assigns itself all partitions from the beginning, so every worker
+answers for any key without asking another; nothing is ever committed. A subclass says what one
+record does to its in-memory view (`apply`); this class owns the thread, the start-up retry while
+Kafka is down, and `loaded` (caught up with the topic's end as of start-up).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from schemas.codec import AvroCodec
+from schemas.errors import ContractError
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT_S = 0.2
+RETRY_S = 0.25
+METADATA_TIMEOUT_S = 1.0
+
+
+class TopicView:
+    name = "topic view"
+
+    def __init__(self, bootstrap: str, topic: str, codec: AvroCodec) -> None:
+        self._topic = topic
+        self._codec = codec
+        self._config = {
+            "bootstrap.servers": bootstrap,
+            # librdkafka wants a group id even for manual assignment; nothing is ever committed.
+            "group.id": f"carelay-gateway-view-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "socket.connection.setup.timeout.ms": 3000,
+            "logger": logging.getLogger(f"gateway.librdkafka.{type(self).__name__}"),
+        }
+        self._targets: dict[int, int] = {}  # partition -> high watermark at assignment
+        self._loaded = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.decode_errors = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"gateway-{type(self).__name__}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=METADATA_TIMEOUT_S * 4)
+
+    @property
+    def loaded(self) -> bool:
+        """True once the view caught up with the topic's end as of start-up."""
+        return self._loaded.is_set()
+
+    def apply(self, key: bytes | None, record: dict[str, Any] | None) -> None:
+        """One record (None: a tombstone) applied to the view; runs on the consumer thread only."""
+        raise NotImplementedError
+
+    # -- the consumer thread -----------------------------------------------------------------
+    def _run(self) -> None:
+        consumer = Consumer(self._config)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if self._assign(consumer):
+                        break
+                except KafkaException as exc:
+                    log.info("%s waits for Kafka: %s", self.name, exc.args[0].name())
+                self._stop.wait(RETRY_S)
+            while not self._stop.is_set():
+                for msg in consumer.consume(num_messages=500, timeout=POLL_TIMEOUT_S):
+                    if msg.error() is None:
+                        self._decode(msg.key(), msg.value())
+                if self._targets:
+                    self._check_caught_up(consumer)
+        finally:
+            consumer.close()
+
+    def _assign(self, consumer: Consumer) -> bool:
+        metadata = consumer.list_topics(self._topic, timeout=METADATA_TIMEOUT_S)
+        topic = metadata.topics.get(self._topic)
+        if topic is None or topic.error is not None or not topic.partitions:
+            return False
+        partitions = sorted(topic.partitions)
+        targets = {}
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(self._topic, p), timeout=METADATA_TIMEOUT_S * 3)
+            if high > low:
+                targets[p] = high
+        self._targets = targets
+        consumer.assign([TopicPartition(self._topic, p, -2) for p in partitions])  # -2: OFFSET_BEGINNING
+        if not targets:
+            self._loaded.set()
+        log.info("%s assigned %d partitions of %s", self.name, len(partitions), self._topic)
+        return True
+
+    def _check_caught_up(self, consumer: Consumer) -> None:
+        # positions, not the last offset seen: compaction and transaction markers leave offset gaps
+        positions = consumer.position([TopicPartition(self._topic, p) for p in self._targets])
+        for tp in positions:
+            if tp.offset >= self._targets[tp.partition]:
+                del self._targets[tp.partition]
+        if not self._targets:
+            self._loaded.set()
+
+    def _decode(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            self.apply(key, None)
+            return
+        try:
+            record = self._codec.decode(value)
+        except ContractError as exc:
+            self.decode_errors += 1
+            log.warning("%s: record skipped: %s", self.name, exc)
+            return
+        self.apply(key, record)
