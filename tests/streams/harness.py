@@ -241,6 +241,33 @@ class Client:
         return TopicReader(self.settings.kafka.bootstrap, topic)
 
 
+def bot_until_paused(stack: Stack, client: Client, to: str, says: str, *, to_address: str, quiet_s: float = 3,
+                     timeout: float = 40) -> tuple[int, list[dict[str, Any]]]:
+    """A bot for a patient: it answers every message it receives with `says` at once, until the loop
+    guard paused the conversation and nothing came for `quiet_s`. Returns (messages it received, the
+    `conversation.paused` audit records of that patient)."""
+    rid = client.rid(to)
+    audit = client.reader("audit")
+
+    def paused() -> list[dict[str, Any]]:
+        return [r for r in audit.poll(0.05) if r["action"] == "conversation.paused" and r["resource"] == rid]
+
+    stack.patient_says(to, says, to=to_address)
+    answered, quiet_since = 0, time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = stack.sent(to)
+        if len(sent) > answered:
+            answered, quiet_since = len(sent), time.monotonic()
+            stack.patient_says(to, says, to=to_address)
+        elif paused() and time.monotonic() - quiet_since > quiet_s:
+            break
+        time.sleep(0.1)
+    alerts = paused()
+    audit.close()
+    return answered, alerts
+
+
 def number(suffix: str = "7") -> str:
     """A fresh patient number ending in `suffix` (scenario rules match on the ending)."""
     digits = 10 - len(suffix)

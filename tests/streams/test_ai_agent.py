@@ -16,7 +16,7 @@ import pytest
 from connectors.reference_agent import READY, REPLIES
 from schemas.settings import TwilioSettings
 
-from .harness import ORG, Client, Proc, Stack, number, wait_until
+from .harness import ORG, Client, Proc, Stack, bot_until_paused, number, wait_until
 
 SMS_FROM = TwilioSettings().sms_from
 HOLDING_SMS = "Gracias por su mensaje. Un miembro del equipo le respondera pronto."  # holding_message, es, sms
@@ -100,24 +100,10 @@ def test_asking_for_a_person_hands_the_conversation_to_staff(stack: Stack, clien
 
 def test_a_bot_talking_to_the_agent_is_paused(stack: Stack, client: Client, agent: Proc) -> None:
     to = number()
-    rid = client.rid(to)
-    audit = client.reader("audit")
-
-    def paused() -> list[dict[str, Any]]:
-        return [r for r in audit.poll(0.05) if r["action"] == "conversation.paused" and r["resource"] == rid]
-
-    stack.patient_says(to, "hola", to=SMS_FROM)
-    answered, quiet_since = 0, time.monotonic()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        sent = stack.sent(to)
-        if len(sent) > answered:  # the bot answers each of the agent's messages at once
-            answered, quiet_since = len(sent), time.monotonic()
-            stack.patient_says(to, "hola", to=SMS_FROM)
-        elif paused() and time.monotonic() - quiet_since > TIMEOUT_S + 2:
-            break
-        time.sleep(0.1)
+    answered, alerts = bot_until_paused(stack, client, to, "hola", to_address=SMS_FROM, quiet_s=TIMEOUT_S + 2,
+                                        timeout=60)
     assert 1 <= answered <= 5, answered  # CARELAY_LOOP_CAP_REPLIES
-    assert paused()
-    assert len(stack.sent(to)) == answered  # nothing more after the pause: no answer, no holding message
-    audit.close()
+    assert alerts and alerts[0]["reason"] in ("ping_pong", "loop_cap")
+    sent = stack.sent(to)
+    assert len(sent) == answered  # nothing more after the pause: no answer, no holding message
+    assert {m["body"] for m in sent} == {REPLIES["greeting"]["es"]}  # the agent's answers, in time

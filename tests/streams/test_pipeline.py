@@ -13,7 +13,7 @@ from confluent_kafka import Producer
 from schemas.settings import TwilioSettings
 from streams.partitioning import partition_for
 
-from .harness import ORG, Client, Proc, Stack, number
+from .harness import ORG, Client, Proc, Stack, bot_until_paused, number
 
 SMS_FROM = TwilioSettings().sms_from
 
@@ -261,24 +261,7 @@ def test_circuit_opens_on_an_outage_routes_around_it_and_closes_again(
 
 def test_a_bot_answering_every_message_is_capped_and_paused(stack: Stack, client: Client, worker: Proc) -> None:
     to = number()
-    rid = client.rid(to)
-    audit = client.reader("audit")
-
-    def paused() -> list[dict[str, Any]]:
-        return [r for r in audit.poll(0.05) if r["action"] == "conversation.paused" and r["resource"] == rid]
-
-    stack.patient_says(to, "HELP", to=SMS_FROM)
-    answered, quiet_since = 0, time.monotonic()
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
-        sent = stack.sent(to)
-        if len(sent) > answered:  # the bot answers each of our messages at once
-            answered, quiet_since = len(sent), time.monotonic()
-            stack.patient_says(to, "HELP", to=SMS_FROM)
-        elif paused() and time.monotonic() - quiet_since > 3:
-            break
-        time.sleep(0.1)
+    answered, alerts = bot_until_paused(stack, client, to, "HELP", to_address=SMS_FROM)
     assert 1 <= answered <= 5, answered  # CARELAY_LOOP_CAP_REPLIES
-    alerts = paused()
     assert alerts and alerts[0]["reason"] in ("ping_pong", "loop_cap")
     assert len(stack.sent(to)) == answered  # nothing more went out after the pause
