@@ -178,6 +178,9 @@ def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[st
         started = time.perf_counter()
         result = await run_in_threadpool(queries.delivery_report, reader, start, end, org)
         payload = result_payload(result, time.perf_counter() - started)
+        started = time.perf_counter()
+        answers = await run_in_threadpool(queries.appointments, reader, start, end, org)
+        payload["appointments"] = result_payload(answers, time.perf_counter() - started)
         return json_response({"from": start, "to": end, "organization_id": org} | payload)
 
     async def healthz(request: Request) -> Response:

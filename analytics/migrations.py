@@ -181,8 +181,14 @@ def _v1(ch: ClickHouseSettings) -> list[str]:
     ]
 
 
+def _v2(ch: ClickHouseSettings) -> list[str]:
+    # CareEvents name the appointment: answers are counted once per appointment (queries.appointments)
+    return ["ALTER TABLE events ADD COLUMN IF NOT EXISTS appointment_id String DEFAULT ''"]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, message_state, channel_health, audit_log, conversations, hourly rollups", _v1),
+    Migration(2, "events.appointment_id (care workflow events)", _v2),
 )
 
 _LEDGER = f"""CREATE TABLE IF NOT EXISTS schema_migrations (

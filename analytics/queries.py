@@ -214,19 +214,28 @@ def cost(store: Store, start: datetime, end: datetime, org: str = "") -> Result:
 
 
 APPOINTMENTS_SQL = f"""
-SELECT organization_id, toStartOfDay(occurred_at) AS day,
-    countIf(event_type = 'appointment.confirmed') AS confirmed,
-    countIf(event_type = 'appointment.cancel_requested') AS cancel_requested,
-    if(confirmed + cancel_requested = 0, NULL, round(confirmed / (confirmed + cancel_requested), 4))
-        AS confirmation_rate
-FROM events FINAL
-WHERE event_type IN ('appointment.confirmed', 'appointment.cancel_requested') AND {_RANGE} AND {_ORG}
+SELECT organization_id, toDate(occurred_at) AS day,
+    uniqExactIf(answer, event_type = '{t.APPOINTMENT_CONFIRMED}') AS confirmed,
+    uniqExactIf(answer, event_type = '{t.APPOINTMENT_CANCEL_REQUESTED}') AS cancel_requested,
+    uniqExactIf(answer, event_type = '{t.APPOINTMENT_RESCHEDULE_REQUESTED}') AS reschedule_requested,
+    confirmed + cancel_requested + reschedule_requested AS answered,
+    if(answered = 0, NULL, round(confirmed / answered, 4)) AS confirmation_rate,
+    if(answered = 0, NULL, round(cancel_requested / answered, 4)) AS cancellation_rate
+FROM (
+    SELECT organization_id, occurred_at, event_type, if(appointment_id = '', event_id, appointment_id) AS answer
+    FROM events
+    WHERE event_type IN ('{t.APPOINTMENT_CONFIRMED}', '{t.APPOINTMENT_CANCEL_REQUESTED}',
+        '{t.APPOINTMENT_RESCHEDULE_REQUESTED}') AND {_RANGE} AND {_ORG}
+)
 GROUP BY organization_id, day
 ORDER BY organization_id, day"""  # noqa: S608 (constants and whitelisted names only)
 
 
 def appointments(store: Store, start: datetime, end: datetime, org: str = "") -> Result:
-    """Placeholder until the workflow emits appointment.* events: confirmed / (confirmed + cancel requests)."""
+    """Patients' answers to reminders, from the CareEvents on appointment.events: confirmation rate =
+    confirmed / answered, cancellation rate = cancel requests / answered. An appointment counts once per
+    kind of answer (tapping confirm twice is one confirmation; replays collapse on the id); one confirmed
+    and later cancelled counts in both."""
     return store.query(APPOINTMENTS_SQL, _params(start, end, org))
 
 

@@ -1,4 +1,5 @@
-"""`carelay report`: the delivery report for a time range, as a text table or CSV.
+"""`carelay report`: the delivery report for a time range, as a text table or CSV, then the patients'
+answers to appointment reminders (confirmation and cancellation rates).
 
 It asks the analytics process over HTTP (the embedded store is open in that process only), or, when
 CARELAY_CLICKHOUSE_URL names a ClickHouse server, queries the server directly on a read-only session.
@@ -40,8 +41,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def fetch_http(base_url: str, api_key: str, start: datetime, end: datetime, org: str
-               ) -> tuple[list[str], list[list[Any]]]:
+Table = tuple[list[str], list[list[Any]]]  # column names, rows
+
+
+def fetch_http(base_url: str, api_key: str, start: datetime, end: datetime, org: str) -> dict[str, Table]:
     params = {"from": start.isoformat(), "to": end.isoformat()} | ({"org": org} if org else {})
     response = httpx.get(f"{base_url}/v1/report", params=params, timeout=60,
                          headers={"Authorization": f"Bearer {api_key}"})
@@ -52,17 +55,20 @@ def fetch_http(base_url: str, api_key: str, start: datetime, end: datetime, org:
             message = response.text
         raise SystemExit(f"carelay report: {response.status_code} from {base_url}: {message}")
     body = response.json()
-    return [c["name"] for c in body["columns"]], body["rows"]
+    answers = body.get("appointments") or {"columns": [], "rows": []}
+    return {"delivery": ([c["name"] for c in body["columns"]], body["rows"]),
+            "appointments": ([c["name"] for c in answers["columns"]], answers["rows"])}
 
 
 def fetch_server(settings: Settings, cfg: AnalyticsSettings, start: datetime, end: datetime, org: str
-                 ) -> tuple[list[str], list[list[Any]]]:
+                 ) -> dict[str, Table]:
     store = open_client(settings.clickhouse, limits=QueryLimits(cfg.query_timeout_s, cfg.max_result_rows))
     try:
-        result = queries.delivery_report(store, start, end, org)
+        results = {"delivery": queries.delivery_report(store, start, end, org),
+                   "appointments": queries.appointments(store, start, end, org)}
     finally:
         store.close()
-    return list(result.columns), [list(r) for r in result.rows]
+    return {name: (list(r.columns), [list(row) for row in r.rows]) for name, r in results.items()}
 
 
 def _cell(value: Any) -> str:
@@ -73,9 +79,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO) -> None:
+def render_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO,
+                 empty: str = "no messages in this range") -> None:
     if not rows:
-        out.write("no messages in this range\n")
+        out.write(empty + "\n")
         return
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
@@ -107,14 +114,17 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=1)
     if settings.clickhouse.url:
-        columns, rows = fetch_server(settings, cfg, start, end, args.org)
+        tables = fetch_server(settings, cfg, start, end, args.org)
     else:
-        columns, rows = fetch_http(args.url or cfg.base_url, str(cfg.api_key), start, end, args.org)
-    if args.csv == "-":
+        tables = fetch_http(args.url or cfg.base_url, str(cfg.api_key), start, end, args.org)
+    columns, rows = tables["delivery"]
+    if args.csv == "-":  # the CSV holds the delivery rows only
         write_csv(columns, rows, sys.stdout)
         return 0
     print(f"Delivery report {start.isoformat()} → {end.isoformat()}" + (f" for {args.org}" if args.org else ""))
     render_table(columns, rows, sys.stdout)
+    print("\nAppointment reminders answered (confirmation_rate, cancellation_rate = share of answers)")
+    render_table(*tables["appointments"], sys.stdout, empty="no answers in this range")
     if args.csv:
         with open(args.csv, "w", newline="", encoding="utf-8") as fh:
             write_csv(columns, rows, fh)

@@ -180,18 +180,26 @@ def audit_record(rec: Record, src: Source) -> list[Row]:
         "remote_addr": _s(rec.get("remote_addr")), "details": details, "source_topic": src.topic,
     })]
     action = str(rec["action"])
-    # Workflow and loop-guard events travel as audit records until they get topics of their own:
-    # appointment.* name the message in `resource`, conversation.* name the recipient pseudonym.
-    if action.startswith(t.APPOINTMENT_PREFIX) or action in (t.CONVERSATION_PAUSED, t.CONVERSATION_RESUMED):
-        resource = _s(rec.get("resource"))
-        is_conversation = action.startswith("conversation.")
+    # The loop guard's pause travels as an audit record naming the recipient pseudonym in `resource`.
+    # Appointment answers are audited too (`appointment.confirm`, ...) but counted from their
+    # CareEvents (`care_event`), so an answer is one event row, never two.
+    if action in (t.CONVERSATION_PAUSED, t.CONVERSATION_RESUMED):
         rows.append(_event(
             action, rec["audit_id"], rec["occurred_at"], src, organization_id=_s(rec.get("organization_id")),
-            message_id=details.get("message_id", "" if is_conversation else resource),
-            recipient_id=details.get("recipient_id", resource if is_conversation else ""),
+            message_id=details.get("message_id", ""), recipient_id=details.get("recipient_id", _s(rec.get("resource"))),
             status=_s(rec["outcome"]), reason=_s(rec.get("reason")),
         ))
     return rows
+
+
+def care_event(rec: Record, src: Source) -> list[Row]:
+    """appointment.confirmed / cancel_requested / reschedule_requested and staff.attention_needed (with its
+    reason). The sealed `text` is never read; `details` hold codes and ids only and are not stored."""
+    return [_event(
+        rec["type"], rec["event_id"], rec["occurred_at"], src, organization_id=rec["organization_id"],
+        recipient_id=rec["recipient_id"], message_id=_s(rec.get("message_id")),
+        appointment_id=_s(rec.get("appointment_id")), channel=_s(rec.get("channel")), reason=_s(rec.get("reason")),
+    )]
 
 
 def circuit_event(rec: Record, src: Source) -> list[Row]:
@@ -236,6 +244,7 @@ MAPPERS: dict[str, Callable[[Record, Source], list[Row]]] = {
     "AuditRecord": audit_record,
     "CircuitEvent": circuit_event,
     "DeadLetter": dead_letter,
+    "CareEvent": care_event,
 }
 
 

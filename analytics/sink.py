@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # The catalog attributes the sink reads; their value types are the keys of rows.MAPPERS.
 SOURCE_TOPICS = ("send_requests", "dispatch", "provider_status", "inbound", "consent", "outcomes",
-                 "message_state", "audit", "circuit", "dead_letter")
+                 "message_state", "audit", "circuit", "dead_letter", "appointment_events", "staff_notifications")
 REGISTRY_ATTEMPTS = 5  # a schema id the registry still cannot resolve after this many tries is dead-lettered
 
 

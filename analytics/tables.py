@@ -5,8 +5,9 @@ No column holds clear-text PHI: recipients appear only as `recipient_id` pseudon
 """
 from __future__ import annotations
 
-# Lifecycle event types of the `events` table. The workflow issue adds appointment.* events and the
-# loop guard conversation.paused/resumed, both relayed through the audit topic (see rows.py).
+# Lifecycle event types of the `events` table. Care workflows add their CareEvent types (from
+# appointment.events and staff.notifications); the loop guard's conversation.paused/resumed are
+# relayed from the audit topic (see rows.py).
 REQUEST_ACCEPTED = "request.accepted"
 DISPATCH_ATTEMPT = "dispatch.attempt"  # one DispatchCommand: the route decision for one attempt
 FALLBACK_HOP = "fallback.hop"  # the same attempt when hop > 0: the router fell back
@@ -17,7 +18,10 @@ INBOUND_MESSAGE = "inbound.message"
 DEAD_LETTER = "dead.letter"
 CONVERSATION_PAUSED = "conversation.paused"
 CONVERSATION_RESUMED = "conversation.resumed"
-APPOINTMENT_PREFIX = "appointment."
+APPOINTMENT_CONFIRMED = "appointment.confirmed"
+APPOINTMENT_CANCEL_REQUESTED = "appointment.cancel_requested"
+APPOINTMENT_RESCHEDULE_REQUESTED = "appointment.reschedule_requested"
+STAFF_ATTENTION = "staff.attention_needed"  # its `reason` says why (unclear_reply, ai_timeout, ...)
 
 EVENTS = "events"
 MESSAGE_STATE = "message_state"
@@ -30,7 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "recipient_id", "channel", "provider", "provider_message_id", "status", "previous_status",
         "template", "priority", "hop", "is_final", "error_code", "error_class", "reason", "accepted_at",
         "price_micros", "price_currency", "pricing_category", "source_topic", "source_partition",
-        "source_offset",
+        "source_offset", "appointment_id",
     ),
     MESSAGE_STATE: (
         "message_id", "organization_id", "recipient_id", "status", "channel", "provider", "hop",

@@ -116,7 +116,14 @@ def check_consent_cost_appointments(q: Queryable, sc: Scenario) -> None:
     for r in dicts(queries.appointments(q, start, end)):  # type: ignore[arg-type]
         appts[r["organization_id"]]["appointment.confirmed"] += r["confirmed"]
         appts[r["organization_id"]]["appointment.cancel_requested"] += r["cancel_requested"]
+        assert r["answered"] == r["confirmed"] + r["cancel_requested"] + r["reschedule_requested"]
+        assert r["confirmation_rate"] == pytest.approx(r["confirmed"] / r["answered"], abs=1e-4)
+        assert r["cancellation_rate"] == pytest.approx(r["cancel_requested"] / r["answered"], abs=1e-4)
     assert {k: dict(v) for k, v in appts.items()} == {k: dict(v) for k, v in sc.appointments.items()}
+    staff = q.query("SELECT organization_id, reason, count() FROM events FINAL "
+                    "WHERE event_type = 'staff.attention_needed' GROUP BY organization_id, reason").rows
+    assert {(o, reason): n for o, reason, n in staff} == {
+        (o, reason): n for o, c in sc.staff.items() for reason, n in c.items()}
 
 
 def check_tables(q: Queryable, sc: Scenario) -> None:

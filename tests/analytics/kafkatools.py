@@ -29,7 +29,15 @@ TOPIC_OF = {
     "SendRequest": "send_requests", "DispatchCommand": "dispatch", "ProviderStatus": "provider_status",
     "InboundMessage": "inbound", "ConsentChange": "consent", "DeliveryOutcome": "outcomes",
     "MessageState": "message_state", "AuditRecord": "audit", "CircuitEvent": "circuit", "DeadLetter": "dead_letter",
+    "CareEvent": "appointment_events",
 }
+
+
+def topic_attr(value_type: str, record: dict[str, Any] | None = None) -> str:
+    """Two topics carry CareEvents: staff alerts go to staff.notifications, answers to appointment.events."""
+    if value_type == "CareEvent" and record is not None and record["type"] == "staff.attention_needed":
+        return "staff_notifications"
+    return TOPIC_OF[value_type]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
@@ -73,7 +81,7 @@ class Stack:
         producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5, "enable.idempotence": True})
         count = 0
         for value_type, record in records:
-            bound = getattr(self.catalog, TOPIC_OF[value_type])
+            bound = getattr(self.catalog, topic_attr(value_type, record))
             key = str(record.get("recipient_id") or record.get("organization_id") or value_type).encode()
             producer.produce(bound.name, key=key, value=bound.codec.encode(record))
             count += 1

@@ -52,7 +52,8 @@ class Scenario:
     messaged: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     cost: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     latencies: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
-    appointments: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    appointments: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # org -> type -> appts
+    staff: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # org -> reason -> notices
     inbound: Counter[str] = field(default_factory=Counter)
     messages: int = 0
 
@@ -215,13 +216,7 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None) -> S
             }))
             sc.opted_out[org].add(rid)
         if i % 5 in (0, 1):
-            action = "appointment.confirmed" if i % 5 == 0 else "appointment.cancel_requested"
-            sc.records.append(("AuditRecord", {
-                "audit_id": f"appt-{i}", "occurred_at": _ms(accepted + timedelta(minutes=5)), "actor": "workflow",
-                "role": None, "organization_id": org, "action": action, "resource": mid, "outcome": "allowed",
-                "reason": None, "remote_addr": None, "details": {},
-            }))
-            sc.appointments[org][action] += 1
+            _answer(sc, i, org, rid, mid, accepted + timedelta(minutes=5))
     for org in ORGS:
         sc.fallback[org] = (len(dispatched[org]), len(fell_back[org]))
     now = _ms(sc.start)
@@ -241,6 +236,33 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None) -> S
                         "message_id": None, "failed_at": now}),
     ]
     return sc
+
+
+def _answer(sc: Scenario, i: int, org: str, rid: str, mid: str, at: datetime) -> None:
+    """The patient answers the reminder as the inbound agent records it: an audit record
+    (`appointment.confirm` / `.cancel`), a CareEvent on appointment.events, and for a cancellation a
+    staff.attention_needed with the patient's words sealed. Every tenth patient taps confirm twice."""
+    action, kind = ("confirm", "appointment.confirmed") if i % 5 == 0 else ("cancel", "appointment.cancel_requested")
+    taps = 2 if i % 10 == 0 else 1
+    for tap in range(taps):
+        inbound = f"meta:wamid.in{i}.{tap}"
+        when = _ms(at) + tap * 1000
+        sc.records.append(("AuditRecord", {
+            "audit_id": f"appt-{i}-{tap}", "occurred_at": when, "actor": "workflow", "role": None,
+            "organization_id": org, "action": f"appointment.{action}", "resource": mid, "outcome": "allowed",
+            "reason": None, "remote_addr": None, "details": {"channel": "WHATSAPP", "recipient_id": rid},
+        }))
+        common = {"organization_id": org, "recipient_id": rid, "appointment_id": f"appt-{i}", "message_id": mid,
+                  "channel": "WHATSAPP", "language": "es", "correlation_id": None, "occurred_at": when,
+                  "details": {"inbound_event_id": inbound}}
+        sc.records.append(("CareEvent", common | {"event_id": f"{inbound}:{kind}", "type": kind, "reason": None,
+                                                  "text": None}))
+        if action == "cancel":
+            sc.records.append(("CareEvent", common | {
+                "event_id": f"{inbound}:staff.attention_needed", "type": "staff.attention_needed",
+                "reason": "cancel_requested", "text": CIPHER.seal("text", body(i))}))
+            sc.staff[org]["cancel_requested"] += 1
+    sc.appointments[org][kind] += 1  # once per appointment, however often the patient tapped
 
 
 def interpolated_quantile(values: list[int], q: float) -> float:

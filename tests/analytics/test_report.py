@@ -73,11 +73,25 @@ def test_report_over_http_prints_a_table_and_writes_csv(endpoint, tmp_path: Path
     assert printed[0].startswith("Delivery report") and printed[1].split()[:3] == ["organization_id", "channel",
                                                                                     "provider"]
     rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
-    assert len(printed) == 3 + len(rows)
+    assert printed[3 + len(rows)] == "" and printed[4 + len(rows)].startswith("Appointment reminders answered")
     for r in rows:
         want = sc.rates(r["organization_id"], r["channel"])
         assert (int(r["messages"]), int(r["delivered"]), int(r["blocked"])) == (
             want["messages"], want["delivered"], want["blocked"])
+    # the answers: per organization and day, the confirmation and cancellation rates
+    header = printed[5 + len(rows)].split()
+    assert header == ["organization_id", "day", "confirmed", "cancel_requested", "reschedule_requested", "answered",
+                      "confirmation_rate", "cancellation_rate"]
+    got: dict[str, list[int]] = {}
+    for line in printed[7 + len(rows):]:
+        org, _day, confirmed, cancels, _, answered, confirmation, cancellation = line.split()
+        assert float(confirmation) == pytest.approx(int(confirmed) / int(answered), abs=1e-4)
+        assert float(cancellation) == pytest.approx(int(cancels) / int(answered), abs=1e-4)
+        counts = got.setdefault(org, [0, 0])
+        counts[0] += int(confirmed)
+        counts[1] += int(cancels)
+    assert got == {org: [c["appointment.confirmed"], c["appointment.cancel_requested"]]
+                   for org, c in sc.appointments.items()}
 
 
 def test_report_for_one_organization_as_csv_on_stdout(endpoint, capsys: pytest.CaptureFixture):

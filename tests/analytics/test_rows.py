@@ -116,16 +116,30 @@ def test_message_state_derives_stage_times_by_rank():
     assert (d["hop"], d["is_final"], d["status"]) == (1, 1, "read")
 
 
-def test_audit_relays_appointment_and_conversation_events(ex):
+def test_audit_relays_conversation_events_but_not_appointment_answers(ex):
     base = ex["AuditRecord"]
     plain = r.audit_record(base, SRC)
     assert [x.table for x in plain] == [t.AUDIT_LOG]
-    confirmed = r.audit_record(base | {"action": "appointment.confirmed", "resource": MID, "audit_id": "a2"}, SRC)
-    e = as_dict(confirmed[1])
-    assert (e["event_type"], e["event_id"], e["message_id"]) == ("appointment.confirmed", "a2", MID)
+    # an answer is counted from its CareEvent; its audit record stays in audit_log only
+    confirmed = r.audit_record(base | {"action": "appointment.confirm", "resource": MID, "audit_id": "a2"}, SRC)
+    assert [x.table for x in confirmed] == [t.AUDIT_LOG]
     paused = r.audit_record(base | {"action": t.CONVERSATION_PAUSED, "resource": "rid-1", "audit_id": "a3"}, SRC)
     e = as_dict(paused[1])
     assert (e["event_type"], e["recipient_id"], e["message_id"]) == (t.CONVERSATION_PAUSED, "rid-1", "")
+
+
+def test_care_events_are_event_rows_of_their_own_type_without_the_text(ex):
+    staff = as_dict(r.to_rows("CareEvent", ex["CareEvent"], SRC)[0])
+    assert (staff["event_type"], staff["event_id"], staff["reason"], staff["appointment_id"], staff["message_id"]) == (
+        t.STAFF_ATTENTION, "care-1", "unclear_reply", "appt-991", MID)
+    assert (staff["organization_id"], staff["recipient_id"], staff["channel"]) == (
+        ORG, ex["CareEvent"]["recipient_id"], "SMS")
+    answer = ex["CareEvent"] | {"type": t.APPOINTMENT_CONFIRMED, "event_id": "in-1:appointment.confirmed",
+                                "reason": None, "text": None, "appointment_id": None}
+    [row] = r.care_event(answer, SRC)
+    d = as_dict(row)
+    assert (d["event_type"], d["event_id"], d["reason"], d["appointment_id"]) == (
+        t.APPOINTMENT_CONFIRMED, "in-1:appointment.confirmed", "", "")
 
 
 def test_circuit_event_goes_to_channel_health(ex):

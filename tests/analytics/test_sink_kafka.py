@@ -68,7 +68,7 @@ def test_every_event_type_arrives_and_the_figures_match(running):
     types = {r[0] for r in q.query("SELECT DISTINCT event_type FROM events").rows}
     assert types == {"request.accepted", "dispatch.attempt", "fallback.hop", "provider.status", "delivery.outcome",
                      "consent.change", "inbound.message", "dead.letter", "appointment.confirmed",
-                     "appointment.cancel_requested"}
+                     "appointment.cancel_requested", "staff.attention_needed"}
     # the analysts' own queries are audited through Kafka into audit_log, by this same process
     wait_for(lambda: q.query("SELECT count() FROM audit_log WHERE action = 'analytics.sql' "
                              "AND actor = 'demo-analyst' AND outcome = 'allowed'").rows[0][0] > 0,
