@@ -80,8 +80,9 @@ class Sweeper:
             call_at = urgent.call_due_ms(msg)
             if call_at is not None and msg.current is not None:
                 rt.deadlines.arm(call_at, str(key), msg.current.hop)
-            if msg.is_final and call_at is None and not urgent.calling(msg):
-                if msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms:
+            if msg.is_final and not urgent.calling(msg):  # a delivered notice's call still goes on below
+                stale = msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms
+                if stale and call_at is None:
                     expired[str(key)] = None
                     for h in msg.hops:
                         rt.provider_index.pop(h.provider_message_id or "", None)

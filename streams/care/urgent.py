@@ -35,13 +35,14 @@ class Escalate(StrEnum):
     MOOT = "moot"               # read, not urgent, already called, or nothing was watched
 
 
-def watch(msg: Message, hop_number: int, delivered_at_ms: int, after_ms: int) -> Message:
-    """Hop `hop_number` of `msg` was just delivered: remember on the hop when to call if the notice is
-    still unread. Only an urgent notice, delivered on its current hop, allowed to call (VOICE among its
-    channels) and not on (or after) a call already; the first delivery sets the time."""
+def watch(msg: Message, delivered_at_ms: int, after_ms: int) -> Message:
+    """`msg` was just delivered: remember on its current hop when to call if the notice is still
+    unread (a late delivery of an earlier hop counts too: the current one is then dropped unsent).
+    Only an urgent notice allowed to call (VOICE among its channels) and not on (or after) a call
+    already; the first delivery sets the time."""
     hop = msg.current
-    if (not msg.urgent or hop is None or hop.hop != hop_number or hop.voice_at_ms is not None
-            or msg.status != "delivered" or VOICE not in msg.channels or VOICE in msg.tried_channels()):
+    if (not msg.urgent or hop is None or hop.voice_at_ms is not None or msg.status != "delivered"
+            or VOICE not in msg.channels or VOICE in msg.tried_channels()):
         return msg
     return msg.with_hop(replace(hop, voice_at_ms=delivered_at_ms + after_ms))
 

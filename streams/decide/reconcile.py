@@ -78,7 +78,7 @@ def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: Worl
     if not ends_hop:
         msg, more = lifecycle.hop_event(msg, hop, entry, final=False)
         if facts.status in st.REACHED:
-            msg = urgent.watch(msg, hop.hop, facts.at_ms, world.policy.urgent_voice_after_ms)
+            msg = urgent.watch(msg, facts.at_ms, world.policy.urgent_voice_after_ms)
         return Reconciled(True, "applied", msg, outs + more, opt_out_channel=opt_out)
     end = end_hop(msg, hop, entry, patient, world, final_error=facts.error_class == "final",
                   next_reason="fallback_permanent_failure", same_channel=facts.error_class == "instance")

@@ -71,8 +71,21 @@ def test_no_time_to_read_without_a_reason_to_call() -> None:
 
 def test_a_repeated_delivered_does_not_move_the_time() -> None:
     msg = delivered()
-    again = urgent.watch(msg, 0, NOW + 90_000, AFTER)
+    again = urgent.watch(msg, NOW + 90_000, AFTER)
     assert again.hops[0].voice_at_ms == NOW + 20 + AFTER
+
+
+def test_a_late_delivery_of_the_first_hop_starts_the_time_on_the_current_one() -> None:
+    msg = sent()
+    h = msg.hops[0]
+    timed_out = apply(msg, convert.status_facts(convert.deadline_status(msg, h, h.deadline_ms)), PATIENT,
+                      world(h.deadline_ms))
+    assert timed_out.next_hop is not None and timed_out.message is not None
+    assert timed_out.next_hop.channel == "SMS"  # routed, not sent yet
+    late = callback(timed_out.message, "delivered", h.deadline_ms + 50)
+    assert late.status == "delivered" and late.hops[1].voice_at_ms == h.deadline_ms + 50 + AFTER
+    r = unread_event(late, h.deadline_ms + 50 + AFTER)
+    assert r.next_hop is not None and (r.next_hop.hop, r.next_hop.channel) == (2, "VOICE")
 
 
 def test_a_notice_delivered_by_a_call_is_not_called_again() -> None:
