@@ -32,7 +32,8 @@ def _when(text: str) -> datetime:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="carelay report", description="Delivery report per organization, "
-                                "channel and provider for messages accepted in [from, to).")
+                                "channel and provider for messages accepted in [from, to), then the appointment "
+                                "reminders answered there (confirmation and cancellation rates).")
     p.add_argument("--from", dest="start", type=_when, help="start, ISO date or time (default: 24 h ago)")
     p.add_argument("--to", dest="end", type=_when, help="end, exclusive (default: now)")
     p.add_argument("--org", default="", help="one organization (default: all the key may see)")

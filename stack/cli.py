@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_p = sub.add_parser("run", help="run the whole pipeline locally against the provider simulator")
     run_p.add_argument("--workers", type=int, default=1, help="stream worker processes (consumer group members)")
     sub.add_parser("demo", help="send demo appointment reminders through a running `carelay run`, print the report")
-    sub.add_parser("report", help="print a delivery report (see `carelay report --help`)", add_help=False)
+    sub.add_parser("report", help="print the delivery report and the appointment confirmation / cancellation rates "
+                   "(see `carelay report --help`)", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "report":
         from analytics.report import main as report_main
