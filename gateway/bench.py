@@ -3,12 +3,15 @@
     python -m gateway.bench --bootstrap 127.0.0.1:9092 --registry http://127.0.0.1:8081/apis/ccompat/v7
 
 Starts the gateway (`gateway.app:create_app --factory`, fresh topic prefix) and a bare app that
-only reads the body and answers 202 JSON, each in its own uvicorn subprocess; drives both with the
-same load (single sends, then batch sends) and prints accepted req/s, p50/p99 accept latency and
+only reads the body and answers 202 JSON, each in its own uvicorn subprocess with the same options
+(`--http`: uvicorn's HTTP parser, the same for both so the ratio stays fair); drives both with the
+same load (single sends, then batch sends), then the gateway alone with signed provider callbacks
+(a Twilio status form post, a Meta status JSON post); prints accepted req/s, p50/p99 latency, the
+server process's CPU per request (utime + stime from /proc, all its threads, librdkafka's too) and
 the gateway/bare ratio. The load generator is `wrk` when installed (`--tool wrk`: fixed duration,
-a Lua script gives every request its own Idempotency-Key), else an asyncio httpx loop (fixed
-request count). On a small machine the load generator, both servers and the broker share the CPUs:
-compare the ratio, not the absolute numbers, across machines.
+a Lua script gives every send its own Idempotency-Key), else an asyncio httpx loop (fixed request
+count). On a small machine the load generator, both servers and the broker share the CPUs: compare
+the ratio and the CPU per request, not the absolute rates, across machines.
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -34,6 +37,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from connectors.base import WEBHOOK_PATHS, encode_refs
+from connectors.meta import sign
+from schemas.settings import MetaSettings, TwilioSettings
+from stack.javaproc import free_port
 
 AUTH = "Bearer demo-clinic-sender-key"
 SEND = {
@@ -62,19 +71,51 @@ def bare_app() -> Starlette:
                              Route("/readyz", ready, methods=["GET"])])
 
 
+# -- provider callbacks ------------------------------------------------------------------------
+
+PUBLIC_URL = "http://gateway.bench"  # the gateway's CARELAY_PUBLIC_URL in the bench: Twilio signs it
+REFS = encode_refs("demo-clinic", "5b0e6d8e-7a52-5d3e-9d3f-0f4a2d1c0b11", "bench-attempt")
+
+
+def twilio_status_callback() -> tuple[str, bytes, dict[str, str]]:
+    """(path and query, body, headers) of a signed WhatsApp status callback, as Twilio posts it."""
+    path = f"{WEBHOOK_PATHS['twilio_status']}?{REFS}"
+    sid = "SM" + "a" * 32
+    form = {"AccountSid": TwilioSettings.account_sid, "ApiVersion": "2010-04-01", "From": "whatsapp:+15550001000",
+            "To": "whatsapp:+5215512345678", "MessageSid": sid, "SmsSid": sid, "MessageStatus": "delivered",
+            "SmsStatus": "delivered", "ChannelPrefix": "whatsapp", "ChannelToAddress": "+5215512345678",
+            "ChannelInstallSid": "XE" + "0" * 32, "StructuredMessage": "false"}
+    signature = RequestValidator(str(TwilioSettings().auth_token)).compute_signature(PUBLIC_URL + path, form)
+    return path, urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded",
+                                            "X-Twilio-Signature": signature}
+
+
+def meta_status_callback() -> tuple[str, bytes, dict[str, str]]:
+    """(path, body, headers) of a signed WhatsApp Cloud API `delivered` status webhook with pricing."""
+    status = {"id": "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABEYEjQ2", "status": "delivered", "timestamp": "1764090000",
+              "recipient_id": "5215512345678", "biz_opaque_callback_data": REFS,
+              "conversation": {"id": "c" * 32, "expiration_timestamp": "1764176400", "origin": {"type": "utility"}},
+              "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}}
+    body = orjson.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
+        {"field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [status], "metadata": {
+            "display_phone_number": "15550001001", "phone_number_id": MetaSettings.phone_number_id}}}]}]})
+    return WEBHOOK_PATHS["meta"], body, {"Content-Type": "application/json",
+                                         "X-Hub-Signature-256": sign(str(MetaSettings().app_secret).encode(), body)}
+
+
 # -- servers ----------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
 
 
 @contextmanager
-def _uvicorn(target: str, env: dict[str, str], workers: int) -> Iterator[str]:
-    port = _free_port()
+def _uvicorn(target: str, env: dict[str, str], workers: int, http: str = "auto") -> Iterator[Server]:
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+           "--workers", str(workers), "--http", http, "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(cmd, env={**os.environ, **env})  # noqa: S603 - our own interpreter and module
     base = f"http://127.0.0.1:{port}"
     try:
@@ -90,7 +131,7 @@ def _uvicorn(target: str, env: dict[str, str], workers: int) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"{target} not ready after 60 s")
             time.sleep(0.2)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -110,6 +151,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     items_per_request: int = 1
+    cpu_ms: float | None = None  # the server process's CPU per accepted request
 
     @property
     def rate(self) -> float:
@@ -117,8 +159,27 @@ class Result:
 
     def line(self) -> str:
         items = f"  ({self.rate * self.items_per_request:,.0f} messages/s)" if self.items_per_request > 1 else ""
+        cpu = f"  cpu {self.cpu_ms:5.3f} ms/req" if self.cpu_ms is not None else ""
         return (f"{self.name:<28} {self.rate:>9,.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms"
-                f"  accepted {self.accepted:,}  failed {self.failed:,}{items}")
+                f"{cpu}  accepted {self.accepted:,}  failed {self.failed:,}{items}")
+
+
+@dataclass(frozen=True)
+class Load:
+    """One kind of request: `keyed` sends get their own Idempotency-Key and the sender's API key."""
+
+    path: str
+    body: bytes
+    headers: dict[str, str]
+    keyed: bool = True
+
+
+def send_load(path: str, body: bytes) -> Load:
+    return Load(path, body, {"Content-Type": "application/json", "Authorization": AUTH})
+
+
+def callback_load(callback: tuple[str, bytes, dict[str, str]]) -> Load:
+    return Load(*callback, keyed=False)
 
 
 def _body(batch: int, run: str) -> bytes:
@@ -133,7 +194,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-async def _httpx_load(base: str, path: str, body: bytes, requests: int, concurrency: int, run: str) -> Result:
+async def _httpx_load(base: str, load: Load, requests: int, concurrency: int, run: str) -> Result:
     latencies: list[float] = []
     failed = 0
     counter = iter(range(requests))
@@ -142,9 +203,9 @@ async def _httpx_load(base: str, path: str, body: bytes, requests: int, concurre
         async def worker() -> None:
             nonlocal failed
             for n in counter:
-                headers = {"authorization": AUTH, "content-type": "application/json", "idempotency-key": f"{run}-{n}"}
+                headers = {**load.headers, "idempotency-key": f"{run}-{n}"} if load.keyed else load.headers
                 start = time.perf_counter()
-                r = await client.post(path, content=body, headers=headers)
+                r = await client.post(load.path, content=load.body, headers=headers)
                 if r.status_code in (200, 202):
                     latencies.append(time.perf_counter() - start)
                 else:
@@ -154,7 +215,7 @@ async def _httpx_load(base: str, path: str, body: bytes, requests: int, concurre
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - start
     latencies.sort()
-    return Result(path, len(latencies), failed, seconds, _percentile(latencies, 0.5) * 1000,
+    return Result(load.path, len(latencies), failed, seconds, _percentile(latencies, 0.5) * 1000,
                   _percentile(latencies, 0.99) * 1000)
 
 
@@ -163,6 +224,7 @@ local counter, id = 0, 0
 function setup(thread) thread:set("id", tostring(math.random(1, 1e9))) end
 function init(args) id = wrk.thread:get("id") end
 function request()
+  if not KEYED then return wrk.format(nil, nil, nil, nil) end
   counter = counter + 1
   local headers = {}
   for k, v in pairs(wrk.headers) do headers[k] = v end
@@ -176,54 +238,66 @@ end
 """
 
 
-def _wrk_load(base: str, path: str, body: bytes, seconds: int, concurrency: int, run: str) -> Result:
+def _wrk_load(base: str, load: Load, seconds: int, concurrency: int, run: str) -> Result:
+    headers = "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in load.headers.items())
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp) / "send.lua"
-        script.write_text(f'RUN = "{run}"\nwrk.method = "POST"\nwrk.body = {json.dumps(body.decode())}\n'
-                          f'wrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "{AUTH}"\n'
-                          + WRK_SCRIPT)
+        script = Path(tmp) / "load.lua"
+        script.write_text(f'RUN = "{run}"\nKEYED = {str(load.keyed).lower()}\nwrk.method = "POST"\n'
+                          f"wrk.body = {json.dumps(load.body.decode())}\n{headers}" + WRK_SCRIPT)
         threads = max(1, min(2, concurrency))
         out = subprocess.run(  # noqa: S603
             ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{seconds}s", "-s", str(script),  # noqa: S607
-             base + path], capture_output=True, text=True, check=True).stdout
+             base + load.path], capture_output=True, text=True, check=True).stdout
     doc = json.loads(next(line for line in out.splitlines() if line.startswith("WRKJSON")).split(" ", 1)[1])
     accepted = doc["requests"] - doc["non2xx"]
-    return Result(path, accepted, doc["non2xx"], doc["duration_us"] / 1e6, doc["p50_us"] / 1000,
+    return Result(load.path, accepted, doc["non2xx"], doc["duration_us"] / 1e6, doc["p50_us"] / 1000,
                   doc["p99_us"] / 1000)
 
 
-def _drive(tool: str, base: str, path: str, body: bytes, count: int, seconds: int, concurrency: int,
+def _drive(tool: str, server: Server, load: Load, count: int, seconds: int, concurrency: int,
            label: str) -> Result:
+    # imported here: stack.bench imports this module at its top (make bench)
+    from stack.bench import cpu_seconds
+
     run = uuid.uuid4().hex[:10]
+    cpu = cpu_seconds(server.pid)
     if tool == "wrk":
-        result = _wrk_load(base, path, body, seconds, concurrency, run)
+        result = _wrk_load(server.base, load, seconds, concurrency, run)
     else:
-        result = asyncio.run(_httpx_load(base, path, body, count, concurrency, run))
+        result = asyncio.run(_httpx_load(server.base, load, count, concurrency, run))
+    result.cpu_ms = (cpu_seconds(server.pid) - cpu) * 1000 / max(1, result.accepted)
     result.name = label
     return result
 
 
 def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, batch_requests: int = 200,
             batch_size: int = 50, seconds: int = 10, concurrency: int = 32, workers: int = 1,
-            linger_ms: int = 5) -> dict[str, Result]:
-    """The gateway and a bare Starlette endpoint under the same uvicorn and the same load, one after the other."""
+            linger_ms: int = 5, http: str = "auto", webhooks: bool = True) -> dict[str, Result]:
+    """The gateway and a bare Starlette endpoint under the same uvicorn and the same load, one after
+    the other; then (`webhooks`) signed provider callbacks through the gateway."""
     gateway_env = {
         "CARELAY_KAFKA_BOOTSTRAP": bootstrap, "CARELAY_SCHEMA_REGISTRY_URL": registry,
         "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_KAFKA_LINGER_MS": str(linger_ms),
-        "CARELAY_LOG_LEVEL": "WARNING",
+        "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_PUBLIC_URL": PUBLIC_URL,
     }
-    single, batch = _body(1, "s"), _body(batch_size, "b")
+    single = send_load("/v1/messages", _body(1, "s"))
+    batch = send_load("/v1/messages:batch", _body(batch_size, "b"))
     results: dict[str, Result] = {}
     for name, target, env in (("bare", "gateway.bench:bare_app", {}),
                               ("gateway", "gateway.app:create_app", gateway_env)):
-        with _uvicorn(target, env, workers) as base:
-            _drive(tool, base, "/v1/messages", single, 300, 2, concurrency, "warm-up")
-            results[f"{name} single"] = _drive(tool, base, "/v1/messages", single, requests, seconds,
-                                               concurrency, f"{name} single send")
-            b = _drive(tool, base, "/v1/messages:batch", batch, batch_requests, seconds,
-                       max(1, concurrency // 4), f"{name} batch x{batch_size}")
+        with _uvicorn(target, env, workers, http) as server:
+            _drive(tool, server, single, 300, 2, concurrency, "warm-up")
+            results[f"{name} single"] = _drive(tool, server, single, requests, seconds, concurrency,
+                                               f"{name} single send")
+            b = _drive(tool, server, batch, batch_requests, seconds, max(1, concurrency // 4),
+                       f"{name} batch x{batch_size}")
             b.items_per_request = batch_size
             results[f"{name} batch"] = b
+            if name == "gateway" and webhooks:
+                for key, callback in (("twilio", twilio_status_callback()), ("meta", meta_status_callback())):
+                    results[f"gateway {key} callback"] = _drive(
+                        tool, server, callback_load(callback), requests, seconds, max(1, concurrency // 2),
+                        f"gateway {key} status callback")
     return results
 
 
@@ -240,14 +314,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for both apps")
     p.add_argument("--linger-ms", type=int, default=5)
+    p.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
+                   help="uvicorn's HTTP implementation, for both apps (auto: httptools when installed)")
+    p.add_argument("--no-webhooks", action="store_true", help="skip the provider callback runs")
     args = p.parse_args(argv)
     tool = ("wrk" if shutil.which("wrk") else "httpx") if args.tool == "auto" else args.tool
 
-    print(f"tool {tool}, concurrency {args.concurrency}, uvicorn workers {args.workers}, linger {args.linger_ms} ms, "
+    print(f"tool {tool}, concurrency {args.concurrency}, uvicorn workers {args.workers} (--http {args.http}), "
+          f"linger {args.linger_ms} ms, "
           f"{os.cpu_count()} CPUs (shared with the load generator and the broker)")
     results = measure(args.bootstrap, args.registry, tool=tool, requests=args.requests,
                       batch_requests=args.batch_requests, batch_size=args.batch_size, seconds=args.seconds,
-                      concurrency=args.concurrency, workers=args.workers, linger_ms=args.linger_ms)
+                      concurrency=args.concurrency, workers=args.workers, linger_ms=args.linger_ms, http=args.http,
+                      webhooks=not args.no_webhooks)
     for r in results.values():
         print(r.line())
     for kind in ("single", "batch"):

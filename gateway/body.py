@@ -5,7 +5,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import ClientDisconnect, Request
 
 from gateway.errors import BodyTooLarge, MalformedBody
@@ -41,11 +40,18 @@ def parse_json(raw: bytes) -> Any:
         raise MalformedBody("the body is not valid JSON (UTF-8)") from None
 
 
-def parse_form(raw: bytes) -> ImmutableMultiDict[str, str]:
-    """application/x-www-form-urlencoded, as providers post it; blank values kept (they are signed)."""
+def parse_form(raw: bytes) -> dict[str, list[str]]:
+    """application/x-www-form-urlencoded, as providers post it: {name: values in order}, names in order
+    of first appearance; blank values kept (they are signed)."""
     try:
-        text = raw.decode("utf-8")
-        return ImmutableMultiDict(parse_qsl(text, keep_blank_values=True, strict_parsing=False,
-                                            max_num_fields=1000))
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
     except (UnicodeDecodeError, ValueError):
         raise MalformedBody("the body is not a valid form") from None
+    form: dict[str, list[str]] = {}
+    for name, value in pairs:
+        values = form.get(name)
+        if values is None:
+            form[name] = [value]
+        else:
+            values.append(value)
+    return form

@@ -106,7 +106,7 @@ class _Sender:
                               details=details)
 
     def rejected(self, exc: BaseException) -> None:
-        self.svc.metrics.sends.labels("rejected").inc()
+        self.svc.metrics.sends("rejected").inc()
         self.audit_fire(REJECTED, reason=spec_for(exc).code, field=getattr(exc, "field", None))
 
     def classify(self, inp: SendInput) -> tuple[Verdict, Accepted | None, bytes]:
@@ -132,18 +132,18 @@ class _Sender:
         if outcome is None:
             svc.idempotency.finish(self.org, key, Accepted(pending.message_id, pending.fingerprint, self.org,
                                                            pending.created_at_ms))
-            svc.metrics.sends.labels("accepted").inc()
+            svc.metrics.sends("accepted").inc()
         else:
             svc.idempotency.finish(self.org, key, None)
-            svc.metrics.sends.labels("unavailable" if isinstance(outcome, Unavailable) else "rejected").inc()
+            svc.metrics.sends("unavailable" if isinstance(outcome, Unavailable) else "rejected").inc()
             self.audit_fire(ERROR, resource=pending.message_id, reason=spec_for(outcome).code)
 
     def replayed(self, seen: Accepted) -> None:
-        self.svc.metrics.sends.labels("replayed").inc()
+        self.svc.metrics.sends("replayed").inc()
         self.audit_fire(ALLOWED, resource=seen.message_id, reason="idempotent_replay")
 
     def conflict(self, inp: SendInput, field: str = "idempotency_key", *, audit: bool = True) -> IdempotencyConflict:
-        self.svc.metrics.sends.labels("conflict").inc()
+        self.svc.metrics.sends("conflict").inc()
         if audit:
             self.audit_fire(REJECTED, resource=message_id_for(self.org, inp.idempotency_key),
                             reason="idempotency_conflict")
@@ -258,10 +258,10 @@ async def send_batch(request: Request) -> Response:
             reasons[spec_for(exc).code] += 1
             results[i] = _item_error(i, exc)
     if replayed:
-        svc.metrics.sends.labels("replayed").inc(replayed)
+        svc.metrics.sends("replayed").inc(replayed)
     rejected_early = sum(reasons.values())
     if rejected_early:
-        svc.metrics.sends.labels("rejected").inc(rejected_early)
+        svc.metrics.sends("rejected").inc(rejected_early)
     details = {"items": str(len(items)), "published": str(len(pending)), "replayed": str(replayed),
                "rejected": ",".join(f"{code}:{n}" for code, n in sorted(reasons.items())),
                "message_ids": ",".join(p.message_id for p in pending.values())}

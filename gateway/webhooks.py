@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
@@ -28,6 +29,7 @@ from gateway.audit import ALLOWED, DENIED, Actor
 from gateway.body import parse_form, parse_json, read_body
 from gateway.errors import BadSignature, MalformedBody
 from gateway.services import Services, remote_addr, route_of, services
+from gateway.twilio_signature import form_signature_valid
 from schemas.phi import is_e164, normalize_address
 
 ENVELOPE_NAMESPACE = uuid.UUID("0b7c8e3a-2f4d-4d0e-a7f1-5e9b1c3d2a60")
@@ -105,7 +107,7 @@ async def _publish(request: Request, svc: Services, provider: str, action: str, 
             "received_at": now_ms,
         }
         futures.append(svc.publisher.submit(topic.name, recipient_id or item.fallback_key, topic.codec.encode(record)))
-        svc.metrics.webhook_items.labels(provider, item.kind).inc()
+        svc.metrics.webhook_items(provider, item.kind).inc()
     orgs = {i.organization_id for i in items if i.organization_id}
     actor = Actor(provider, "provider", orgs.pop() if len(orgs) == 1 else None)
     futures.append(svc.auditor.submit(actor, action, ALLOWED, resource=route_of(request),
@@ -114,7 +116,7 @@ async def _publish(request: Request, svc: Services, provider: str, action: str, 
 
 
 def _refuse(request: Request, svc: Services, provider: str, action: str, reason: str) -> BadSignature:
-    svc.metrics.signature_failures.labels(provider).inc()
+    svc.metrics.signature_failures(provider).inc()
     svc.auditor.fire(Actor(provider, "provider"), action, DENIED, resource=route_of(request), reason=reason,
                      remote_addr=remote_addr(request))
     return BadSignature("the webhook signature is missing or invalid")
@@ -130,6 +132,7 @@ async def _twilio(request: Request, path_kind: str) -> Response:
     query = request.url.query
     url = twilio_url(svc.settings.gateway.public_url, request.url.path, query)
     is_json = request.headers.get("content-type", "").startswith("application/json")
+    algorithm = get_signature_algorithm(request.headers.get(TWILIO_SIGNATURE_SETTINGS))
     form: Mapping[str, Any]
     if is_json:
         # JSON webhooks are signed over the URL (with bodySHA256 in its query) and the body's hash
@@ -137,12 +140,12 @@ async def _twilio(request: Request, path_kind: str) -> Response:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = ""
-        params: Any = text
+        valid = bool(signature) and svc.twilio_validator.validate(url, text, signature, algorithm)
     else:
-        form = parse_form(raw)
-        params = form
-    algorithm = get_signature_algorithm(request.headers.get(TWILIO_SIGNATURE_SETTINGS))
-    if not signature or not svc.twilio_validator.validate(url, params, signature, algorithm):
+        fields = parse_form(raw)
+        valid = bool(signature) and form_signature_valid(svc.twilio_validator, url, fields, str(signature),
+                                                         algorithm)
+    if not valid:
         raise _refuse(request, svc, "twilio", action, "bad_signature")
     if is_json:
         parsed = parse_json(raw)
@@ -150,9 +153,9 @@ async def _twilio(request: Request, path_kind: str) -> Response:
             raise MalformedBody("a JSON webhook body must be an object")
         form = parsed
     else:
-        form = {k: (vs[0] if len(vs := params.getlist(k)) == 1 else vs) for k in params}
+        form = {k: vs[0] if len(vs) == 1 else vs for k, vs in fields.items()}
     kind = twilio_kind(path_kind, form)
-    refs = dict(request.query_params)
+    refs = dict(parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True))
     patient_addr, our_addr = twilio_parties(kind, {k: str(v) for k, v in form.items()})
     org = refs.get("org") or (svc.directory.organization_for("twilio", our_addr) if our_addr else None)
     sid = str(form.get("MessageSid") or form.get("CallSid") or form.get("SmsSid") or "")

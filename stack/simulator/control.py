@@ -129,8 +129,8 @@ async def _twilio_inbound(state: SimState, raw: dict[str, Any], sender: str) -> 
             if context:
                 form.update({"OriginalRepliedMessageSid": str(context),
                              "OriginalRepliedMessageSender": prefix + to})
-    response = await state.dispatcher.post_twilio(cfg.twilio_inbound, form, kind="inbound", sid=sid, status=None)
-    return sid, response.status_code if response is not None else None
+    code = await state.dispatcher.post_twilio(cfg.twilio_inbound, form, kind="inbound", sid=sid, status=None)
+    return sid, code
 
 
 async def _meta_inbound(state: SimState, raw: dict[str, Any], sender: str, provider: str) -> tuple[str, int | None]:

@@ -1,22 +1,17 @@
 """Run the simulator on a free local port in a background thread (tests, and the local demo)."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from types import TracebackType
 
 import uvicorn
 
+from stack.javaproc import free_port
 from stack.simulator.app import create_app
 from stack.simulator.state import SimulatorConfig
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+__all__ = ["SimulatorServer", "free_port"]  # free_port: the tests import it from here
 
 
 class SimulatorServer:
