@@ -89,12 +89,12 @@ class AiBridge(Handler):
         rt.metrics.decide(self.name, outcome.ignored or outcome.staff_reason or "answered")
         if outcome.ignored is not None:
             return
-        self.settle(view, out, rid, patient, outcome, rec["text"], now)
+        self.settle(view, out, rid, patient, outcome, now, rec["text"], rec.get("language"))
 
-    def settle(self, view: View, out: Out, rid: str, patient: Patient, outcome: Outcome,
-               text: dict[str, Any] | None, now: int) -> Patient:
+    def settle(self, view: View, out: Out, rid: str, patient: Patient, outcome: Outcome, now: int,
+               text: dict[str, Any] | None = None, language: str | None = None) -> Patient:
         """Apply one outcome: the patient's new state, the send (the agent's text or the holding
-        message) and the staff flag."""
+        message, in the language the agent answered in when it said) and the staff flag."""
         updated = replace(patient, ai=outcome.bridge, loop=outcome.loop)
         view.put_patient(rid, updated)
         entry, org = outcome.entry, patient.organization_id
@@ -107,7 +107,7 @@ class AiBridge(Handler):
             automated_reply(
                 self.rt, out, message_id=str(uuid.uuid5(AI_NAMESPACE, f"{org}|{send.message_id}")),
                 idempotency_key=send.message_id, org=org, rid=rid, recipient=recipient, channel=send.channel,
-                language=send.language or "es", now=now, source="ai", template=template,
+                language=language or send.language or "es", now=now, source="ai", template=template,
                 params={} if template is not None else None, text=text if template is None else None,
                 correlation_id=send.correlation_id, metadata={"ai": "holding" if template else "reply"})
         if outcome.staff_reason is not None and org:
@@ -137,7 +137,7 @@ class AiBridge(Handler):
                 continue
             patient = view.patient(rid)
             for outcome in ai_bridge.expire(patient.ai, patient.loop, now, rt.config.policy.loop):
-                patient = self.settle(view, out, rid, patient, outcome, None, now)
+                patient = self.settle(view, out, rid, patient, outcome, now)
                 rt.metrics.decide(self.name, outcome.staff_reason or "expired")
                 fired += 1
             following = ai_bridge.next_deadline(patient.ai)

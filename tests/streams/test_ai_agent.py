@@ -3,7 +3,8 @@ signed inbound webhook -> `ai.requests` -> the reference agent (`python -m conne
 its own process) -> `ai.responses` -> the answer reaches the patient in the same conversation. Without
 an agent, the holding message after CARELAY_CARE_AI_REPLY_TIMEOUT_S (3 s) and a staff flag.
 
-The first test runs before the agent starts; the module's later tests share one agent."""
+The first test runs before the agent starts; the module's later tests share one agent; the last one
+stops it and kills the worker."""
 from __future__ import annotations
 
 import sys
@@ -16,6 +17,7 @@ import pytest
 from connectors.reference_agent import READY, REPLIES
 from schemas.settings import TwilioSettings
 
+from .conftest import wait_ready
 from .harness import ORG, Client, Proc, Stack, bot_until_paused, number, wait_until
 
 SMS_FROM = TwilioSettings().sms_from
@@ -107,3 +109,29 @@ def test_a_bot_talking_to_the_agent_is_paused(stack: Stack, client: Client, agen
     sent = stack.sent(to)
     assert len(sent) == answered  # nothing more after the pause: no answer, no holding message
     assert {m["body"] for m in sent} == {REPLIES["greeting"]["es"]}  # the agent's answers, in time
+
+
+def test_a_worker_killed_while_a_request_waits_still_sends_the_holding_message(
+        stack: Stack, client: Client, worker: Proc, agent: Proc) -> None:
+    """Last in the module: it stops the agent and replaces the module's worker. The wait is in the
+    patient record (changelog), and the new owner's heap is rebuilt from it on assignment."""
+    agent.stop()
+    to = number()
+    rid = client.rid(to)
+    requests, staff = client.reader("ai_requests"), client.reader("staff_notifications")
+    stack.patient_says(to, "¿aceptan tarjeta de crédito?", to=SMS_FROM)
+    requests.wait(lambda rs: any(r["recipient_id"] == rid for r in rs), 20, f"ai request\n{worker.tail()}")
+    worker.kill()  # before the deadline: nobody has sent the holding message yet
+    assert stack.sent(to) == []
+    successor = stack.worker("ai-worker-2")
+    try:
+        wait_ready(successor)
+        held = wait_until(lambda: stack.sent(to), 60, f"holding message after the restart\n{successor.tail()}")
+        assert [m["body"] for m in held] == [HOLDING_SMS]
+        staff.wait(lambda rs: staff_flag(rs, rid, "ai_timeout"), 20, "staff flag after the restart")
+        time.sleep(2)
+        assert len(stack.sent(to)) == 1
+    finally:
+        successor.stop()
+        requests.close()
+        staff.close()
