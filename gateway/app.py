@@ -77,12 +77,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             _close_registry(svc.registry)
 
     routes = [
+        # the router tries routes in order: the busiest (sends, then provider callbacks) first
         Route("/v1/messages", sends.send_one, methods=["POST"]),
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in webhooks.ROUTES),
         Route("/v1/messages:batch", sends.send_batch, methods=["POST"]),
         Route("/v1/messages/{message_id}", reads.get_message, methods=["GET"]),
         Route("/v1/templates", reads.list_templates, methods=["GET"]),
         Route("/v1/staff/notifications", reads.list_notifications, methods=["GET"]),
-        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in webhooks.ROUTES),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

@@ -57,8 +57,8 @@ def remote_addr(request: Request) -> str | None:
 
 
 def route_of(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))
+    path = getattr(request.scope.get("route"), "path", None)
+    return str(path) if path is not None else request.url.path  # request.url is built on demand
 
 
 def guard(request: Request, action: Action) -> ApiKey:
