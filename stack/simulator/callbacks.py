@@ -25,6 +25,8 @@ from connectors.meta import sign
 log = logging.getLogger("carelay.simulator.callbacks")
 
 MAX_CONNECTIONS = 64  # concurrent callback posts; more wait for a free connection
+# idle connections are dropped before uvicorn's own 5 s keep-alive timeout closes them under a post
+KEEPALIVE_S = 4.0
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -59,7 +61,7 @@ class Dispatcher:
         if self._client is None:
             # Twilio gives a webhook 15 s in total and connects within 5 s (providers.md)
             self._client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_S),
                 timeout=aiohttp.ClientTimeout(total=self._timeout_s, connect=5.0))
         try:
             # encoded=True: the URL goes out byte for byte as signed (yarl would requote %3A to ":")
