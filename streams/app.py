@@ -114,6 +114,9 @@ class CarelayApp(faust.App):
     def owned_partitions(self) -> set[int]:
         if self.rebalancing:
             return set()
+        return self.assigned_partitions()
+
+    def assigned_partitions(self) -> set[int]:
         name = TOPICS.dispatch.name(self.config.settings.kafka.topic_prefix)
         return {tp.partition for tp in self.consumer.assignment() if tp.topic == name}
 
@@ -207,6 +210,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
 
     @app.timer(DEADLINE_TICK_S)
     async def deadlines() -> None:
+        await app.h().sweeper.recover()
         await app.h().sweeper.fire_deadlines()
 
     @app.timer(REMINDER_TICK_S)
@@ -234,6 +238,19 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         app.handlers.delays.revoked(by_topic)
 
     app.on_partitions_revoked.connect(cast(Any, on_revoked))
+
+    async def on_recovered(sender: Any, **_: Any) -> None:
+        # Sent once the tables are recovered, before Faust resumes the stream partitions, seeks them
+        # to the committed offsets and then resumes flow control, which empties every stream's
+        # queue. Records fetched in between were dropped unprocessed and, where the partition had no
+        # committed offset yet, never read again (Faust then committed past them): a SIGKILLed
+        # worker's successor lost commands and requests. Fetch nothing until Faust's own
+        # `consumer.resume_flow()`, which follows the queue clearing.
+        app.consumer.stop_flow()
+        if app.handlers is not None:
+            app.handlers.sweeper.assigned(app.assigned_partitions())
+
+    app.on_rebalance_complete.connect(cast(Any, on_recovered))
 
 
 config = StreamsConfig.from_settings(Settings.from_env())

@@ -1,5 +1,6 @@
-"""Periodic work on every worker, over the partitions it owns: delivery deadlines; and the
-reconciliation sweep: poll the provider for messages it accepted but never finished, re-issue
+"""Periodic work on every worker, over the partitions it owns: delivery deadlines; re-issuing, shortly
+after an assignment, the commands of messages that nothing touched since (streams.decide.recovery);
+and the reconciliation sweep: poll the provider for messages it accepted but never finished, re-issue
 commands that went missing, expire finished records, rebuild what memory derives from the table
 (the deadline heap, the provider-id index); and the consumer-lag gauge."""
 from __future__ import annotations
@@ -13,6 +14,7 @@ from faust.types import TP
 
 from streams import convert
 from streams.care import urgent
+from streams.decide import recovery
 from streams.decide import status as st
 from streams.decide.records import Ledger, Message
 from streams.partitioning import patient_of
@@ -29,6 +31,38 @@ class Sweeper:
         self.rt = rt
         self.messages = messages
         self.owned = owned
+        self._assigned: tuple[int, frozenset[int]] | None = None  # (when, partitions) not yet checked
+
+    def assigned(self, partitions: set[int]) -> None:
+        """Partitions were assigned and their tables recovered: `recover` checks them after the quiet."""
+        self._assigned = (self.rt.now(), frozenset(partitions))
+
+    async def recover(self) -> int:
+        """Once `recovery.QUIET_MS` passed since the last assignment: re-issue the commands of the
+        messages nothing touched since (see streams.decide.recovery)."""
+        rt = self.rt
+        if self._assigned is None or rt.now() < self._assigned[0] + recovery.QUIET_MS:
+            return 0
+        since, parts = self._assigned
+        self._assigned = None
+        mine = self.owned() & parts
+        out = Out()
+        for n, (key, msg) in enumerate(list(self.messages.data.items())):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            if (isinstance(msg, Message) and rt.partition(patient_of(str(key))) in mine
+                    and recovery.reissue_after_assignment(msg, since)):
+                self._reissue(out, msg)
+        await rt.emit(out)
+        if out.records:
+            log.info("re-issued %d dispatch commands untouched since the assignment", len(out.records))
+        return len(out.records)
+
+    def _reissue(self, out: Out, msg: Message) -> None:
+        # the ledger makes a second command safe (streams.decide.dispatch.screen)
+        assert msg.command is not None
+        out.raw(self.rt.catalog.dispatch.name, msg.recipient_id.encode(), unb64(msg.command),
+                self.rt.partition(msg.recipient_id))
 
     async def fire_deadlines(self) -> int:
         """Hops whose deadline passed without delivery: our clock's `expired` event goes to the
@@ -100,9 +134,7 @@ class Sweeper:
                 if len(polls) < POLL_BATCH:
                     polls.append(msg)
             elif hop.ledger is not Ledger.ACCEPTED and msg.command is not None and quiet > self._lost_after(hop.ledger):
-                # the command (or its parked retry) went missing: send it again; the ledger makes it safe
-                out.raw(rt.catalog.dispatch.name, msg.recipient_id.encode(), unb64(msg.command),
-                        rt.partition(msg.recipient_id))
+                self._reissue(out, msg)  # the command (or its parked retry) went missing
                 counts["reissued"] += 1
         for msg in polls:
             record = await self.poll(msg, now)

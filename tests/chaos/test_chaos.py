@@ -33,11 +33,6 @@ def _env(bootstrap: str, registry_url: str, **extra: str) -> dict[str, str]:
         "CARELAY_ANALYTICS_GROUP_ID": f"chaos-analytics-{tag}",
         "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.3",
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",
-        # a killed worker's lost dispatches are re-issued by the reconciliation sweep after
-        # max(stuck, retry cap + 60 s): shorten what the defaults make 15 minutes
-        "CARELAY_RECONCILE_INTERVAL_S": "2",
-        "CARELAY_RECONCILE_STUCK_S": "10",
-        "CARELAY_RETRY_CAP_MS": "5000",
         "CARELAY_LOG_LEVEL": "INFO",
         **extra,
     }
@@ -55,9 +50,12 @@ def _patient_simulator(pipe: Pipeline, retries: int = 20) -> Pipeline:
 def pipeline(kafka, registry, tmp_path_factory) -> Iterator[Pipeline]:
     """Shared by the worker-crash, provider-outage and webhook tests (the broker test has its own)."""
     tmp: Path = tmp_path_factory.mktemp("chaos")
+    # the grace is what a killed worker's successor has to replay the status callbacks of the Meta
+    # attempts it finds in doubt before it sends them again (Meta has no lookup): 3 s is too short
+    # on a busy machine, and a second send would be by design, not the bug this file looks for
     env = _env(kafka.bootstrap, registry.url,
                CARELAY_BREAKER_FAILURES="3", CARELAY_BREAKER_WINDOW_S="10", CARELAY_BREAKER_RECOVERY_S="3",
-               CARELAY_BREAKER_HALF_OPEN_CALLS="1", CARELAY_IN_DOUBT_GRACE_S="3")
+               CARELAY_BREAKER_HALF_OPEN_CALLS="1", CARELAY_IN_DOUBT_GRACE_S="20")
     pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, scenario="none")
     try:
         pipe.start()
@@ -221,7 +219,6 @@ def account(pipe: Pipeline, accepted: dict[str, str], timeout: float = 60.0) -> 
 # ---------------------------------------------------------------- 1. worker crash
 
 
-@pytest.mark.known_bug  # some dispatches stay `routed` after the kill: README, Known issues
 def test_worker_sigkill_during_load(pipeline: Pipeline):
     async def scenario() -> LoadResult:
         run = asyncio.create_task(load(pipeline.gateway_url, 300, run=11, concurrency=12, pace_s=0.05))

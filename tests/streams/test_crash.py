@@ -1,23 +1,31 @@
 """A worker killed (SIGKILL) while provider calls are in flight, then restarted: every request reaches
-its patient exactly once. The simulator's record of accepted messages is the judge."""
+its patient exactly once. The simulator's record of accepted messages is the judge.
+
+The waits are generous and bounded (two cores shared with other work can slow a restart tenfold);
+what is judged is not: every request sent exactly once, and the doubt really resolved by a lookup."""
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from stack.javaproc import free_port
 
 from .conftest import wait_ready
 from .harness import Client, Stack, number
 
+GRACE_S = 20
 
+
+@pytest.mark.timeout(600)
 def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
         stack: Stack, client: Client, scenario: Callable[[dict], None]) -> None:
-    # every provider call takes 1.5 s, so the kill lands inside them; Twilio sends no callbacks for these
-    # SMS, so only a lookup at the provider can tell whether they went out
-    scenario({"latency_ms": 1500, "rules": [{"provider": "twilio", "channel": "SMS", "callbacks": {"drop": True}}]})
+    # every provider call takes 3 s, so the kill lands inside them even when this test sees the routing
+    # late; Twilio sends no callbacks for these SMS, so only a lookup at the provider can tell whether
+    # they went out
+    scenario({"latency_ms": 3000, "rules": [{"provider": "twilio", "channel": "SMS", "callbacks": {"drop": True}}]})
     first = stack.worker("crash-1")
     wait_ready(first)
     sms = [client.request(number(), channels=("SMS",), text="Recordatorio") for _ in range(10)]  # Twilio: lookup
@@ -26,7 +34,7 @@ def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
     ids = {r["message_id"] for r in requests}
     outcomes, states = client.reader("outcomes"), client.reader("message_state")
     client.send(*requests)
-    outcomes.wait(lambda rs: ids <= {r["message_id"] for r in rs if r["status"] == "routed"}, 30,
+    outcomes.wait(lambda rs: ids <= {r["message_id"] for r in rs if r["status"] == "routed"}, 90,
                   f"all routed\n{first.tail()}")
     time.sleep(0.6)
     first.kill()
@@ -34,13 +42,17 @@ def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
     assert done_before_kill < len(ids)  # calls were still in flight when the worker died
 
     metrics_port = free_port()
-    second = stack.worker("crash-2", {"CARELAY_STREAMS_METRICS_PORT": str(metrics_port)})
+    # the restart replays the status callbacks that arrived while no worker ran; under load that can
+    # take longer than the suite's 3 s grace, after which a WhatsApp attempt still in doubt is sent
+    # again by design (Meta has no lookup): give the callbacks a grace they can meet (the default is 120 s)
+    second = stack.worker("crash-2", {"CARELAY_STREAMS_METRICS_PORT": str(metrics_port),
+                                      "CARELAY_IN_DOUBT_GRACE_S": str(GRACE_S)})
     try:
         wait_ready(second)
         sms_ids, wa_ids = {r["message_id"] for r in sms}, {r["message_id"] for r in wa}
         taken = {"queued", "sent", "delivered"}  # a lookup reports the status the provider has now
         outcomes.wait(lambda rs: sms_ids <= {r["message_id"] for r in rs if r["status"] in taken}
-                      and wa_ids <= {r["message_id"] for r in rs if r["status"] == "delivered"}, 60,
+                      and wa_ids <= {r["message_id"] for r in rs if r["status"] == "delivered"}, GRACE_S + 120,
                       f"all sent after restart\n{second.tail()}")
         counts = {r["message_id"]: len(stack.sent(message_id=r["message_id"])) for r in requests}
         assert counts == dict.fromkeys(ids, 1), counts
