@@ -12,6 +12,12 @@
 
 Results are printed as a table and written as JSON to bench-results/. Nothing here is a test:
 the figures are for people to read, compare and put in the README.
+
+`--worker-only`: the stream worker's CPU alone. N send requests are produced straight to
+send.requests (no gateway accept path, no analytics sink); the simulator sends its callbacks
+through the gateway as usual; the worker's CPU time (utime + stime from /proc) while it takes all
+N to a final state, divided by N, is the figure. CPU time, not wall time, so other load on the
+machine moves it little. `--profile` also records the worker with py-spy (top frames to a text file).
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ import asyncio
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +44,9 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from gateway import bench as gateway_bench
+from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import ConfluentRegistry
+from schemas.settings import Settings
 from schemas.topics import Catalog
 from stack.javaproc import free_port
 from stack.kafka import LocalKafka
@@ -46,9 +56,9 @@ from stack.registry import LocalRegistry
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 SENDER = {"Authorization": "Bearer demo-clinic-sender-key", "Content-Type": "application/json"}
-SEND = {"channels": ["WHATSAPP", "SMS", "VOICE"],
-        "template": {"name": "appointment_reminder", "language": "es",
-                     "params": {"patient_name": "Ana", "clinic": "Clinica Norte", "date": "2 dic", "time": "10:30"}}}
+PARAMS = {"patient_name": "Ana", "clinic": "Clinica Norte", "date": "2 dic", "time": "10:30"}
+CHANNELS = ["WHATSAPP", "SMS", "VOICE"]
+SEND = {"channels": CHANNELS, "template": {"name": "appointment_reminder", "language": "es", "params": PARAMS}}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -175,7 +185,7 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
            # a benchmark measures throughput, not the per-patient frequency caps
            "CARELAY_LIMIT_RECIPIENT_HOUR": "1000", "CARELAY_LIMIT_RECIPIENT_DAY": "1000",
            "CARELAY_LIMIT_ORG_PER_SECOND": "100000", "CARELAY_META_PER_SECOND": "100000"}
-    pipe = Pipeline(env, data, ports=Ports.free(), workers=workers, scenario="none")
+    pipe = Pipeline(env, data, ports=Ports.free(), workers=workers, scenario="none", ai_agent=False)
     reg = ConfluentRegistry(registry)
     tracker = Tracker()
     try:
@@ -223,6 +233,157 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
     }
 
 
+# -- worker only ------------------------------------------------------------------------------
+
+def produce_requests(settings: Settings, catalog: Catalog, n: int, run: str, rate: float = 0) -> set[str]:
+    """N SendRequests straight to send.requests, keyed and partitioned as any producer would
+    (murmur2), `rate` per second (0: at once); returns their message ids."""
+    seal = PhiCipher(settings.phi_keys).seal
+    pseudonym = Pseudonymizer(settings.pseudonym_key_bytes)
+    topic = catalog.send_requests
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "partitioner": "murmur2_random",
+                         "linger.ms": 5})
+    params = seal("params", json.dumps(PARAMS))
+    ids: set[str] = set()
+    now = int(time.time() * 1000)
+    start = time.monotonic()
+    for i in range(n):
+        if rate > 0:
+            time.sleep(max(0.0, start + i / rate - time.monotonic()))
+            producer.poll(0)
+        number = f"+52155{i:08d}"
+        mid = str(uuid.uuid4())
+        rid = pseudonym("demo-clinic", number)
+        record = {"message_id": mid, "organization_id": "demo-clinic", "idempotency_key": f"{run}-{i}",
+                  "recipient": seal("recipient", number), "recipient_id": rid, "patient_ref": None,
+                  "recipient_name": None, "channels": CHANNELS,
+                  "content": {"template": "appointment_reminder", "language": "es", "params": params, "text": None},
+                  "priority": "NORMAL", "send_at": None, "expires_at": None, "correlation_id": None,
+                  "appointment_id": None, "created_at": now, "source": "producer", "automated_reply": False,
+                  "metadata": {}}
+        while True:
+            try:
+                producer.produce(topic.name, key=rid.encode(), value=topic.codec.encode(record))
+                break
+            except BufferError:
+                producer.poll(0.01)
+        ids.add(mid)
+    producer.flush(60)
+    return ids
+
+
+def wait_for_coordinator(bootstrap: str, timeout: float = 90) -> None:
+    """A fresh broker creates and loads its group-offsets topic on the first group: do that before
+    the worker joins (a worker meeting "coordinator not available" at start can spin on metadata)."""
+    topic = f"bench-warm-{uuid.uuid4().hex[:6]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}"})
+    consumer.subscribe([topic])
+    deadline = time.monotonic() + timeout
+    try:
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the broker's group coordinator did not answer within {timeout:.0f} s")
+            consumer.poll(0.5)
+    finally:
+        consumer.close()
+
+
+def wait_final(tracker: Tracker, ids: set[str], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ids <= set(tracker.final):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+class Spy:
+    """py-spy recording one process (GIL-holding samples, collapsed stacks) while in a `with` block."""
+
+    def __init__(self, pid: int, out: Path | None) -> None:
+        self.pid, self.out = pid, out
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Spy:
+        if self.out is not None:
+            pyspy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+            self.proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                [pyspy, "record", "--pid", str(self.pid), "--rate", "100", "--format", "raw", "--function",
+                 "--nonblocking", "--gil", "-o", str(self.out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def worker_only(kafka: str, registry: str, data: Path, n: int, rate: float, profile: Path | None,
+                idle_seconds: float = 10.0) -> dict[str, Any]:
+    """`profile`: a directory for py-spy's busy.raw (while the messages run) and idle.raw (afterwards)."""
+    prefix = f"benchw{uuid.uuid4().hex[:6]}."
+    env = {"CARELAY_KAFKA_BOOTSTRAP": kafka, "CARELAY_SCHEMA_REGISTRY_URL": registry,
+           "CARELAY_TOPIC_PREFIX": prefix, "CARELAY_LOG_LEVEL": "WARNING",
+           "CARELAY_LIMIT_RECIPIENT_HOUR": "1000", "CARELAY_LIMIT_RECIPIENT_DAY": "1000",
+           "CARELAY_LIMIT_ORG_PER_SECOND": "100000", "CARELAY_META_PER_SECOND": "100000",
+           # a slow simulator on a loaded machine must not send the run down the fallback paths
+           "CARELAY_BREAKER_FAILURES": "100000"}
+    pipe = Pipeline(env, data, ports=Ports.free(), workers=1, scenario="none", analytics=False, ai_agent=False)
+    reg = ConfluentRegistry(registry)
+    tracker = Tracker()
+    try:
+        wait_for_coordinator(kafka)
+        pipe.start()
+        settings = Settings.from_env(pipe.env)
+        catalog = Catalog(prefix, reg)
+        watcher = threading.Thread(target=tracker.run, args=(kafka, catalog), daemon=True)
+        watcher.start()
+        warm = produce_requests(settings, catalog, min(50, n), "warmup-" + uuid.uuid4().hex[:6])
+        if not wait_final(tracker, warm, 180):
+            raise RuntimeError(f"warm-up: {len(warm - set(tracker.final))} of {len(warm)} messages never final")
+        time.sleep(2)
+        pid = pipe.procs["worker-0"].pid
+        assert pid is not None
+        with Spy(pid, profile / "busy.raw" if profile else None):
+            cpu0, t0 = cpu_seconds(pid), time.monotonic()
+            ids = produce_requests(settings, catalog, n, uuid.uuid4().hex[:8], rate)
+            done = wait_final(tracker, ids, 300)
+            t1 = time.monotonic()
+            time.sleep(2)  # the last changelog writes
+            cpu1 = cpu_seconds(pid)
+        time.sleep(1)
+        with Spy(pid, profile / "idle.raw" if profile else None):
+            idle0 = cpu_seconds(pid)
+            time.sleep(idle_seconds)  # nothing to do but timers, over a table of n + warm-up messages
+            idle = (cpu_seconds(pid) - idle0) / idle_seconds
+    finally:
+        tracker.stop.set()
+        pipe.stop()
+        reg.close()
+    final = ids & set(tracker.final)
+    return {"messages": n, "rate": rate, "final": len(final), "all_final": done, "seconds": t1 - t0,
+            "worker_cpu_s": cpu1 - cpu0, "worker_cpu_ms_per_message": (cpu1 - cpu0) * 1000 / max(1, len(final)),
+            "idle_cpu_ms_per_s": idle * 1000,
+            "final_statuses": dict(Counter(tracker.final[i] for i in final))}
+
+
+def worker_report(r: dict[str, Any], machine: str) -> str:
+    return "\n".join([
+        f"carelay worker-only bench  {machine}", "",
+        f"messages             {r['final']:,} of {r['messages']:,} final in {r['seconds']:.1f} s "
+        f"(produced at {r['rate'] or 'max'}/s)",
+        f"worker CPU           {r['worker_cpu_s']:.2f} s = {r['worker_cpu_ms_per_message']:.3f} ms per message "
+        "(send, route, provider call, 3 callbacks, reconcile)",
+        f"worker idle CPU      {r['idle_cpu_ms_per_s']:.1f} ms per second (timers over the tables afterwards)",
+        f"final                {r['final_statuses']}",
+    ])
+
+
 def _lat(start: dict[str, float], end: dict[str, float]) -> dict[str, float]:
     values = [(end[k] - start[k]) * 1000 for k in start if k in end]
     return {"p50": pct(values, 0.5), "p95": pct(values, 0.95), "p99": pct(values, 0.99)}
@@ -263,14 +424,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=2000, help="end-to-end single sends")
     p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--rate", type=float, default=0, help="end-to-end target sends/s (0: as fast as possible)")
+    p.add_argument("--rate", type=float, default=0,
+                   help="end-to-end target sends/s (0: as fast as possible; --worker-only: 0 means 50/s)")
     p.add_argument("--workers", type=int, default=1, help="stream worker processes")
     p.add_argument("--seconds", type=int, default=8, help="per gateway/bare run (wrk)")
     p.add_argument("--kafka-records", type=int, default=200_000)
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    p.add_argument("--worker-only", action="store_true", help="only the stream worker's CPU per message")
+    p.add_argument("--profile", action="store_true", help="with --worker-only: py-spy the worker (top frames)")
     args = p.parse_args(argv)
     tool = "wrk" if shutil.which("wrk") else "httpx"
     machine = f"{os.cpu_count()} CPUs, {_mem_gb():.0f} GiB, python {sys.version.split()[0]}"
+    if args.worker_only:
+        return main_worker_only(args, machine)
     results: dict[str, Any] = {"machine": machine,
                                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_tool": tool}
     with tempfile.TemporaryDirectory(prefix="carelay-bench-") as tmp:
@@ -304,6 +470,64 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / f"bench-{stamp}.txt").write_text(text + "\n")
     print(f"\nwritten to {args.out}/bench-{stamp}.json")
     return 0
+
+
+def main_worker_only(args: argparse.Namespace, machine: str) -> int:
+    args.out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    prof = args.out / f"worker-{stamp}" if args.profile else None
+    with tempfile.TemporaryDirectory(prefix="carelay-bench-") as tmp:
+        root = Path(tmp)
+        kafka = LocalKafka(root / "kafka", port=free_port())
+        registry = LocalRegistry(root / "registry", port=free_port())
+        try:
+            kafka.start()
+            registry.start()
+            print(f"worker only: {args.messages} messages ...", flush=True)
+            try:
+                result = worker_only(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
+                                     args.rate or 50, root if prof else None)
+            except Exception:
+                shutil.copytree(root / "pipeline" / "logs", args.out / f"worker-{stamp}-logs", dirs_exist_ok=True)
+                print(f"logs kept in {args.out}/worker-{stamp}-logs", file=sys.stderr)
+                raise
+            for phase in ("busy", "idle") if prof else ():
+                if (root / f"{phase}.raw").exists():
+                    collapsed = (root / f"{phase}.raw").read_text()
+                    Path(f"{prof}.{phase}.prof.txt").write_text(top_frames(collapsed))
+                    Path(f"{prof}.{phase}.collapsed").write_text(collapsed)
+        finally:
+            registry.stop()
+            kafka.stop()
+    text = worker_report(result, machine)
+    print("\n" + text)
+    (args.out / f"worker-{stamp}.json").write_text(json.dumps({"machine": machine, **result}, indent=2))
+    (args.out / f"worker-{stamp}.txt").write_text(text + "\n")
+    print(f"\nwritten to {args.out}/worker-{stamp}.txt" + (f" and {prof}.*.prof.txt" if prof else ""))
+    return 0
+
+
+def top_frames(collapsed: str, limit: int = 40) -> str:
+    """py-spy's raw (collapsed stacks) output as the functions with the most samples (GIL held), by own time
+    (the innermost frame) and by total time (anywhere on the stack)."""
+    own: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    samples = 0
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        samples += n
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    lines = [f"{samples} samples", "", "own time:"]
+    lines += [f"{c / samples:6.1%}  {f}" for f, c in own.most_common(limit)]
+    lines += ["", "total time:"]
+    lines += [f"{c / samples:6.1%}  {f}" for f, c in total.most_common(limit)]
+    return "\n".join(lines) + "\n"
 
 
 def _mem_gb() -> float:

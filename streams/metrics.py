@@ -3,6 +3,7 @@ instance ids and topics: never a pseudonym, a number or text."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -34,9 +35,19 @@ class Metrics:
                              registry=r)
         self.alerts = Counter("carelay_streams_alerts", "loop guard alerts (conversation paused)", ["reason"],
                               registry=r)
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """`metric.labels(*labels)`, looked up once: prometheus_client validates, converts and locks
+        on every `labels()` call, several times per event on the hot path."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def decide(self, agent: str, outcome: str) -> None:
-        self.decisions.labels(agent, outcome).inc()
+        self.child(self.decisions, agent, outcome).inc()
 
     def serve(self, port: int) -> bool:
         """Expose /metrics on `port` (0: not at all). A second worker on one host finds the port taken

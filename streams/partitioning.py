@@ -17,6 +17,7 @@ def partition_for(key: str, partitions: int) -> int:
     return partition_for_bytes(key.encode("utf-8"), partitions)
 
 
+@lru_cache(maxsize=65_536)  # murmur2 is pure Python; a message id keys each of its several state records
 def partition_for_bytes(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 

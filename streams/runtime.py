@@ -51,7 +51,7 @@ class Out:
     records: list[Record] = field(default_factory=list)
 
     def add(self, topic: BoundTopic, key: bytes | None, record: Mapping[str, Any], partition: int | None) -> bytes:
-        value = topic.codec.encode(dict(record))
+        value = topic.codec.encode(record if isinstance(record, dict) else dict(record))
         self.records.append((topic.name, key, value, partition))
         return value
 
@@ -82,6 +82,7 @@ class Runtime:
         # derived from the message records (the dispatcher adds, the sweeper rebuilds and prunes)
         self.provider_index: dict[str, str] = {}
         self.deadlines = DeadlineHeap()
+        self.reminders_due: list[tuple[int, str]] = []  # heap of (due ms, rid): streams.agents.appointments
         self._send_many: SendMany | None = None
 
     # -- wiring done by the app once its producer exists --------------------------------------

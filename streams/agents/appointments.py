@@ -11,6 +11,7 @@ against it by the inbound agent.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import uuid
 from collections.abc import Callable
@@ -34,6 +35,7 @@ REMINDER_NAMESPACE = uuid.UUID("0b7d3c1e-9a52-4f68-8c1d-5e2f7a9b4c60")
 CHANNELS = ("WHATSAPP", "SMS")
 KEEP_AFTER_START_MS = 24 * 3600 * 1000  # a finished plan is forgotten a day after its start
 YIELD_EVERY = 2000
+RESCAN_MS = 15_000  # the whole table is read again this often: patients restored (changelog) meanwhile
 
 
 def policy_for(rt: Runtime, organization_id: str) -> SchedulePolicy:
@@ -94,6 +96,7 @@ class Appointments(Handler):
             self.request(out, reminders, change.notify, now)
         if updated != patient:
             view.put_patient(rid, updated)
+            arm(rt, rid, updated)
 
     def request(self, out: Out, reminders: Reminders, due: Due, now: int) -> None:
         """The SendRequest of one reminder (or notice): ids from the plan, PHI sealed."""
@@ -119,8 +122,17 @@ class Appointments(Handler):
         rt.metrics.decide(self.name, f"reminder_{due.template}")
 
 
+def arm(rt: Runtime, rid: str, patient: Patient) -> None:
+    """Note when `patient`'s next reminder falls due (Runtime.reminders_due; stale entries are harmless)."""
+    due = min((d for r in patient.appointments if (d := r.planned.next_due_ms()) is not None), default=None)
+    if due is not None:
+        heapq.heappush(rt.reminders_due, (due, rid))
+
+
 class ReminderTimer(Appointments):
-    """Scans the patients of this worker's partitions for reminders that fell due."""
+    """Fires the reminders that fell due on this worker's partitions, soonest first from
+    Runtime.reminders_due; the index is rebuilt from the table on a new assignment and every
+    RESCAN_MS (patients restored from the changelog are not written through an agent)."""
 
     name = "reminders"
 
@@ -128,6 +140,7 @@ class ReminderTimer(Appointments):
                  owned: Callable[[], set[int]]) -> None:
         super().__init__(rt, patients, messages)
         self.owned = owned
+        self._scanned: tuple[set[int], int] = (set(), 0)  # the partitions of the last rescan, and when
 
     async def fire(self) -> int:
         rt = self.rt
@@ -135,18 +148,32 @@ class ReminderTimer(Appointments):
         if not mine:
             return 0
         now = rt.now()
+        scanned, at = self._scanned
+        if mine != scanned or now - at >= RESCAN_MS:
+            await self.rescan(mine, now)
         view, out = self.view(), Out()
-        fired = 0
+        fired, seen = 0, set()
+        queue, parts = rt.reminders_due, rt.config.partitions
+        while queue and queue[0][0] <= now:
+            _, rid = heapq.heappop(queue)
+            if rid not in seen and partition_for(rid, parts) in mine:
+                seen.add(rid)
+                fired += self.due(view, out, rid, now)
+        for rid in seen:  # after the loop: a plan still due now is looked at again next tick
+            arm(rt, rid, view.patient(rid))
+        await self.complete(view, out)
+        return fired
+
+    async def rescan(self, mine: set[int], now: int) -> None:
+        rt = self.rt
+        rt.reminders_due.clear()
         for n, (rid, patient) in enumerate(list(self.patients.data.items())):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)
-            if not isinstance(patient, Patient) or not patient.appointments:
-                continue
-            if partition_for(str(rid), rt.config.partitions) not in mine:
-                continue
-            fired += self.due(view, out, str(rid), now)
-        await self.complete(view, out)
-        return fired
+            if isinstance(patient, Patient) and patient.appointments \
+                    and partition_for(str(rid), rt.config.partitions) in mine:
+                arm(rt, str(rid), patient)
+        self._scanned = (mine, now)
 
     def due(self, view: View, out: Out, rid: str, now: int) -> int:
         patient = view.patient(rid)  # read again: an agent batch may have changed it meanwhile

@@ -102,8 +102,9 @@ class Handler:
         return View(self.patients, self.messages)
 
     def observe(self, events: Sequence[EventT]) -> None:
-        self.rt.metrics.events.labels(self.name).inc(len(events))
-        self.rt.metrics.batch_size.labels(self.name).observe(len(events))
+        metrics = self.rt.metrics
+        metrics.child(metrics.events, self.name).inc(len(events))
+        metrics.child(metrics.batch_size, self.name).observe(len(events))
 
     async def handle(self, events: Sequence[EventT]) -> None:
         self.observe(events)
