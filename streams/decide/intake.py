@@ -86,8 +86,12 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
         key = f"{req.organization_id}|{req.idempotency_key}"
         seen = dedup.decide(patient.idempotency, key, req.message_id, req.fingerprint, now, policy.dedup_window_ms)
         patient = replace(patient, organization_id=req.organization_id, idempotency=seen.entries)
-        if seen.verdict is dedup.Verdict.REPLAY:
-            return Decision(Action.IGNORE, "replay", patient)
+        # A REPLAY without its message record: a worker died after the patient's changelog record
+        # (holding this key) was stored and before the message's (two topics, acknowledged apart).
+        # Route it again: no provider was called for it (a call needs the message's IN_FLIGHT record
+        # stored first), and its outcomes and command have deterministic ids. A record that merely
+        # expired cannot be the cause: records are kept CARELAY_MESSAGE_RETENTION_S (7 days) after
+        # the message ends, past the dedup window (24 h) that makes this a REPLAY.
         msg, accepted = lifecycle.accept(new_message(req, now), now)
         outs = (accepted,)
         if seen.verdict is dedup.Verdict.DUPLICATE:

@@ -38,6 +38,16 @@ def test_replay_of_a_routed_request_is_ignored() -> None:
     assert again.action is Action.IGNORE and again.outcomes == ()
 
 
+def test_replay_whose_message_record_was_lost_is_routed_again() -> None:
+    """A worker died after storing the patient (with the idempotency key) but before the message:
+    the redelivered request must not be dropped as a replay, or the message is lost for good."""
+    first = run()
+    again = run(first.patient, None)
+    assert again.action is Action.DISPATCH and again.hop is not None and again.hop.attempt_id == "m1:0"
+    assert again.message is not None and again.message.status == "routed"
+    assert again.patient.idempotency == first.patient.idempotency
+
+
 def test_duplicate_request_is_cancelled_and_conflict_failed() -> None:
     first = run()
     dup = run(first.patient, None, request("m2", idempotency_key="key-m1", fingerprint="fp-m1"))
