@@ -34,6 +34,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -420,6 +422,22 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@contextmanager
+def local_stack() -> Iterator[tuple[Path, LocalKafka, LocalRegistry]]:
+    """A throw-away broker and registry in a temporary directory (with its root, for the pipeline's data)."""
+    with tempfile.TemporaryDirectory(prefix="carelay-bench-") as tmp:
+        root = Path(tmp)
+        kafka = LocalKafka(root / "kafka", port=free_port())
+        registry = LocalRegistry(root / "registry", port=free_port())
+        try:
+            kafka.start()
+            registry.start()
+            yield root, kafka, registry
+        finally:
+            registry.stop()
+            kafka.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--messages", type=int, default=2000, help="end-to-end single sends")
@@ -439,29 +457,20 @@ def main(argv: list[str] | None = None) -> int:
         return main_worker_only(args, machine)
     results: dict[str, Any] = {"machine": machine,
                                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_tool": tool}
-    with tempfile.TemporaryDirectory(prefix="carelay-bench-") as tmp:
-        root = Path(tmp)
-        kafka = LocalKafka(root / "kafka", port=free_port())
-        registry = LocalRegistry(root / "registry", port=free_port())
-        try:
-            kafka.start()
-            registry.start()
-            print("measuring the broker's ceiling ...", flush=True)
-            results["kafka_ceiling"] = kafka_ceiling(kafka.bootstrap, args.kafka_records)
-            print(f"measuring the gateway against a bare Starlette endpoint ({tool}) ...", flush=True)
-            gw = gateway_bench.measure(kafka.bootstrap, registry.url, tool=tool, requests=3000, batch_requests=100,
-                                       seconds=args.seconds, concurrency=32)
-            results["gateway"] = {
-                "results": {name: {**asdict(r), "rate": r.rate} for name, r in gw.items()},
-                "ratio_single": gw["gateway single"].rate / gw["bare single"].rate,
-                "ratio_batch": gw["gateway batch"].rate / gw["bare batch"].rate,
-            }
-            print(f"end to end: {args.messages} messages through the whole pipeline ...", flush=True)
-            results["end_to_end"] = end_to_end(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
-                                               args.concurrency, args.rate, args.workers)
-        finally:
-            registry.stop()
-            kafka.stop()
+    with local_stack() as (root, kafka, registry):
+        print("measuring the broker's ceiling ...", flush=True)
+        results["kafka_ceiling"] = kafka_ceiling(kafka.bootstrap, args.kafka_records)
+        print(f"measuring the gateway against a bare Starlette endpoint ({tool}) ...", flush=True)
+        gw = gateway_bench.measure(kafka.bootstrap, registry.url, tool=tool, requests=3000, batch_requests=100,
+                                   seconds=args.seconds, concurrency=32)
+        results["gateway"] = {
+            "results": {name: {**asdict(r), "rate": r.rate} for name, r in gw.items()},
+            "ratio_single": gw["gateway single"].rate / gw["bare single"].rate,
+            "ratio_batch": gw["gateway batch"].rate / gw["bare batch"].rate,
+        }
+        print(f"end to end: {args.messages} messages through the whole pipeline ...", flush=True)
+        results["end_to_end"] = end_to_end(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
+                                           args.concurrency, args.rate, args.workers)
     text = report(results)
     print("\n" + text)
     args.out.mkdir(exist_ok=True)
@@ -476,29 +485,20 @@ def main_worker_only(args: argparse.Namespace, machine: str) -> int:
     args.out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     prof = args.out / f"worker-{stamp}" if args.profile else None
-    with tempfile.TemporaryDirectory(prefix="carelay-bench-") as tmp:
-        root = Path(tmp)
-        kafka = LocalKafka(root / "kafka", port=free_port())
-        registry = LocalRegistry(root / "registry", port=free_port())
+    with local_stack() as (root, kafka, registry):
+        print(f"worker only: {args.messages} messages ...", flush=True)
         try:
-            kafka.start()
-            registry.start()
-            print(f"worker only: {args.messages} messages ...", flush=True)
-            try:
-                result = worker_only(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
-                                     args.rate or 50, root if prof else None)
-            except Exception:
-                shutil.copytree(root / "pipeline" / "logs", args.out / f"worker-{stamp}-logs", dirs_exist_ok=True)
-                print(f"logs kept in {args.out}/worker-{stamp}-logs", file=sys.stderr)
-                raise
-            for phase in ("busy", "idle") if prof else ():
-                if (root / f"{phase}.raw").exists():
-                    collapsed = (root / f"{phase}.raw").read_text()
-                    Path(f"{prof}.{phase}.prof.txt").write_text(top_frames(collapsed))
-                    Path(f"{prof}.{phase}.collapsed").write_text(collapsed)
-        finally:
-            registry.stop()
-            kafka.stop()
+            result = worker_only(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
+                                 args.rate or 50, root if prof else None)
+        except Exception:
+            shutil.copytree(root / "pipeline" / "logs", args.out / f"worker-{stamp}-logs", dirs_exist_ok=True)
+            print(f"logs kept in {args.out}/worker-{stamp}-logs", file=sys.stderr)
+            raise
+        for phase in ("busy", "idle") if prof else ():
+            if (root / f"{phase}.raw").exists():
+                collapsed = (root / f"{phase}.raw").read_text()
+                Path(f"{prof}.{phase}.prof.txt").write_text(top_frames(collapsed))
+                Path(f"{prof}.{phase}.collapsed").write_text(collapsed)
     text = worker_report(result, machine)
     print("\n" + text)
     (args.out / f"worker-{stamp}.json").write_text(json.dumps({"machine": machine, **result}, indent=2))
