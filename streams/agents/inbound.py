@@ -10,8 +10,10 @@ from faust.types import EventT
 
 from streams import convert
 from streams.agents.ai import AiBridge
+from streams.agents.appointments import policy_for
 from streams.agents.automated import automated_reply
 from streams.agents.base import Handler, View, cancel_reminders
+from streams.care import schedule
 from streams.care.flow import ATTENTION, CANCEL_REQUESTED, CONFIRMED, RESCHEDULE_REQUESTED
 from streams.decide import inbound
 from streams.decide.inbound import InboundFacts
@@ -21,6 +23,8 @@ from streams.tables import PatientTable
 
 HELP_NAMESPACE = uuid.UUID("6f1c2e8a-53d4-4b7e-9a0f-2c8d1e5b7a39")
 ANSWER_EVENTS = {"confirm": CONFIRMED, "cancel": CANCEL_REQUESTED, "reschedule": RESCHEDULE_REQUESTED}
+# what the patient is told after answering; a reschedule request is answered by staff, who call back
+ACKNOWLEDGEMENTS = {"confirm": "appointment_confirmed", "cancel": "appointment_cancelled"}
 
 
 class Inbound(Handler):
@@ -65,7 +69,7 @@ class Inbound(Handler):
             out.add(rt.catalog.audit, org.encode(), convert.audit(
                 f"appointment.{action}", "allowed", now, org=org, resource=message_id,
                 details={"channel": rec["channel"], "recipient_id": rid}), None)
-            self.answered(view, out, rec, org, rid, action, message_id, h, now)
+            self.answered(view, out, rec, org, rid, sender, action, message_id, h, now)
         if h.clarify and org:
             self.reply(out, rec, org, rid, sender, "clarification", h.language or self.language(view, rid, h),
                        {}, now)
@@ -80,7 +84,7 @@ class Inbound(Handler):
         if h.alert:
             self.alert(out, org, rid, h.alert, now)
 
-    def answered(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, action: str,
+    def answered(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str, action: str,
                  message_id: str, h: inbound.Handled, now: int) -> None:
         """An answer to a reminder: the business event for the scheduling system; a cancellation also
         cancels the appointment's later reminders and, like a reschedule request, tells staff."""
@@ -97,11 +101,28 @@ class Inbound(Handler):
         if action != "confirm":
             self.care_event(out, rec, org, rid, ATTENTION, appointment_id, message_id, kind.split(".")[1],
                             h.language, now)
+        self.acknowledge(view, out, rec, org, rid, sender, action, appointment_id, now)
         if action == "cancel" and appointment_id is not None:
             patient = view.patient(rid)
             updated = cancel_reminders(patient, "cancel_requested", appointment_id)
             if updated is not patient:
                 view.put_patient(rid, updated)
+
+    def acknowledge(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str,
+                    action: str, appointment_id: str | None, now: int) -> None:
+        """Tell the patient the answer was received, naming the appointment's date and time in their
+        language. Only with the plan at hand (its time and zone) and never on a call: a key press
+        is acknowledged by the call's own script, a second call would be a new ring."""
+        template = ACKNOWLEDGEMENTS.get(action)
+        found = view.patient(rid).reminders(appointment_id) if appointment_id is not None else None
+        if template is None or found is None or rec["channel"] == "VOICE":
+            return
+        planned = found.planned
+        params = dict(schedule.params(planned, policy_for(self.rt, org)))
+        if "date" not in params:
+            return
+        self.reply(out, rec, org, rid, sender, template, planned.language,
+                   {"date": params["date"], "time": params["time"]}, now)
 
     def care_event(self, out: Out, rec: dict[str, Any], org: str, rid: str, kind: str,
                    appointment_id: str | None, message_id: str | None, reason: str | None, language: str | None,
@@ -125,7 +146,7 @@ class Inbound(Handler):
               params: dict[str, str], now: int) -> None:
         """An automated answer (streams.agents.automated). Its ids derive from the inbound event, so a
         replayed inbound asks for the same answer."""
-        automated_reply(self.rt, out, message_id=str(uuid.uuid5(HELP_NAMESPACE, rec["event_id"])),
+        automated_reply(self.rt, out, message_id=str(uuid.uuid5(HELP_NAMESPACE, f"{template}:{rec['event_id']}")),
                         idempotency_key=f"{template}:{rec['event_id']}", org=org, rid=rid,
                         recipient=self.rt.cipher.seal("recipient", sender), channel=rec["channel"],
                         language=language, now=now, source="workflow", template=template, params=params,

@@ -64,6 +64,11 @@ def reminders(stack: Stack, to: str) -> list[dict[str, Any]]:
             or "le recordamos su cita" in (m.get("body") or "")]
 
 
+def acknowledged(stack: Stack, to: str, template: str, words: str) -> list[dict[str, Any]]:
+    """Acknowledgements the simulator accepted: the template, or its words inside the WhatsApp window."""
+    return [m for m in stack.sent(to) if m.get("template") == template or words in (m.get("body") or "")]
+
+
 def event(records: list[dict[str, Any]], kind: str, rid: str) -> dict[str, Any] | None:
     return next((r for r in records if r["type"] == kind and r["recipient_id"] == rid), None)
 
@@ -105,6 +110,12 @@ def test_reminders_confirm_cancel_and_stop(stack: Stack, client: Client, care_wo
     notice = event(told, "staff.attention_needed", rid_cancel)
     assert notice is not None and notice["reason"] == "cancel_requested"
     assert not event(seen, "appointment.confirmed", client.rid(stops))
+    # each answer is acknowledged, in Spanish, naming the appointment; STOP gets no reminder talk
+    for to, template, words in ((confirms, "appointment_confirmed", "queda confirmada"),
+                                (cancels, "appointment_cancelled", "solicitud de cancelar")):
+        # inside the WhatsApp window the template goes as text: its Spanish words are the check
+        wait_until(lambda to=to, template=template, words=words: len(acknowledged(stack, to, template, words)) == 1,
+                   20, f"acknowledgement {template}\n{care_worker.tail()}")
 
     # the second reminder (8 s before the start) goes to the patient who confirmed, and only to them
     outcomes = client.reader("outcomes")
@@ -120,7 +131,7 @@ def test_reminders_confirm_cancel_and_stop(stack: Stack, client: Client, care_wo
     assert "Clinica Sur" in second["body"] and "Ana" in second["body"]  # Spanish, the sealed name opened
     time.sleep(max(0.0, (start - 8000) / 1000 + 3 - time.time()))
     assert len(reminders(stack, cancels)) == 1
-    assert len(stack.sent(cancels)) == 1
+    assert len(stack.sent(cancels)) == 2  # the reminder and the acknowledgement of the cancellation
     assert len(stack.sent(stops)) == 1  # STOP: nothing at all after it
     events.close()
     staff.close()
