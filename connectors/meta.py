@@ -1,17 +1,16 @@
 """WhatsApp Cloud API connector (Meta directly, or 360dialog by configuration) and its webhook parsing.
 
-Sends over a pooled httpx.AsyncClient; parsing and signature checks are pure functions over the
+Sends over a pooled connectors.http.HttpPool; parsing and signature checks are pure functions over the
 webhook JSON, used by the gateway (verify, split) and the streams (parse into canonical events).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-import httpx
 
 from connectors.base import (
     ChannelInstance,
@@ -19,7 +18,6 @@ from connectors.base import (
     SendResult,
     canonical_status,
     decode_refs,
-    tls_context,
 )
 from connectors.errors import (
     ErrorTable,
@@ -32,6 +30,7 @@ from connectors.errors import (
     classify,
     make_error,
 )
+from connectors.http import ConnectError, HttpPool, HttpResponse, TransportError
 from schemas.errors import ContractError
 from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import MetaSettings
@@ -45,9 +44,7 @@ MAX_LIST_ROWS = 10
 MAX_TEXT_CHARS = 4096
 MAX_OPAQUE_CHARS = 512  # biz_opaque_callback_data
 DEFAULT_PER_SECOND = 80.0  # per phone number; up to 1,000 after an upgrade
-CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 10.0
-POOL_LIMIT = 100
 D360_AUTH_HEADER = "D360-API-KEY"  # 360dialog: same Cloud API bodies, POST {base}/messages, no phone id
 # Reply-button titles for free-form questions inside the 24 h window (templates carry their own).
 BUTTON_TITLES: Mapping[str, Mapping[str, str]] = {
@@ -210,7 +207,7 @@ class MetaConnector:
     (auth_header D360-API-KEY, no phone_number_id in the path)."""
 
     def __init__(self, settings: MetaSettings, catalog: TemplateCatalog | None = None,
-                 *, timeout_s: float = READ_TIMEOUT_S, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 *, timeout_s: float = READ_TIMEOUT_S) -> None:
         if not settings.base_url.startswith(("http://", "https://")):
             raise ValueError("MetaSettings.base_url must be an http(s) URL")
         if not str(settings.access_token):
@@ -221,14 +218,7 @@ class MetaConnector:
         self.provider = "d360" if self.dialog360 else PROVIDER
         token = str(settings.access_token)
         headers = {D360_AUTH_HEADER: token} if self.dialog360 else {settings.auth_header: f"Bearer {token}"}
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
-            limits=httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT // 2),
-            transport=transport,
-            verify=tls_context(),
-        )
+        self._http = HttpPool(timeout_s, base_url=settings.base_url, headers=headers)
 
     def messages_path(self, instance: ChannelInstance) -> str:
         if self.dialog360:
@@ -238,12 +228,14 @@ class MetaConnector:
     async def send(self, instance: ChannelInstance, msg: OutboundMessage) -> SendResult:
         payload = build_payload(msg, self._catalog)
         try:
-            response = await self._http.post(self.messages_path(instance), json=payload)
-        except httpx.ConnectError:
+            response = await self._http.request(
+                "POST", self.messages_path(instance), content_type="application/json",
+                body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+        except ConnectError:
             raise RetryableError(self.provider, detail="send: connect failed") from None
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
+        except TransportError as exc:
             # sent but unanswered: Meta has no lookup, so the caller waits for the status webhook
-            raise InDoubtError(self.provider, detail=f"send: {type(exc).__name__}") from None
+            raise InDoubtError(self.provider, detail=f"send: {exc}") from None
         data = _json(response)
         if response.status_code >= 400:
             raise self._error(response, data)
@@ -253,7 +245,7 @@ class MetaConnector:
         spelled = str(messages[0].get("message_status") or "accepted")
         return SendResult(str(messages[0]["id"]), "queued", spelled)
 
-    def _error(self, response: httpx.Response, data: Any) -> Exception:
+    def _error(self, response: HttpResponse, data: Any) -> Exception:
         error = data.get("error") if isinstance(data, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
         retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -275,7 +267,7 @@ class MetaConnector:
         await self._http.aclose()
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: HttpResponse) -> Any:
     try:
         return response.json()
     except ValueError:

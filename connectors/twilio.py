@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
@@ -29,7 +28,6 @@ from connectors.base import (
     OutboundMessage,
     SendResult,
     canonical_status,
-    tls_context,
     with_refs,
 )
 from connectors.errors import (
@@ -44,6 +42,7 @@ from connectors.errors import (
     classify,
     make_error,
 )
+from connectors.http import FORM, ConnectError, ConnectTimeout, HttpPool, TransportError, basic_auth, form_encode
 from schemas.errors import ContractError
 from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import TwilioSettings
@@ -52,8 +51,6 @@ from schemas.templates import TemplateCatalog, default_catalog
 PROVIDER = "twilio"
 API_VERSION = "2010-04-01"
 REQUEST_TIMEOUT_S = 10.0
-CONNECT_TIMEOUT_S = 3.0
-POOL_LIMIT = 100
 # Default pacing per sender (messages/s); ChannelInstance.per_second overrides. Twilio queues any
 # excess for hours, which is a failure for reminders, so the streams pace below these.
 LIMITS: Mapping[str, float] = {"SMS": 1.0, "WHATSAPP": 20.0, "VOICE": 1.0}
@@ -94,8 +91,8 @@ ERROR_MAP: ErrorTable = {
 _SDK_LOGGER = logging.getLogger("carelay.connectors.twilio.sdk")
 
 
-class HttpxTwilioClient(AsyncHttpClient):
-    """The SDK's async transport over one pooled httpx.AsyncClient.
+class PooledTwilioClient(AsyncHttpClient):
+    """The SDK's async transport over one connectors.http.HttpPool (aiohttp).
 
     Why not the SDK's own AsyncTwilioHttpClient: with the installed aiohttp (3.14) it builds an
     aiohttp.BasicAuth per request, which now raises a DeprecationWarning (an error under our pytest
@@ -103,26 +100,28 @@ class HttpxTwilioClient(AsyncHttpClient):
     still builds every request and parses every response; this only moves the bytes.
     """
 
-    def __init__(self, timeout_s: float = REQUEST_TIMEOUT_S, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         super().__init__(_SDK_LOGGER, True, timeout_s)
-        # no retries here: a retried POST could send twice; the streams decide what to retry
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
-            limits=httpx.Limits(max_connections=POOL_LIMIT, max_keepalive_connections=POOL_LIMIT // 2),
-            transport=transport,
-            verify=tls_context(),
-        )
+        self._http = HttpPool(timeout_s)
+        self._auth: tuple[tuple[str, str], str] | None = None  # (user, password) -> its header, built once
+
+    def _authorization(self, auth: tuple[str, str]) -> str:
+        if self._auth is None or self._auth[0] != auth:
+            self._auth = (auth, basic_auth(*auth))
+        return self._auth[1]
 
     async def request(
         self, method: str, uri: str, params: dict[str, object] | None = None, data: dict[str, object] | None = None,
         headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None, timeout: float | None = None,
         allow_redirects: bool = False,
     ) -> TwilioResponse:
+        sent = dict(headers or {})
+        if auth is not None:
+            sent["Authorization"] = self._authorization(auth)
+        body = form_encode(data) if data else None
         response = await self._http.request(
-            method, uri, params=params, data=data, headers=headers, auth=auth,  # type: ignore[arg-type]
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            follow_redirects=allow_redirects,
+            method, uri, params=params, body=body, content_type=FORM if body is not None else None,
+            headers=sent, timeout_s=timeout, allow_redirects=allow_redirects,
         )
         return TwilioResponse(response.status_code, response.text, response.headers)
 
@@ -261,7 +260,7 @@ class TwilioConnector:
     provider = PROVIDER
 
     def __init__(self, settings: TwilioSettings, catalog: TemplateCatalog | None = None,
-                 *, timeout_s: float = REQUEST_TIMEOUT_S, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 *, timeout_s: float = REQUEST_TIMEOUT_S) -> None:
         if not settings.account_sid.startswith("AC") or len(settings.account_sid) != 34:
             raise ValueError("TwilioSettings.account_sid must be an AC... SID of 34 characters")
         if not str(settings.auth_token):
@@ -270,7 +269,7 @@ class TwilioConnector:
             raise ValueError("timeout_s must be positive")
         self._settings = settings
         self._catalog = catalog or default_catalog()
-        self._http = HttpxTwilioClient(timeout_s, transport=transport)
+        self._http = PooledTwilioClient(timeout_s)
         self._client = Client(settings.account_sid, str(settings.auth_token), http_client=self._http)
         # configuration comes from Settings only: the SDK would read TWILIO_EDGE / TWILIO_REGION from the
         # environment (an empty `environment` mapping falls back to os.environ) and rewrite the host
@@ -360,9 +359,9 @@ class _translated:
         op = self._operation
         if isinstance(exc, TwilioRestException | TwilioServiceException):
             raise make_error(PROVIDER, exc.code, exc.status, detail=op) from None
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        if isinstance(exc, ConnectError | ConnectTimeout):
             raise RetryableError(PROVIDER, detail=f"{op}: connect failed") from None
-        if isinstance(exc, asyncio.TimeoutError | httpx.HTTPError | OSError | TwilioException):
+        if isinstance(exc, asyncio.TimeoutError | TransportError | OSError | TwilioException):
             if op == "send":
                 # the request may have reached Twilio: the caller must look it up before resending
                 raise InDoubtError(PROVIDER, detail=f"{op}: {type(exc).__name__}") from None
