@@ -32,7 +32,9 @@ from schemas.settings import Settings
 from schemas.topics import TOPICS, BoundTopic, Catalog, ensure_topics
 
 log = logging.getLogger("carelay.reference_agent")
-READY = "reference agent ready"  # logged once partitions are assigned (stack.pipeline waits for it)
+# printed once partitions are assigned; stack.pipeline waits for it. A print, not a log record, so it
+# shows at any CARELAY_LOG_LEVEL (make bench runs at WARNING)
+READY = "reference agent ready"
 LANGUAGES = ("es", "en", "pt")
 
 # (rule, words or phrases per language); the first rule with a match answers
@@ -128,7 +130,7 @@ class ReferenceAgent:
 
     def run(self) -> None:
         def on_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-            log.info("%s: %d partitions of %s", READY, len(partitions), self.requests.name)
+            print(f"{READY}: {len(partitions)} partitions of {self.requests.name}", flush=True)
 
         self.consumer.subscribe([self.requests.name], on_assign=on_assign)
         try:

@@ -71,12 +71,10 @@ class AiBridge(Handler):
     # -- ai.responses ------------------------------------------------------------------------
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
-        rec = self.decode(rt.catalog.ai_responses, event, out)
+        rec = self.patient_record(rt.catalog.ai_responses, event, out)
         if rec is None:
             return
         rid = rec["recipient_id"]
-        if self.misrouted(event, rid, out):
-            return
         try:
             rt.cipher.open("text", rec["text"])  # refuse here what the dispatcher could not open later
         except Exception as exc:

@@ -65,12 +65,10 @@ class Appointments(Handler):
 
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
-        rec = self.decode(rt.catalog.appointments, event, out)
+        rec = self.patient_record(rt.catalog.appointments, event, out)
         if rec is None:
             return
         rid = rec["recipient_id"]
-        if self.misrouted(event, rid, out):
-            return
         now = rt.now()
         org = rec["organization_id"]
         appt = Appointment(rec["appointment_id"], org, rid, Kind(rec["kind"]), convert.ms(rec.get("start_at")),

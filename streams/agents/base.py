@@ -132,6 +132,14 @@ class Handler:
             self.dead(event, "undecodable", out, detail=type(exc).__name__)
             return None
 
+    def patient_record(self, topic: BoundTopic, event: EventT, out: Out) -> dict[str, Any] | None:
+        """The decoded record of a patient-keyed topic, or None when it went to the dead letters or
+        on to the patient's own partition: every patient agent's first two steps."""
+        rec = self.decode(topic, event, out)
+        if rec is None or self.misrouted(event, rec["recipient_id"], out):
+            return None
+        return rec
+
     def misrouted(self, event: EventT, rid: str, out: Out) -> bool:
         """Records keyed by a partitioner other than Kafka's default land on the wrong partition:
         send them on to the patient's partition of the same topic (see streams.partitioning)."""

@@ -83,12 +83,10 @@ class Dispatcher(Handler):
     # -- before the calls --------------------------------------------------------------------
     def screen(self, event: EventT, view: View, out: Out) -> Call | None:
         rt = self.rt
-        cmd = self.decode(rt.catalog.dispatch, event, out)
+        cmd = self.patient_record(rt.catalog.dispatch, event, out)
         if cmd is None:
             return None
         rid = cmd["recipient_id"]
-        if self.misrouted(event, rid, out):
-            return None
         now = rt.now()
         msg = view.message(rid, cmd["message_id"])
         provider = cmd["provider"]

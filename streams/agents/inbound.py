@@ -36,12 +36,10 @@ class Inbound(Handler):
 
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
-        rec = self.decode(rt.catalog.inbound, event, out)
+        rec = self.patient_record(rt.catalog.inbound, event, out)
         if rec is None:
             return
         rid = rec["recipient_id"]
-        if self.misrouted(event, rid, out):
-            return
         now = rt.now()
         org = rec.get("organization_id") or view.patient(rid).organization_id
         try:
@@ -157,12 +155,10 @@ class ConsentAgent(Handler):
     name = "consent"
 
     def one(self, event: EventT, view: View, out: Out) -> None:
-        rec = self.decode(self.rt.catalog.consent, event, out)
+        rec = self.patient_record(self.rt.catalog.consent, event, out)
         if rec is None:
             return
         rid = rec["recipient_id"]
-        if self.misrouted(event, rid, out):
-            return
         at = convert.ms(rec["occurred_at"]) or self.rt.now()
         self.consent(view, out, rec["organization_id"], rid, rec["channel"], rec["state"] == "OPTED_IN",
                      rec["source"], rec.get("reason"), at, publish=False)

@@ -17,12 +17,10 @@ class Intake(Handler):
 
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
-        rec = self.decode(rt.catalog.send_requests, event, out)
+        rec = self.patient_record(rt.catalog.send_requests, event, out)
         if rec is None:
             return
         rid = rec["recipient_id"]
-        if self.misrouted(event, rid, out):
-            return
         try:
             req = convert.request_facts(rec, rt.fingerprint(rec), rt.templates)
         except Exception as exc:  # a field that does not open (PhiError): nothing can be sent
