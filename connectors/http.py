@@ -107,6 +107,7 @@ class HttpPool:
                 connector=aiohttp.TCPConnector(limit=POOL_LIMIT, ssl=tls_context()),
                 headers=self._headers,
                 timeout=self._timeout(self._timeout_s),
+                cookie_jar=aiohttp.DummyCookieJar(),  # token / basic-auth APIs: no cookie bookkeeping per request
             )
         return self._session
 

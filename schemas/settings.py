@@ -135,7 +135,7 @@ class StreamsSettings:
     app_id: str = ""  # Faust app id (consumer group, changelog names); empty: topic prefix + "streams"
     metrics_port: int = 9102  # the worker's Prometheus /metrics; 0 disables
     batch_max: int = 500  # events per stream.take_events() batch
-    batch_within_ms: int = 20  # longest wait for a batch to fill
+    batch_within_ms: int = 50  # longest wait for a batch to fill (idle wake-ups vs. latency per hop)
     standby_replicas: int = 0  # Faust table standbys (warm copies on other workers)
     session_timeout_s: int = 30  # a dead worker's partitions move after this long
     call_concurrency: int = 32  # provider calls in flight at once per worker
