@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             setup.close()
             svc.state.close()
             svc.staff.close()
+            svc.auditor.flush_tally()
             left = await svc.publisher.aclose()
             if left:
                 log.warning("%d records were still undelivered at shutdown", left)

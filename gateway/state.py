@@ -4,6 +4,13 @@ Each process holds every message's state (gateway.topicview: all partitions, no 
 every worker answers GET /v1/messages/{id} for any message without asking another. The streams write
 the topic (the reconciler); this module only reads it. Memory grows with the number of live messages
 (a few hundred bytes each); past a few million, move the view to a queryable store.
+
+The view keeps each message's last record as the raw bytes and decodes it on GET: the reconciler
+writes a message's state several times (queued, sent, delivered, read), the gateway reads it rarely,
+so decoding every update on the consumer thread cost more than all the GETs. Compacted-topic
+semantics: the last value per key wins, a tombstone deletes. A record whose wire-format header is
+wrong is skipped when it arrives (the previous state stays); one whose body does not decode is
+counted and logged on GET and answered as unknown.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from typing import Any
 
 from gateway.topicview import TopicView
 from schemas.codec import AvroCodec
+from schemas.errors import ContractError
 
 
 class MessageStateView(TopicView):
@@ -19,20 +27,31 @@ class MessageStateView(TopicView):
 
     def __init__(self, bootstrap: str, topic: str, codec: AvroCodec) -> None:
         super().__init__(bootstrap, topic, codec)
-        self._states: dict[str, dict[str, Any]] = {}
+        self._states: dict[str, bytes] = {}  # message_id -> the last MessageState record, undecoded
 
     def get(self, message_id: str) -> dict[str, Any] | None:
-        return self._states.get(message_id)
+        raw = self._states.get(message_id)
+        return None if raw is None else self.decode(raw)
 
     def __len__(self) -> int:
         return len(self._states)
 
-    def apply(self, key: bytes | None, record: dict[str, Any] | None) -> None:
-        if record is None:  # tombstone: the state was deleted
-            if key is not None:
-                self._states.pop(key.decode("utf-8", "replace"), None)
+    def take(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:  # a compacted topic refuses keyless records; should one come, it names its message
+            record = None if value is None else self.decode(value)
+            if record is not None and value is not None:
+                self._states[record["message_id"]] = value
             return
-        self._states[record["message_id"]] = record
+        message_id = key.decode("utf-8", "replace")
+        if value is None:  # tombstone: the state was deleted
+            self._states.pop(message_id, None)
+            return
+        try:
+            self._codec.check_frame(value)
+        except ContractError as exc:
+            self.skipped(exc)
+            return
+        self._states[message_id] = value
 
 
 def iso(value: Any) -> str | None:

@@ -3,7 +3,8 @@
 No consumer group: each process assigns itself all partitions from the beginning, so every worker
 answers for any key without asking another; nothing is ever committed. A subclass says what one
 record does to its in-memory view (`apply`); this class owns the thread, the start-up retry while
-Kafka is down, and `loaded` (caught up with the topic's end as of start-up).
+Kafka is down, and `loaded` (caught up with the topic's end as of start-up). A view that reads few of
+the records it holds overrides `take` to keep the raw bytes and decode on demand (gateway.state).
 """
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ class TopicView:
             while not self._stop.is_set():
                 for msg in consumer.consume(num_messages=500, timeout=POLL_TIMEOUT_S):
                     if msg.error() is None:
-                        self._decode(msg.key(), msg.value())
+                        self.take(msg.key(), msg.value())
                 if self._targets:
                     self._check_caught_up(consumer)
         finally:
@@ -111,14 +112,23 @@ class TopicView:
         if not self._targets:
             self._loaded.set()
 
-    def _decode(self, key: bytes | None, value: bytes | None) -> None:
+    def take(self, key: bytes | None, value: bytes | None) -> None:
+        """One raw record (None: a tombstone); by default decoded and applied. Consumer thread only."""
         if value is None:
             self.apply(key, None)
             return
+        record = self.decode(value)
+        if record is not None:
+            self.apply(key, record)
+
+    def decode(self, value: bytes) -> dict[str, Any] | None:
+        """The record, or None (counted and logged, never its content) when it does not decode."""
         try:
-            record = self._codec.decode(value)
+            return self._codec.decode(value)
         except ContractError as exc:
-            self.decode_errors += 1
-            log.warning("%s: record skipped: %s", self.name, exc)
-            return
-        self.apply(key, record)
+            self.skipped(exc)
+            return None
+
+    def skipped(self, exc: ContractError) -> None:
+        self.decode_errors += 1
+        log.warning("%s: record skipped: %s", self.name, exc)

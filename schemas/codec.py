@@ -44,9 +44,13 @@ class AvroCodec:
             raise ContractError(f"{self.type_name}: record does not match the schema ({type(exc).__name__})") from None
         return buf.getvalue()
 
-    def decode(self, data: bytes) -> dict[str, Any]:
+    def check_frame(self, data: bytes) -> None:
+        """The cheap part of `decode`: the wire-format header, without decoding the body."""
         if len(data) < _HEADER.size or data[0] != MAGIC:
             raise ContractError(f"{self.type_name}: not Confluent wire format (bad magic byte)")
+
+    def decode(self, data: bytes) -> dict[str, Any]:
+        self.check_frame(data)
         _, schema_id = _HEADER.unpack_from(data)
         writer = self._writers.get(schema_id)
         if writer is None:

@@ -163,6 +163,26 @@ def test_get_reads_the_reconciled_state(client, services: Services, settings: Se
     assert client.get(f"/v1/messages/{mine}", headers=SENDER).status_code == 404
 
 
+def test_the_view_keeps_the_last_state_per_message_and_skips_a_record_not_in_wire_format(
+        client, services: Services, settings: Settings):
+    """The view holds records undecoded: the last one per key wins, decoded on GET; a record whose
+    header is wrong is skipped on arrival and the state before it stays."""
+    topic = services.topics.message_state
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap})
+    mid = f"m-{key()}"
+    producer.produce(topic.name, topic.codec.encode(_state(mid, "demo-clinic", "sent", ["queued", "sent"])), mid)
+    producer.produce(topic.name, topic.codec.encode(_state(mid, "demo-clinic", "delivered",
+                                                           ["queued", "sent", "delivered"])), mid)
+    producer.produce(topic.name, b"\x07not avro", mid)  # same key, same partition: read after the others
+    assert producer.flush(10) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and services.state.decode_errors == 0:
+        time.sleep(0.05)
+    assert services.state.decode_errors == 1
+    doc = client.get(f"/v1/messages/{mid}", headers=SENDER).json()
+    assert doc["status"] == "delivered" and [h["status"] for h in doc["history"]] == ["queued", "sent", "delivered"]
+
+
 def test_a_send_is_readable_as_accepted_before_the_streams_report(client):
     mid = client.post("/v1/messages", json=send_body(idempotency_key=key()), headers=SENDER).json()["message_id"]
     r = client.get(f"/v1/messages/{mid}", headers=SENDER)

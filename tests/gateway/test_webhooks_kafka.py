@@ -137,3 +137,32 @@ def test_signed_but_malformed_meta_json_is_a_400(client, settings):
     r = client.post("/webhooks/meta", content=raw,
                     headers={"X-Hub-Signature-256": sign(str(settings.meta.app_secret).encode(), raw)})
     assert r.status_code == 400
+
+
+def test_accepted_callbacks_are_audited_as_a_tally_and_refused_ones_each(client, services, settings):
+    """Accepted provider callbacks: one allowed record per provider, route and window with the counts
+    (each callback is already a durable envelope); a refused one keeps its own record."""
+    query = {"org": "demo-clinic", "message_id": "m-t", "attempt_id": "a-t"}
+    for status in ("sent", "delivered", "read"):
+        form = {"MessageSid": f"SM{uuid.uuid4().hex}", "MessageStatus": status, "To": f"whatsapp:{PATIENT}",
+                "From": f"whatsapp:{settings.twilio.whatsapp_from}"}
+        assert _twilio_post(client, settings, "/webhooks/twilio/status", form, query).status_code == 200
+    raw = _meta_body("wamid.tally")
+    secret = str(settings.meta.app_secret).encode()
+    assert client.post("/webhooks/meta", content=raw, headers={"X-Hub-Signature-256": sign(secret, raw),
+                                                               "Content-Type": "application/json"}).status_code == 200
+    assert _twilio_post(client, settings, "/webhooks/twilio/status", {"MessageSid": "SMf"}, forge=True).status_code \
+        == 403
+
+    topic = services.topics.audit
+    found = [r for _, r in read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=4, timeout_s=6,
+                                      where=lambda r: r["action"].startswith("webhook."))]
+    allowed = {r["action"]: r for r in found if r["outcome"] == "allowed"}
+    assert len(found) == 3 and set(allowed) == {"webhook.twilio.status", "webhook.meta"}
+    twilio = allowed["webhook.twilio.status"]
+    assert twilio["details"] == {"requests": "3", "items": "3"}
+    assert (twilio["actor"], twilio["role"], twilio["organization_id"]) == ("twilio", "provider", "demo-clinic")
+    assert twilio["resource"] == "/webhooks/twilio/status"
+    assert allowed["webhook.meta"]["details"] == {"requests": "1", "items": "3"}
+    [denied] = [r for r in found if r["outcome"] == "denied"]
+    assert (denied["action"], denied["reason"]) == ("webhook.twilio.status", "bad_signature")
