@@ -133,7 +133,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "enable.idempotence": True,
                          "linger.ms": settings.kafka.linger_ms})
     stats = SinkStats()
-    sink = Sink(Consumer(consumer_config(settings, cfg)), store, catalog,
+    sink = Sink(lambda: Consumer(consumer_config(settings, cfg)), store, catalog,
                 DeadLetters(producer, catalog.dead_letter), cfg, stats)
     sink_box.append(sink)
     if stop.is_set():

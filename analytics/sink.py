@@ -5,6 +5,8 @@ two re-reads the batch; the replayed rows carry the same event ids and collapse 
 uniqExact rollups). A retry of the very same batch is also dropped by ClickHouse itself through
 insert_deduplication_token. While ClickHouse is unreachable the sink pauses its partitions and retries
 the held batch with backoff; nothing new is read, nothing is committed, nothing is lost.
+A consumer that failed fatally (the broker fenced its static membership, as after a broker restart
+that outlasts the session) is closed and replaced by a new one, which reads on from the committed offsets.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ class SinkStats:
     dead_letters: int = 0
     insert_failures: int = 0
     commit_failures: int = 0
+    consumer_reopens: int = 0  # consumers replaced after a fatal error (see Sink._reopen)
     last_batch_rows: int = 0
     last_insert_rows_per_s: float = 0.0
     paused_since: float | None = None  # wall time the sink paused on an unreachable store
@@ -92,10 +95,11 @@ class DeadLetters:
 class Sink:
     """The consume → batch → insert → commit loop. One instance per process, on the main thread."""
 
-    def __init__(self, consumer: Consumer, store: Store, catalog: Catalog, dead_letters: DeadLetters,
-                 cfg: AnalyticsSettings, stats: SinkStats | None = None,
+    def __init__(self, open_consumer: Callable[[], Consumer], store: Store, catalog: Catalog,
+                 dead_letters: DeadLetters, cfg: AnalyticsSettings, stats: SinkStats | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._consumer = consumer
+        self._open_consumer = open_consumer
+        self._consumer = open_consumer()
         self._store = store
         bound = [getattr(catalog, attr) for attr in SOURCE_TOPICS]
         self._topics: dict[str, BoundTopic] = {b.name: b for b in bound}
@@ -107,6 +111,7 @@ class Sink:
         self._pending: Batch | None = None  # a batch whose insert failed: partitions stay paused
         self._backoff = Backoff(cfg.retry_initial_s, cfg.retry_max_s)
         self._registry_backoff = Backoff(cfg.retry_initial_s, cfg.retry_max_s)
+        self._reopen_backoff = Backoff(cfg.retry_initial_s, cfg.retry_max_s)
         self._registry_failures: dict[Source, int] = {}
         self._stop = threading.Event()
 
@@ -121,7 +126,7 @@ class Sink:
         self._stop.set()
 
     def run(self) -> None:
-        self._consumer.subscribe(self.topic_names, on_assign=self._on_assign, on_revoke=self._on_revoke)
+        self._subscribe()
         try:
             while not self._stop.is_set():
                 if self._pending is not None:
@@ -135,10 +140,17 @@ class Sink:
 
     # -- reading -------------------------------------------------------------------------------
 
+    def _subscribe(self) -> None:
+        self._consumer.subscribe(self.topic_names, on_assign=self._on_assign, on_revoke=self._on_revoke)
+
     def _poll(self, timeout_s: float) -> None:
         msgs = self._consumer.consume(num_messages=min(self._batch.room(), 1000), timeout=max(timeout_s, 0.01))
         rewound: set[tuple[str, int]] = set()
         for msg in msgs:
+            err = msg.error()
+            if err is not None and (err.fatal() or err.code() == KafkaError._FATAL):
+                self._reopen(err)
+                return
             where = (str(msg.topic()), int(msg.partition() or 0))
             if where in rewound:
                 continue  # re-read after the seek in _accept
@@ -180,6 +192,26 @@ class Sink:
         self._batch.add(src, rows, self._clock())
         return True
 
+    def _reopen(self, err: KafkaError) -> None:
+        """A fatally failed consumer reads and commits nothing ever again (librdkafka: e.g. FENCED_INSTANCE_ID
+        once its session timed out while the broker was away and it rejoined under the same static id).
+        Replace it. What this one read but did not commit is dropped, not stored: the new consumer starts
+        at the committed offsets and reads it again (replayed rows collapse on their event ids)."""
+        self.stats.consumer_reopens += 1
+        log.error("consumer failed fatally (%s); replacing it, uncommitted records will be read again", err.str())
+        self._batch = self._new_batch()
+        self._pending = None
+        self._backoff.reset()
+        self.stats.paused_since = None
+        try:
+            self._consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("closing the failed consumer: %s", exc)
+        # a second owner under the same static id would fence this one again at once: do not spin
+        self._stop.wait(self._reopen_backoff.next())
+        self._consumer = self._open_consumer()
+        self._subscribe()
+
     def _dead_letter(self, msg: Message, src: Source, reason: str, detail: str) -> list[Any]:
         self.stats.dead_letters += 1
         log.warning("dead-lettering %s:%d@%d: %s", src.topic, src.partition, src.offset, reason)
@@ -211,6 +243,8 @@ class Sink:
         except KafkaException as exc:  # the rows are stored; a replay after this collapses on event ids
             self.stats.commit_failures += 1
             log.warning("offset commit failed (%s); the batch may be re-read and deduplicated", exc)
+            return
+        self._reopen_backoff.reset()
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, self._new_batch()

@@ -6,6 +6,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from confluent_kafka import Consumer
 
 from analytics.exceptions import StoreUnavailable
 from analytics.migrations import migrate
+from analytics.service import consumer_config
 from analytics.sink import DeadLetters, Sink
 from analytics.store import Store, open_client
-from schemas.settings import AnalyticsSettings, ClickHouseSettings
+from schemas.settings import AnalyticsSettings, ClickHouseSettings, Settings
 from tests.analytics import figures
 from tests.analytics.kafkatools import SinkProcess, Stack, expected_event_keys, wait_for
 from tests.analytics.scenario import Scenario, build
@@ -181,10 +183,10 @@ def test_an_unavailable_store_pauses_consumption_and_loses_nothing(stack: Stack,
     flaky = FlakyStore(store)
     flaky.down.set()
     cfg = AnalyticsSettings(group_id=own.group, batch_interval_s=0.2, retry_initial_s=0.05, retry_max_s=0.4)
-    consumer = Consumer({"bootstrap.servers": own.bootstrap, "group.id": own.group, "enable.auto.commit": False,
-                         "auto.offset.reset": "earliest"})
+    conf = {"bootstrap.servers": own.bootstrap, "group.id": own.group, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest"}
     producer = Producer({"bootstrap.servers": own.bootstrap})
-    sink = Sink(consumer, flaky, own.catalog, DeadLetters(producer, own.catalog.dead_letter), cfg)  # type: ignore[arg-type]
+    sink = Sink(lambda: Consumer(conf), flaky, own.catalog, DeadLetters(producer, own.catalog.dead_letter), cfg)  # type: ignore[arg-type]
     thread = threading.Thread(target=sink.run, daemon=True)
     sc = build(messages=30, seed=5)
     half = len(sc.records) // 2
@@ -202,6 +204,49 @@ def test_an_unavailable_store_pauses_consumption_and_loses_nothing(stack: Stack,
         figures.check_figures(store, sc)
         wait_for(lambda: own.committed() == own.end_offsets(), 30, "offsets committed to the end")
         assert sink.stats.paused_since is None and sink.stats.insert_failures >= 3
+    finally:
+        sink.stop()
+        thread.join(30)
+        producer.flush(5)
+        store.close()
+    assert not thread.is_alive()
+
+
+def test_a_fenced_consumer_is_replaced_and_loses_nothing(stack: Stack, tmp_path: Path):
+    """librdkafka fails a static member fatally once the broker fences its group.instance.id (after a
+    broker restart that outlasted its session it rejoins and fences itself; here another consumer joins
+    under the same id). A fatally failed consumer never reads again: the sink must replace it."""
+    from confluent_kafka import Producer
+
+    own = stack.fresh()
+    ch = ClickHouseSettings(path=str(tmp_path / "chdb"))
+    store = open_client(ch)
+    migrate(store, ch)
+    settings = Settings.from_env({"CARELAY_KAFKA_BOOTSTRAP": own.bootstrap, "CARELAY_ANALYTICS_GROUP_ID": own.group})
+    cfg = replace(settings.analytics, batch_interval_s=0.2, retry_initial_s=0.05, retry_max_s=0.4)
+    conf = consumer_config(settings, cfg)
+    assert "group.instance.id" in conf  # the production configuration: a static member
+    producer = Producer({"bootstrap.servers": own.bootstrap})
+    sink = Sink(lambda: Consumer(conf), store, own.catalog, DeadLetters(producer, own.catalog.dead_letter), cfg)
+    thread = threading.Thread(target=sink.run, daemon=True)
+    sc = build(messages=30, seed=7)
+    half = len(sc.records) // 2
+    try:
+        own.produce(sc.records[:half])
+        thread.start()
+        wait_for(lambda: own.committed() == own.end_offsets(), 60, "the first half committed")
+        intruder = Consumer(conf)
+        intruder.subscribe(sink.topic_names)
+        try:
+            wait_for(lambda: intruder.poll(0.2) is not None or bool(intruder.assignment()), 60,
+                     "the intruder to take the static id")
+            wait_for(lambda: sink.stats.consumer_reopens > 0, 60, "the sink to replace its fenced consumer")
+        finally:
+            intruder.close()
+        own.produce(sc.records[half:])
+        wait_for(lambda: complete(store, sc), 90, "every record, the second half read by the new consumer")
+        figures.check_figures(store, sc)
+        wait_for(lambda: own.committed() == own.end_offsets(), 30, "offsets committed to the end")
     finally:
         sink.stop()
         thread.join(30)
@@ -228,9 +273,9 @@ def test_throughput_kafka_to_clickhouse(stack: Stack, tmp_path: Path, capsys: py
     ch = ClickHouseSettings(path=str(tmp_path / "chdb"))
     store = open_client(ch)
     migrate(store, ch)
-    consumer = Consumer({"bootstrap.servers": own.bootstrap, "group.id": own.group, "enable.auto.commit": False,
-                         "auto.offset.reset": "earliest"})
-    sink = Sink(consumer, store, own.catalog, DeadLetters(producer, own.catalog.dead_letter),
+    conf = {"bootstrap.servers": own.bootstrap, "group.id": own.group, "enable.auto.commit": False,
+            "auto.offset.reset": "earliest"}
+    sink = Sink(lambda: Consumer(conf), store, own.catalog, DeadLetters(producer, own.catalog.dead_letter),
                 AnalyticsSettings(group_id=own.group))
     thread = threading.Thread(target=sink.run, daemon=True)
     thread.start()
