@@ -38,6 +38,7 @@ LAG_INTERVAL_S = 10.0
 DEADLINE_TICK_S = 0.5
 REMINDER_TICK_S = 1.0
 AI_TICK_S = 0.25  # AI replies are due within 3 s: the holding message goes out at most this late
+FLOW_CHECK_S = 1.0
 
 
 @dataclass
@@ -251,6 +252,18 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
             app.handlers.sweeper.assigned(app.assigned_partitions())
 
     app.on_rebalance_complete.connect(cast(Any, on_recovered))
+
+    @app.timer(FLOW_CHECK_S)
+    async def flow_guard() -> None:
+        # The stop in on_recovered is paired with a resume only if Faust's recovery reaches its own
+        # resume_flow(). Faust stops the flow itself only while a rebalance is in progress (revoke to
+        # "Worker ready"), so a stopped flow outside one means a rebalance ended without that resume:
+        # the worker would hold its partitions and read nothing, for good, and never notice.
+        if app.rebalancing or app.should_stop or cast(Any, app.consumer).flow_active:
+            return
+        log.warning("fetching still stopped after the rebalance ended: resuming it")
+        app.consumer.resume_flow()
+        app.flow_control.resume()
 
 
 config = StreamsConfig.from_settings(Settings.from_env())
