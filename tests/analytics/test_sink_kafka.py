@@ -6,6 +6,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -173,9 +174,25 @@ class FlakyStore:
         self.store.insert(table, rows, columns, token=token)
 
 
-def test_an_unavailable_store_pauses_consumption_and_loses_nothing(stack: Stack, tmp_path: Path):
+@contextmanager
+def sink_thread(own: Stack, store: Any, cfg: AnalyticsSettings, conf: dict[str, Any]) -> Iterator[Sink]:
+    """A Sink over consumers built from `conf`, running on a thread of its own until the block ends."""
     from confluent_kafka import Producer
 
+    producer = Producer({"bootstrap.servers": own.bootstrap})
+    sink = Sink(lambda: Consumer(conf), store, own.catalog, DeadLetters(producer, own.catalog.dead_letter), cfg)
+    thread = threading.Thread(target=sink.run, daemon=True)
+    thread.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+        thread.join(30)
+        producer.flush(5)
+    assert not thread.is_alive()
+
+
+def test_an_unavailable_store_pauses_consumption_and_loses_nothing(stack: Stack, tmp_path: Path):
     own = stack.fresh()
     ch = ClickHouseSettings(path=str(tmp_path / "chdb"))
     store = open_client(ch)
@@ -185,39 +202,30 @@ def test_an_unavailable_store_pauses_consumption_and_loses_nothing(stack: Stack,
     cfg = AnalyticsSettings(group_id=own.group, batch_interval_s=0.2, retry_initial_s=0.05, retry_max_s=0.4)
     conf = {"bootstrap.servers": own.bootstrap, "group.id": own.group, "enable.auto.commit": False,
             "auto.offset.reset": "earliest"}
-    producer = Producer({"bootstrap.servers": own.bootstrap})
-    sink = Sink(lambda: Consumer(conf), flaky, own.catalog, DeadLetters(producer, own.catalog.dead_letter), cfg)  # type: ignore[arg-type]
-    thread = threading.Thread(target=sink.run, daemon=True)
     sc = build(messages=30, seed=5)
     half = len(sc.records) // 2
+    own.produce(sc.records[:half])
     try:
-        own.produce(sc.records[:half])
-        thread.start()
-        wait_for(lambda: sink.stats.paused_since is not None and flaky.failed >= 3, 60, "the sink to pause")
-        consumed_while_down = sink.stats.consumed
-        own.produce(sc.records[half:])  # arrives while paused: must wait in Kafka, not in memory
-        time.sleep(2)
-        assert sink.stats.consumed == consumed_while_down
-        assert own.committed() == {}
-        flaky.down.clear()
-        wait_for(lambda: complete(store, sc), 60, "every record once the store is back")
-        figures.check_figures(store, sc)
-        wait_for(lambda: own.committed() == own.end_offsets(), 30, "offsets committed to the end")
-        assert sink.stats.paused_since is None and sink.stats.insert_failures >= 3
+        with sink_thread(own, flaky, cfg, conf) as sink:
+            wait_for(lambda: sink.stats.paused_since is not None and flaky.failed >= 3, 60, "the sink to pause")
+            consumed_while_down = sink.stats.consumed
+            own.produce(sc.records[half:])  # arrives while paused: must wait in Kafka, not in memory
+            time.sleep(2)
+            assert sink.stats.consumed == consumed_while_down
+            assert own.committed() == {}
+            flaky.down.clear()
+            wait_for(lambda: complete(store, sc), 60, "every record once the store is back")
+            figures.check_figures(store, sc)
+            wait_for(lambda: own.committed() == own.end_offsets(), 30, "offsets committed to the end")
+            assert sink.stats.paused_since is None and sink.stats.insert_failures >= 3
     finally:
-        sink.stop()
-        thread.join(30)
-        producer.flush(5)
         store.close()
-    assert not thread.is_alive()
 
 
 def test_a_fenced_consumer_is_replaced_and_loses_nothing(stack: Stack, tmp_path: Path):
     """librdkafka fails a static member fatally once the broker fences its group.instance.id (after a
     broker restart that outlasted its session it rejoins and fences itself; here another consumer joins
     under the same id). A fatally failed consumer never reads again: the sink must replace it."""
-    from confluent_kafka import Producer
-
     own = stack.fresh()
     ch = ClickHouseSettings(path=str(tmp_path / "chdb"))
     store = open_client(ch)
@@ -226,33 +234,26 @@ def test_a_fenced_consumer_is_replaced_and_loses_nothing(stack: Stack, tmp_path:
     cfg = replace(settings.analytics, batch_interval_s=0.2, retry_initial_s=0.05, retry_max_s=0.4)
     conf = consumer_config(settings, cfg)
     assert "group.instance.id" in conf  # the production configuration: a static member
-    producer = Producer({"bootstrap.servers": own.bootstrap})
-    sink = Sink(lambda: Consumer(conf), store, own.catalog, DeadLetters(producer, own.catalog.dead_letter), cfg)
-    thread = threading.Thread(target=sink.run, daemon=True)
     sc = build(messages=30, seed=7)
     half = len(sc.records) // 2
+    own.produce(sc.records[:half])
     try:
-        own.produce(sc.records[:half])
-        thread.start()
-        wait_for(lambda: own.committed() == own.end_offsets(), 60, "the first half committed")
-        intruder = Consumer(conf)
-        intruder.subscribe(sink.topic_names)
-        try:
-            wait_for(lambda: intruder.poll(0.2) is not None or bool(intruder.assignment()), 60,
-                     "the intruder to take the static id")
-            wait_for(lambda: sink.stats.consumer_reopens > 0, 60, "the sink to replace its fenced consumer")
-        finally:
-            intruder.close()
-        own.produce(sc.records[half:])
-        wait_for(lambda: complete(store, sc), 90, "every record, the second half read by the new consumer")
-        figures.check_figures(store, sc)
-        wait_for(lambda: own.committed() == own.end_offsets(), 30, "offsets committed to the end")
+        with sink_thread(own, store, cfg, conf) as sink:
+            wait_for(lambda: own.committed() == own.end_offsets(), 60, "the first half committed")
+            intruder = Consumer(conf)
+            intruder.subscribe(sink.topic_names)
+            try:
+                wait_for(lambda: intruder.poll(0.2) is not None or bool(intruder.assignment()), 60,
+                         "the intruder to take the static id")
+                wait_for(lambda: sink.stats.consumer_reopens > 0, 60, "the sink to replace its fenced consumer")
+            finally:
+                intruder.close()
+            own.produce(sc.records[half:])
+            wait_for(lambda: complete(store, sc), 90, "every record, the second half read by the new consumer")
+            figures.check_figures(store, sc)
+            wait_for(lambda: own.committed() == own.end_offsets(), 30, "offsets committed to the end")
     finally:
-        sink.stop()
-        thread.join(30)
-        producer.flush(5)
         store.close()
-    assert not thread.is_alive()
 
 
 def test_throughput_kafka_to_clickhouse(stack: Stack, tmp_path: Path, capsys: pytest.CaptureFixture):
