@@ -39,6 +39,10 @@ DEADLINE_TICK_S = 0.5
 REMINDER_TICK_S = 1.0
 AI_TICK_S = 0.25  # AI replies are due within 3 s: the holding message goes out at most this late
 FLOW_CHECK_S = 1.0
+# Faust's default is 20 minutes, and it is also the time the broker may hold an acks=all produce
+# request: a request caught in a broker restart then blocked the producer's sender that long (every
+# send and every commit's flush waited behind it: the worker stopped processing after the restart).
+PRODUCER_REQUEST_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -146,6 +150,7 @@ def create_app(config: StreamsConfig) -> CarelayApp:
         table_standby_replicas=config.standby_replicas,
         producer_linger=s.kafka.linger_ms / 1000,
         producer_acks=-1,
+        producer_request_timeout=PRODUCER_REQUEST_TIMEOUT_S,
         broker_session_timeout=config.session_timeout_s,
         broker_heartbeat_interval=max(0.5, config.session_timeout_s / 10),
         # state lives in memory between a batch and its changelog: a crashed agent must take the
