@@ -16,7 +16,7 @@ from stack.javaproc import free_port
 from .conftest import wait_ready
 from .harness import Client, Stack, number
 
-GRACE_S = 20
+GRACE_S = 60
 
 
 @pytest.mark.timeout(600)
