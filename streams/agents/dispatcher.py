@@ -149,6 +149,8 @@ class Dispatcher(Handler):
                 if found is not None:
                     rt.metrics.provider_calls.labels(provider, "found_in_doubt").inc()
                     return Result(c, found, found=True)
+                # not there: the crash came before the request reached the provider
+                rt.metrics.provider_calls.labels(provider, "not_found_in_doubt").inc()
                 if not c.may_resend:
                     return Result(c, withdrawn=True)
                 if not rt.breakers.allow(c.instance.id):

@@ -36,7 +36,7 @@ def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
     client.send(*requests)
     outcomes.wait(lambda rs: ids <= {r["message_id"] for r in rs if r["status"] == "routed"}, 90,
                   f"all routed\n{first.tail()}")
-    time.sleep(0.6)
+    time.sleep(1.5)  # the calls (3 s each) have reached the simulator and are still running
     first.kill()
     done_before_kill = sum(len(stack.sent(message_id=m)) for m in ids)
     assert done_before_kill < len(ids)  # calls were still in flight when the worker died
@@ -66,10 +66,14 @@ def test_sigkill_mid_dispatch_then_restart_loses_and_duplicates_nothing(
         # "lookup": Twilio's message list had it; "implied": Meta's status callback named our attempt
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'carelay_streams_decisions_total{agent="dispatcher",outcome="in_doubt"}' in metrics
-        assert 'carelay_streams_provider_calls_total{provider="twilio",result="found_in_doubt"}' in metrics
-        # Twilio SMS send no callbacks here, so those in doubt can only have been found by the lookup;
+        # the Twilio attempts in doubt were looked up, never resent blindly; whether the killed worker's
+        # request had reached the provider (found) or not (sent now, once) depends on the kill's timing
+        found = 'carelay_streams_provider_calls_total{provider="twilio",result="found_in_doubt"}' in metrics
+        assert found or 'provider="twilio",result="not_found_in_doubt"' in metrics, metrics
+        # Twilio SMS send no callbacks here, so those found can only have been resolved by the lookup;
         # whether a Meta call was still in flight at the kill (then resolved by its callback, "implied")
         # depends on timing, so it is not required
-        assert "lookup" in resolved, resolved
+        if found:
+            assert "lookup" in resolved, resolved
     finally:
         second.stop()  # a failed assertion must not leave a worker in the group for the next test
