@@ -142,6 +142,9 @@ def create_app(config: StreamsConfig) -> CarelayApp:
         config.app_id,
         broker=broker_urls(s.kafka.bootstrap),
         store="memory://",
+        # Faust's default is "<id>-data" in the working directory; the tables live in memory, but
+        # Faust still creates the folder, so keep it with the rest of the local state
+        datadir=str(s.data_dir / "streams" / f"{config.app_id}-data"),
         topic_partitions=s.kafka.partitions,
         topic_replication_factor=s.kafka.replication_factor,
         key_serializer="raw",
