@@ -131,6 +131,18 @@ class Pipeline:
             f"{self.gateway_url}  gateway (POST /v1/messages, /webhooks/..., /metrics, /openapi.json)"))
         self.procs: dict[str, ChildProcess] = {}
 
+    def __enter__(self) -> Pipeline:
+        """Starts every process; if one fails to come up, stops those already started before raising."""
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def start(self, timeout: float = 90.0) -> None:
         for spec in self.specs:
             self.start_one(spec.name, timeout)

@@ -36,12 +36,8 @@ def pipeline(kafka, registry, tmp_path_factory) -> Iterator[Pipeline]:
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "10",
         "CARELAY_LOG_LEVEL": "DEBUG",  # the most talkative logs are the ones to scan for PHI
     }
-    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, scenario="demo")
-    try:
-        pipe.start()
+    with Pipeline(env, tmp, ports=Ports.free(), workers=1, scenario="demo") as pipe:
         yield pipe
-    finally:
-        pipe.stop()
 
 
 @pytest.fixture

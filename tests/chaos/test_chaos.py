@@ -56,12 +56,8 @@ def pipeline(kafka, registry, tmp_path_factory) -> Iterator[Pipeline]:
     env = _env(kafka.bootstrap, registry.url,
                CARELAY_BREAKER_FAILURES="3", CARELAY_BREAKER_WINDOW_S="10", CARELAY_BREAKER_RECOVERY_S="3",
                CARELAY_BREAKER_HALF_OPEN_CALLS="1", CARELAY_IN_DOUBT_GRACE_S="60")
-    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, scenario="none")
-    try:
-        pipe.start()
+    with Pipeline(env, tmp, ports=Ports.free(), workers=1, scenario="none") as pipe:
         yield pipe
-    finally:
-        pipe.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -245,8 +241,7 @@ def test_broker_stop_and_restart_during_load(kafka_factory, registry, tmp_path: 
     env = _env(broker.bootstrap, registry.url, CARELAY_KAFKA_SEND_TIMEOUT_S="1", CARELAY_IN_DOUBT_GRACE_S="3")
     pipe = _patient_simulator(Pipeline(env, tmp_path / "pipe", ports=Ports.free(), workers=1, scenario="none"))
     figures: dict[str, float] = {}
-    try:
-        pipe.start()
+    with pipe:
         outage = asyncio.Event()
         res = LoadResult()
 
@@ -283,8 +278,6 @@ def test_broker_stop_and_restart_during_load(kafka_factory, registry, tmp_path: 
         assert len(res.accepted) == 200
         account(pipe, res.accepted, timeout=180)
         assert not pipe.dead(), [p.name for p in pipe.dead()]
-    finally:
-        pipe.stop()
 
 
 # ---------------------------------------------------------------- 3. provider outage
