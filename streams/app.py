@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -70,6 +71,8 @@ class CarelayApp(faust.App):
     handlers: Handlers | None = None
 
     async def on_first_start(self) -> None:
+        # Faust creates its data dir without parents: CARELAY_DATA_DIR/streams may not exist yet
+        Path(self.conf.datadir).parent.mkdir(parents=True, exist_ok=True)
         await super().on_first_start()
         cfg = self.config
         kafka = cfg.settings.kafka
