@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.auth import ApiKey
 from gateway.publisher import Publisher
+from schemas.ids import uuid4_str
 from schemas.topics import BoundTopic
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Auditor:
         remote_addr: str | None = None, details: Mapping[str, str] | None = None,
     ) -> tuple[str, bytes]:
         record = {
-            "audit_id": str(uuid.uuid4()),
+            "audit_id": uuid4_str(),
             "occurred_at": int(time.time() * 1000),
             "actor": actor.name,
             "role": actor.role,

@@ -13,12 +13,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 
+from schemas.ids import uuid5_str
+
 NAMESPACE = uuid.UUID("6f1c3c1e-5b0e-4c55-9b7e-8c2a9d1f0a11")
 DEFAULT_CAPACITY = 100_000
 
 
 def message_id_for(organization_id: str, idempotency_key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"{organization_id}\n{idempotency_key}"))
+    return uuid5_str(NAMESPACE, f"{organization_id}\n{idempotency_key}")
 
 
 @dataclass(frozen=True)

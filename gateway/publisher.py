@@ -123,6 +123,7 @@ class Publisher:
         timeout = self._timeout_s if flush_timeout_s is None else flush_timeout_s
         left = int(await asyncio.to_thread(self._producer.flush, timeout))
         self._hand_over()
+        self._expire(float("inf"))  # no tick comes any more: nobody waits for ever on what flush left
         return left
 
     def _poll_forever(self) -> None:
@@ -140,12 +141,22 @@ class Publisher:
             return
         self._producer.poll(0)
         self._hand_over()
-        in_flight = self._in_flight
-        while in_flight and in_flight[0][1].done():
-            in_flight.popleft()
         assert self._loop is not None
-        self._schedule_tick(next_poll_in(self._loop.time(), in_flight[0][0] if in_flight else None,
+        now = self._loop.time()
+        self._expire(now - self._timeout_s)
+        in_flight = self._in_flight
+        self._schedule_tick(next_poll_in(now, in_flight[0][0] if in_flight else None,
                                          self._linger_s, len(self._producer)))
+
+    def _expire(self, queued_before: float) -> None:
+        """Drop settled records from the head of `_in_flight` and fail those queued before `queued_before`
+        (loop time) still unacknowledged. This is the send timeout of the loop's own records: one check
+        per tick instead of a timer per request (`settle`)."""
+        in_flight = self._in_flight
+        while in_flight and (in_flight[0][1].done() or in_flight[0][0] < queued_before):
+            _, fut = in_flight.popleft()
+            if not fut.done():
+                fut.set_exception(Unavailable("Kafka did not acknowledge in time", retry_after_s=self._retry_after_s))
 
     def _track(self, fut: asyncio.Future[None]) -> None:
         """A record of the loop's own was queued: poll once it has lingered, unless a poll comes sooner."""
@@ -225,21 +236,31 @@ class Publisher:
     async def settle(
         self, futures: Iterable[asyncio.Future[None]], *, label: str = "", deadline: float | None = None,
     ) -> list[GatewayError | None]:
-        """Per-future outcome (None = acked) within the bound; those not acked in time are Unavailable."""
+        """Per-future outcome (None = acked) within the bound; those not acked in time are Unavailable.
+
+        The bound of the loop's own records is the ticker's (`_expire`: the send timeout from when each
+        was queued, which `deadline` only approximates); other futures are waited for until `deadline`
+        (default: the send timeout from now)."""
         futs = list(futures)
         loop = asyncio.get_running_loop()
         start = loop.time()
-        end = start + self._timeout_s if deadline is None else deadline
-        # Awaiting the futures one by one under one deadline is lighter than asyncio.wait (no
-        # waiter, no per-future callbacks to add and remove): they mostly resolve in one poll batch.
-        try:
-            async with asyncio.timeout_at(end):
-                for fut in futs:
-                    if not fut.done():
-                        with contextlib.suppress(Exception):
-                            await fut
-        except TimeoutError:
-            pass
+        # Awaiting the futures one by one is lighter than asyncio.wait (no waiter, no per-future
+        # callbacks to add and remove): they mostly resolve in one poll batch.
+        if loop is self._loop and not self._stop.is_set():
+            for fut in futs:
+                if not fut.done():
+                    with contextlib.suppress(Exception):
+                        await fut
+        else:
+            end = start + self._timeout_s if deadline is None else deadline
+            try:
+                async with asyncio.timeout_at(end):
+                    for fut in futs:
+                        if not fut.done():
+                            with contextlib.suppress(Exception):
+                                await fut
+            except TimeoutError:
+                pass
         results: list[GatewayError | None] = []
         for fut in futs:
             if not fut.done() or fut.cancelled():

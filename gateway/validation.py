@@ -5,7 +5,6 @@ Error messages name fields and limits, never the values given (they may be PHI).
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from gateway.errors import (
 )
 from schemas.errors import TemplateParameterError, UnknownTemplateError
 from schemas.phi import is_e164
-from schemas.templates import LANGUAGES, MAX_PARAM_CHARS, TemplateCatalog
+from schemas.templates import LANGUAGES, TemplateCatalog
 
 CHANNELS = ("WHATSAPP", "SMS", "VOICE", "INAPP")
 DEFAULT_CHANNELS = ("WHATSAPP", "SMS", "VOICE")
@@ -73,7 +72,7 @@ class SendInput:
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
     def fingerprint(self, key: bytes) -> bytes:
-        return hmac.new(key, self.canonical(), hashlib.sha256).digest()
+        return hmac.digest(key, self.canonical(), "sha256")  # the one-shot C path: a third of hmac.new's cost
 
 
 def parse_send(
@@ -203,19 +202,11 @@ def _content(
             from None
     if language not in tpl.languages:
         raise UnknownTemplate("the template has no such language", field=prefix + "template.language")
-    missing = [p for p in tpl.params if p not in params]
-    if missing:
-        raise InvalidTemplateParams(f"missing parameters: {', '.join(missing)}", field=where)
-    if len(params) != len(tpl.params):
-        raise InvalidTemplateParams(f"the template takes exactly: {', '.join(tpl.params)}", field=where)
-    for p in tpl.params:
-        value = params[p]
-        if not value.strip() or len(value) > MAX_PARAM_CHARS:
-            raise InvalidTemplateParams(f"parameter {p} must be 1 to {MAX_PARAM_CHARS} characters", field=where)
     try:
-        catalog.validate(name, language, params)  # the catalog's own rules stay authoritative
-    except TemplateParameterError:
-        raise InvalidTemplateParams("parameters do not match the template", field=where) from None
+        tpl.check_params(params)  # the catalog's rules, the same the streams render with
+    except TemplateParameterError as exc:
+        # names parameters and the catalog's template name, never a value
+        raise InvalidTemplateParams(str(exc), field=where) from None
     return name, language, tuple((p, params[p]) for p in tpl.params), None
 
 

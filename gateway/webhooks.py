@@ -30,6 +30,7 @@ from gateway.body import parse_form, parse_json, read_body
 from gateway.errors import BadSignature, MalformedBody
 from gateway.services import Services, remote_addr, route_of, services
 from gateway.twilio_signature import form_signature_valid
+from schemas.ids import uuid5_str
 from schemas.phi import is_e164, normalize_address
 
 ENVELOPE_NAMESPACE = uuid.UUID("0b7c8e3a-2f4d-4d0e-a7f1-5e9b1c3d2a60")
@@ -78,7 +79,7 @@ def patient_number(address: str | None) -> str | None:
 
 def envelope_id(provider: str, kind: str, *parts: bytes) -> str:
     digest = hashlib.sha256(b"\x00".join(parts)).hexdigest()
-    return str(uuid.uuid5(ENVELOPE_NAMESPACE, f"{provider}|{kind}|{digest}"))
+    return uuid5_str(ENVELOPE_NAMESPACE, f"{provider}|{kind}|{digest}")
 
 
 def twilio_url(public_url: str, path: str, query: str) -> str:

@@ -4,12 +4,12 @@ Only ids, codes and sealed values cross here: nothing is opened (the shells open
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from schemas.errors import UnknownTemplateError
+from schemas.ids import uuid4_str
 from schemas.templates import TemplateCatalog
 from streams.care.urgent import UNREAD
 from streams.decide.circuit import Transition
@@ -145,7 +145,7 @@ def poll_status(fields: Mapping[str, Any], msg: Message, hop: Hop, now_ms: int) 
 
 def consent_change(org: str, rid: str, channel: str, opted_in: bool, source: str, reason: str | None,
                    now_ms: int) -> dict[str, Any]:
-    return {"event_id": str(uuid.uuid4()), "organization_id": org, "recipient_id": rid,
+    return {"event_id": uuid4_str(), "organization_id": org, "recipient_id": rid,
             "channel": channel if channel in CHANNELS else ALL_CHANNELS,
             "state": "OPTED_IN" if opted_in else "OPTED_OUT", "source": source, "reason": reason,
             "occurred_at": now_ms}
@@ -156,7 +156,7 @@ def consent_key(org: str, rid: str, channel: str) -> bytes:
 
 
 def circuit_event(instance_id: str, provider: str, channel: str, move: Transition, now_ms: int) -> dict[str, Any]:
-    return {"event_id": str(uuid.uuid4()), "channel_instance": instance_id, "provider": provider,
+    return {"event_id": uuid4_str(), "channel_instance": instance_id, "provider": provider,
             "channel": channel if channel in CHANNELS else "UNKNOWN", "state": move.state.value,
             "previous_state": move.previous.value, "failures": move.failures, "occurred_at": now_ms}
 
@@ -169,6 +169,6 @@ def dead_letter(topic: str, partition: int, offset: int, key: bytes | None, valu
 
 def audit(action: str, outcome: str, now_ms: int, *, org: str | None, resource: str | None,
           reason: str | None = None, details: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return {"audit_id": str(uuid.uuid4()), "occurred_at": now_ms, "actor": "streams", "role": "service",
+    return {"audit_id": uuid4_str(), "occurred_at": now_ms, "actor": "streams", "role": "service",
             "organization_id": org, "action": action, "resource": resource, "outcome": outcome, "reason": reason,
             "remote_addr": None, "details": dict(details or {})}

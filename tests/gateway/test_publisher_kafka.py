@@ -59,6 +59,40 @@ def test_no_broker_means_unavailable_within_the_timeout(in_loop):
     asyncio.run(run())
 
 
+def test_the_loop_ticker_times_records_out_without_librdkafka():
+    """The loop's own records have no timer each: the ticker fails one still unacknowledged after the
+    send timeout, even when librdkafka would wait much longer."""
+    async def run() -> None:
+        pub = Publisher(f"127.0.0.1:{free_port()}", linger_ms=5, send_timeout_s=0.5,
+                        extra_config={"message.timeout.ms": 60_000})
+        pub.start()
+        try:
+            start = time.monotonic()
+            results = await pub.settle([pub.submit("nowhere", None, b"v") for _ in range(3)])
+            assert all(isinstance(r, Unavailable) for r in results)
+            assert 0.5 <= time.monotonic() - start < 1.5
+        finally:
+            await pub.aclose(flush_timeout_s=0.1)
+
+    asyncio.run(run())
+
+
+def test_closing_fails_what_is_still_waited_for():
+    """After aclose no tick comes: a request still waiting gets Unavailable, it does not hang."""
+    async def run() -> None:
+        pub = Publisher(f"127.0.0.1:{free_port()}", linger_ms=5, send_timeout_s=60,
+                        extra_config={"message.timeout.ms": 60_000})
+        pub.start()
+        waiting = asyncio.ensure_future(pub.settle([pub.submit("nowhere", None, b"v")]))
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        assert await pub.aclose(flush_timeout_s=0.1) == 1
+        results = await asyncio.wait_for(waiting, 5)
+        assert isinstance(results[0], Unavailable)
+
+    asyncio.run(run())
+
+
 def test_a_future_of_another_event_loop_is_resolved_on_its_own_loop(kafka, topic):
     """The app's lifespan loop polls; a test client's request may run on another loop."""
     async def main() -> None:
