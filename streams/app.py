@@ -61,6 +61,13 @@ class Handlers:
     reminders: ReminderTimer
     ai: AiBridge
 
+    def assigned(self, partitions: set[int]) -> None:
+        """The one notification of a completed assignment (partitions assigned, tables recovered):
+        each timer's index over the table starts again from it (the sweeper's post-assignment
+        re-issue, the reminder and AI deadline heaps, rebuilt on their next tick)."""
+        for listener in (self.sweeper, self.reminders, self.ai):
+            listener.assigned(partitions)
+
 
 class CarelayApp(faust.App):
     """faust.App plus the start-up work that must precede subscribing: topics and the runtime."""
@@ -83,10 +90,11 @@ class CarelayApp(faust.App):
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
         ai = AiBridge(*args, self.owned_partitions)
+        reminders = ReminderTimer(*args, self.owned_partitions)
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
                                  Inbound(*args, ai), ConsentAgent(*args), DelayService(rt, self._untrack),
-                                 Sweeper(rt, self.messages, self.owned_partitions), Appointments(*args),
-                                 ReminderTimer(*args, self.owned_partitions), ai)
+                                 Sweeper(rt, self.messages, self.owned_partitions),
+                                 Appointments(*args, reminders.due_index), reminders, ai)
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
@@ -260,7 +268,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         # `consumer.resume_flow()`, which follows the queue clearing.
         app.consumer.stop_flow()
         if app.handlers is not None:
-            app.handlers.sweeper.assigned(app.assigned_partitions())
+            app.handlers.assigned(app.assigned_partitions())
 
     app.on_rebalance_complete.connect(cast(Any, on_recovered))
 

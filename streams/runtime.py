@@ -82,7 +82,6 @@ class Runtime:
         # derived from the message records (the dispatcher adds, the sweeper rebuilds and prunes)
         self.provider_index: dict[str, str] = {}
         self.deadlines = DeadlineHeap()
-        self.reminders_due: list[tuple[int, str]] = []  # heap of (due ms, rid): streams.agents.appointments
         self._send_many: SendMany | None = None
 
     # -- wiring done by the app once its producer exists --------------------------------------
@@ -168,16 +167,19 @@ class Runtime:
 
 
 class DeadlineHeap:
-    """The deadlines of this worker's hops, soonest first: a delivery deadline, or an urgent notice's
-    time to read. The time itself is durable in the message record (Hop.deadline_ms, Hop.voice_at_ms);
-    this heap only says when to look (one time per hop: arming an earlier one replaces it), and the
-    reconciliation sweep re-arms it from the table after a restart or a rebalance."""
+    """Times to look at a record, soonest first, one per (key, hop): arming an earlier time replaces
+    the armed one, a later one is ignored until that one has fired. The time itself is durable in the
+    record, so the heap only says when to look, and its owner arms it again from the table after a
+    restart or a rebalance. It holds a hop's delivery deadline or an urgent notice's time to read
+    (key `rid|message_id` and the hop number: Hop.deadline_ms, Hop.voice_at_ms, `Runtime.deadlines`,
+    re-armed by the reconciliation sweep), or a patient's next due time (key `rid`, hop 0: an AI
+    request's deadline, the next reminder; streams.agents.base.PatientDeadlines)."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, str, int]] = []
         self._armed: dict[tuple[str, int], int] = {}
 
-    def arm(self, deadline_ms: int, key: str, hop: int) -> None:
+    def arm(self, deadline_ms: int, key: str, hop: int = 0) -> None:
         armed = self._armed.get((key, hop))
         if armed is None or deadline_ms < armed:
             self._armed[(key, hop)] = deadline_ms
@@ -194,6 +196,10 @@ class DeadlineHeap:
 
     def next_ms(self) -> int | None:
         return self._heap[0][0] if self._heap else None
+
+    def clear(self) -> None:
+        self._heap.clear()
+        self._armed.clear()
 
     def __len__(self) -> int:
         return len(self._armed)

@@ -4,32 +4,29 @@
 message for requests past their deadline.
 
 The deadline is durable in the patient record; memory only keeps a heap of (deadline, rid) saying
-when to look, rebuilt from the table whenever this worker's partitions change (after the table's
-recovery), so a restart or rebalance still sends the holding message, and a tick never scans every
-patient.
+when to look (streams.agents.base.PatientDeadlines), rebuilt from the table after each assignment
+once the table is recovered, so a restart or rebalance still sends the holding message, and a tick
+never scans every patient.
 """
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, cast
+from typing import Any
 
 from faust.types import EventT
 
 from streams.agents.automated import automated_reply
-from streams.agents.base import Handler, View
+from streams.agents.base import Handler, PatientDeadlines, View
 from streams.care import ai_bridge
 from streams.care.ai_bridge import Outcome
 from streams.care.flow import ATTENTION
 from streams.decide.records import Patient, sealed_from_state, sealed_to_state
-from streams.partitioning import partition_for
-from streams.runtime import DeadlineHeap, Out, Runtime
+from streams.runtime import Out, Runtime
 from streams.tables import PatientTable
 
 AI_NAMESPACE = uuid.UUID("3f9a6c2d-8e14-4b57-a0d3-71c5e2b9f846")
-YIELD_EVERY = 2000
 
 
 class AiBridge(Handler):
@@ -39,8 +36,12 @@ class AiBridge(Handler):
                  owned: Callable[[], set[int]]) -> None:
         super().__init__(rt, patients, messages)
         self.owned = owned
-        self.deadlines = DeadlineHeap()  # (deadline, rid): when to look; the deadline itself is in Patient.ai
-        self._armed_for: frozenset[int] = frozenset()  # the partitions the heap was rebuilt for
+        # when to look at which patient; the deadline itself is in Patient.ai
+        self.deadlines = PatientDeadlines(lambda p: ai_bridge.next_deadline(p.ai), rt.config.partitions)
+
+    def assigned(self, partitions: set[int]) -> None:
+        """Partitions were assigned and the tables recovered: the next tick rebuilds the heap for them."""
+        self.deadlines.assigned(partitions)
 
     @property
     def timeout_ms(self) -> int:
@@ -58,14 +59,15 @@ class AiBridge(Handler):
                                         self.timeout_ms, appointment_id, recipient)
         if bridge is patient.ai:
             return  # asked already (a replayed inbound)
-        view.put_patient(rid, replace(patient, ai=bridge))
+        updated = replace(patient, ai=bridge)
+        view.put_patient(rid, updated)
         out.add(rt.catalog.ai_requests, rid.encode(), {
             "message_id": req.request_id, "conversation_id": req.conversation_id, "organization_id": org,
             "recipient_id": rid, "correlation_id": req.correlation_id, "text": rt.cipher.seal("text", text),
             "language": language, "channel": req.channel, "appointment_id": appointment_id, "handoff": False,
             "created_at": now, "metadata": {},
         }, rt.partition(rid))
-        self.deadlines.arm(now + self.timeout_ms, rid, 0)
+        self.deadlines.arm(rid, updated)
         rt.metrics.decide(self.name, "requested")
 
     # -- ai.responses ------------------------------------------------------------------------
@@ -119,38 +121,21 @@ class AiBridge(Handler):
     async def fire(self) -> int:
         """Requests past their deadline on this worker's partitions: the holding message, staff flagged."""
         rt = self.rt
-        mine = frozenset(self.owned())
+        mine = self.owned()
         if not mine:
             return 0
-        if mine != self._armed_for:
-            await self.rearm(mine)
         now = rt.now()
-        due = self.deadlines.due(now)
+        due = await self.deadlines.due(self.patients.data, mine, now)
         if not due:
             return 0
         view, out = self.view(), Out()
         fired = 0
-        for rid, _ in due:
-            if partition_for(rid, rt.config.partitions) not in mine:
-                continue
+        for rid in due:
             patient = view.patient(rid)
             for outcome in ai_bridge.expire(patient.ai, patient.loop, now, rt.config.policy.loop):
                 patient = self.settle(view, out, rid, patient, outcome, now)
                 rt.metrics.decide(self.name, outcome.staff_reason or "expired")
                 fired += 1
-            following = ai_bridge.next_deadline(patient.ai)
-            if following is not None:
-                self.deadlines.arm(following, rid, 0)
+            self.deadlines.arm(rid, patient)  # the next waiting request's deadline, if any
         await self.complete(view, out)
         return fired
-
-    async def rearm(self, mine: frozenset[int]) -> None:
-        """The partitions changed (start, rebalance): arm the heap from the patients' waiting requests."""
-        for n, (rid, patient) in enumerate(list(self.patients.data.items())):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-            if not isinstance(patient, Patient) or not patient.ai.waiting:
-                continue
-            if partition_for(str(rid), self.rt.config.partitions) in mine:
-                self.deadlines.arm(cast(int, ai_bridge.next_deadline(patient.ai)), str(rid), 0)
-        self._armed_for = mine

@@ -10,8 +10,6 @@ against it by the inbound agent.
 """
 from __future__ import annotations
 
-import asyncio
-import heapq
 import json
 import uuid
 from collections.abc import Callable
@@ -21,21 +19,18 @@ from typing import Any, cast
 from faust.types import EventT
 
 from streams import convert
-from streams.agents.base import Handler, View
+from streams.agents.base import Handler, PatientDeadlines, View
 from streams.care import schedule
 from streams.care.clock import QuietHours
 from streams.care.schedule import Appointment, Due, Kind, SchedulePolicy
 from streams.decide.consent import allowed_channels
 from streams.decide.records import Patient, Reminders, sealed_from_state, sealed_to_state
-from streams.partitioning import partition_for
 from streams.runtime import Out, Runtime
 from streams.tables import PatientTable
 
 REMINDER_NAMESPACE = uuid.UUID("0b7d3c1e-9a52-4f68-8c1d-5e2f7a9b4c60")
 CHANNELS = ("WHATSAPP", "SMS")
 KEEP_AFTER_START_MS = 24 * 3600 * 1000  # a finished plan is forgotten a day after its start
-YIELD_EVERY = 2000
-RESCAN_MS = 15_000  # the whole table is read again this often: patients restored (changelog) meanwhile
 
 
 def policy_for(rt: Runtime, organization_id: str) -> SchedulePolicy:
@@ -62,6 +57,11 @@ def prune(patient: Patient, now: int) -> Patient:
 
 class Appointments(Handler):
     name = "appointments"
+
+    def __init__(self, rt: Runtime, patients: PatientTable, messages: PatientTable,
+                 due_index: PatientDeadlines) -> None:
+        super().__init__(rt, patients, messages)
+        self.due_index = due_index  # the reminder timer's: a changed plan is armed in it
 
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
@@ -94,7 +94,7 @@ class Appointments(Handler):
             self.request(out, reminders, change.notify, now)
         if updated != patient:
             view.put_patient(rid, updated)
-            arm(rt, rid, updated)
+            self.due_index.arm(rid, updated)
 
     def request(self, out: Out, reminders: Reminders, due: Due, now: int) -> None:
         """The SendRequest of one reminder (or notice): ids from the plan, PHI sealed."""
@@ -120,25 +120,26 @@ class Appointments(Handler):
         rt.metrics.decide(self.name, f"reminder_{due.template}")
 
 
-def arm(rt: Runtime, rid: str, patient: Patient) -> None:
-    """Note when `patient`'s next reminder falls due (Runtime.reminders_due; stale entries are harmless)."""
-    due = min((d for r in patient.appointments if (d := r.planned.next_due_ms()) is not None), default=None)
-    if due is not None:
-        heapq.heappush(rt.reminders_due, (due, rid))
+def next_reminder_ms(patient: Patient) -> int | None:
+    """When `patient`'s next reminder falls due, if one is pending."""
+    return min((d for r in patient.appointments if (d := r.planned.next_due_ms()) is not None), default=None)
 
 
 class ReminderTimer(Appointments):
-    """Fires the reminders that fell due on this worker's partitions, soonest first from
-    Runtime.reminders_due; the index is rebuilt from the table on a new assignment and every
-    RESCAN_MS (patients restored from the changelog are not written through an agent)."""
+    """Fires the reminders that fell due on this worker's partitions, soonest first from its index of
+    each patient's next due time (PatientDeadlines, rebuilt from the table after each assignment,
+    armed by the appointments agent and by the timer itself)."""
 
     name = "reminders"
 
     def __init__(self, rt: Runtime, patients: PatientTable, messages: PatientTable,
                  owned: Callable[[], set[int]]) -> None:
-        super().__init__(rt, patients, messages)
+        super().__init__(rt, patients, messages, PatientDeadlines(next_reminder_ms, rt.config.partitions))
         self.owned = owned
-        self._scanned: tuple[set[int], int] = (set(), 0)  # the partitions of the last rescan, and when
+
+    def assigned(self, partitions: set[int]) -> None:
+        """Partitions were assigned and the tables recovered: the next tick rebuilds the index for them."""
+        self.due_index.assigned(partitions)
 
     async def fire(self) -> int:
         rt = self.rt
@@ -146,32 +147,16 @@ class ReminderTimer(Appointments):
         if not mine:
             return 0
         now = rt.now()
-        scanned, at = self._scanned
-        if mine != scanned or now - at >= RESCAN_MS:
-            await self.rescan(mine, now)
+        due = await self.due_index.due(self.patients.data, mine, now)
+        if not due:
+            return 0
         view, out = self.view(), Out()
-        fired, seen = 0, set()
-        queue, parts = rt.reminders_due, rt.config.partitions
-        while queue and queue[0][0] <= now:
-            _, rid = heapq.heappop(queue)
-            if rid not in seen and partition_for(rid, parts) in mine:
-                seen.add(rid)
-                fired += self.due(view, out, rid, now)
-        for rid in seen:  # after the loop: a plan still due now is looked at again next tick
-            arm(rt, rid, view.patient(rid))
+        fired = 0
+        for rid in due:
+            fired += self.due(view, out, rid, now)
+            self.due_index.arm(rid, view.patient(rid))  # a plan still due now is looked at again next tick
         await self.complete(view, out)
         return fired
-
-    async def rescan(self, mine: set[int], now: int) -> None:
-        rt = self.rt
-        rt.reminders_due.clear()
-        for n, (rid, patient) in enumerate(list(self.patients.data.items())):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-            if isinstance(patient, Patient) and patient.appointments \
-                    and partition_for(str(rid), rt.config.partitions) in mine:
-                arm(rt, str(rid), patient)
-        self._scanned = (mine, now)
 
     def due(self, view: View, out: Out, rid: str, now: int) -> int:
         patient = view.patient(rid)  # read again: an agent batch may have changed it meanwhile

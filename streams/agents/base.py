@@ -8,8 +8,9 @@ rather than losing them.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -26,10 +27,12 @@ from streams.decide.consent import ALL_CHANNELS
 from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
-from streams.runtime import Out, Record, Runtime, b64, unb64
+from streams.partitioning import partition_for
+from streams.runtime import DeadlineHeap, Out, Record, Runtime, b64, unb64
 from streams.tables import PatientTable
 
 log = logging.getLogger("carelay.streams")
+YIELD_EVERY = 2000  # records scanned between yields to the event loop
 
 
 def cancel_reminders(patient: Patient, reason: str, appointment_id: str | None = None) -> Patient:
@@ -38,6 +41,46 @@ def cancel_reminders(patient: Patient, reason: str, appointment_id: str | None =
                   if (appointment_id is None or r.planned.appointment_id == appointment_id) and r.planned.pending()
                   else r for r in patient.appointments)
     return patient if plans == patient.appointments else replace(patient, appointments=plans)
+
+
+class PatientDeadlines:
+    """When to look at which patient of this worker's partitions for one kind of due time (`due_of`:
+    an AI request's deadline, the next reminder), soonest first. The time is durable in the patient
+    record; this index is armed by the agents that write such a time (`arm`) and rebuilt from the
+    `patients` table after each assignment: `assigned` is called once the tables are recovered
+    (CarelayApp's on_rebalance_complete), and the next `due` scans the table for those partitions.
+    Patients restored from the changelog reach the table only during that recovery, so nothing is
+    rescanned in between. A stale time is harmless: the caller reads the patient again and re-arms."""
+
+    def __init__(self, due_of: Callable[[Patient], int | None], partitions: int) -> None:
+        self.due_of = due_of
+        self.partitions = partitions
+        self.heap = DeadlineHeap()
+        self._assigned: frozenset[int] | None = None  # partitions assigned and recovered, not yet scanned
+
+    def assigned(self, partitions: set[int]) -> None:
+        self._assigned = frozenset(partitions)
+
+    def arm(self, rid: str, patient: Patient) -> None:
+        due = self.due_of(patient)
+        if due is not None:
+            self.heap.arm(due, rid)
+
+    async def due(self, table: Mapping[Any, Any], mine: set[int], now: int) -> list[str]:
+        """The patients (of `mine`) whose time came, each once; rebuilds the index first after an assignment."""
+        if self._assigned is not None:
+            await self.rebuild(table, self._assigned)
+        return [rid for rid, _ in self.heap.due(now) if partition_for(rid, self.partitions) in mine]
+
+    async def rebuild(self, table: Mapping[Any, Any], partitions: frozenset[int]) -> None:
+        self._assigned = None
+        self.heap.clear()
+        for n, (rid, patient) in enumerate(list(table.items())):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            if isinstance(patient, Patient) and (due := self.due_of(patient)) is not None \
+                    and partition_for(str(rid), self.partitions) in partitions:
+                self.heap.arm(due, str(rid))
 
 
 class View:

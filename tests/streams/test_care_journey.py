@@ -12,13 +12,15 @@ import io
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from analytics import report
 from stack.javaproc import free_port
@@ -27,6 +29,7 @@ from .conftest import wait_ready
 from .harness import ORG, Client, Proc, Stack, _ok, number, wait_until
 
 START_IN_S = 30
+RESTART_START_IN_S = 50  # the successor of a killed worker has time to start before the first reminder
 OFFSETS = (20, 8)
 CARE = {
     "CARELAY_CARE_REMINDER_OFFSETS_S": ",".join(str(o) for o in OFFSETS),
@@ -274,3 +277,45 @@ def test_fhir_booking_to_reminder_answer_staff_and_report(stack: Stack, client: 
     assert (totals["confirmed"], totals["cancel_requested"]) == (1, 1), text
     assert (totals["confirmation_rate"], totals["cancellation_rate"]) == (0.5, 0.5), text
     assert confirms not in text and NAME not in text
+
+
+def plan_stored(client: Client, rid: str, appointment_id: str) -> Callable[[], bool]:
+    """Whether the patient's reminder plan for the appointment is in the `patients` changelog."""
+    topic = f"{client.settings.kafka.topic_prefix}streams-patients-changelog"
+    consumer = Consumer({"bootstrap.servers": client.settings.kafka.bootstrap, "group.id": f"test-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+    meta = consumer.list_topics(topic, timeout=10).topics[topic]
+    consumer.assign([TopicPartition(topic, p, 0) for p in meta.partitions])
+    key, seen = orjson.dumps(rid), []
+
+    def check() -> bool:
+        seen.extend(m for m in consumer.consume(500, timeout=0.2) if m.error() is None and m.key() == key
+                    and appointment_id.encode() in (m.value() or b""))
+        if seen:
+            consumer.close()
+        return bool(seen)
+    return check
+
+
+def test_a_plan_restored_from_the_changelog_is_armed_at_assignment(stack: Stack, client: Client,
+                                                                    care_worker: Proc) -> None:
+    """Last in the module: it kills the module's worker. The plan reaches the successor only through
+    the changelog (a replayed booking is `stale` against it and arms nothing), and the timer rescans
+    the table only when an assignment completes: both reminders go out, once each, in time."""
+    to = number()
+    start = int(time.time() * 1000) + RESTART_START_IN_S * 1000
+    appointment_id = book(client, to, start)
+    wait_until(plan_stored(client, client.rid(to), appointment_id), 20, f"plan in the changelog\n{care_worker.tail()}")
+    care_worker.kill()
+    successor = stack.worker("care-worker-2", CARE)
+    try:
+        wait_ready(successor)
+        first_due = start - OFFSETS[0] * 1000
+        [first] = wait_until(lambda: reminders(stack, to), RESTART_START_IN_S, f"first reminder\n{successor.tail()}")
+        assert first["created_at"] * 1000 >= first_due - 1000  # not before its time
+        wait_until(lambda: len(reminders(stack, to)) == 2, RESTART_START_IN_S, f"second reminder\n{successor.tail()}")
+        assert time.time() * 1000 < start  # both before the appointment: neither skipped as late
+        time.sleep(3)
+        assert len(reminders(stack, to)) == 2
+    finally:
+        successor.stop()

@@ -2,13 +2,10 @@
 partitioner, the reminder due-time index."""
 from __future__ import annotations
 
-import heapq
-from types import SimpleNamespace
-from typing import Any, cast
-
 from prometheus_client import CollectorRegistry
 
-from streams.agents.appointments import arm
+from streams.agents.appointments import next_reminder_ms
+from streams.agents.base import PatientDeadlines
 from streams.care.schedule import Kind, Planned, Slot, SlotState
 from streams.decide.records import Patient, Reminders
 from streams.metrics import Metrics
@@ -34,19 +31,21 @@ def test_cached_partitioner_stays_murmur2() -> None:
             assert partition_for_bytes(key, 6) == (signed & 0x7FFFFFFF) % 6
 
 
-def _plan(aid: str, *slots: tuple[int, SlotState]) -> Reminders:
+def plan(aid: str, *slots: tuple[int, SlotState]) -> Reminders:
     planned = Planned(aid, "org", "rid", Kind.BOOKED, 10_000_000, "UTC", "es", None, 0,
                       tuple(Slot(f"s{i}", 60, due, state) for i, (due, state) in enumerate(slots)))
     return Reminders(planned, ("k", "n", "c"))
 
 
 def test_reminder_index_holds_each_patients_soonest_pending_reminder() -> None:
-    rt = cast(Any, SimpleNamespace(reminders_due=[]))
-    patient = Patient("org", appointments=(_plan("a1", (5_000, SlotState.SENT), (9_000, SlotState.PENDING)),
-                                           _plan("a2", (7_000, SlotState.PENDING))))
-    arm(rt, "rid", patient)
-    arm(rt, "idle", Patient("org", appointments=(_plan("a3", (1_000, SlotState.CANCELLED)),)))
-    arm(rt, "none", Patient("org"))
-    assert rt.reminders_due == [(7_000, "rid")]
-    arm(rt, "early", Patient("org", appointments=(_plan("a4", (2_000, SlotState.PENDING)),)))
-    assert heapq.heappop(rt.reminders_due) == (2_000, "early")
+    index = PatientDeadlines(next_reminder_ms, 6)
+    patient = Patient("org", appointments=(plan("a1", (5_000, SlotState.SENT), (9_000, SlotState.PENDING)),
+                                           plan("a2", (7_000, SlotState.PENDING))))
+    index.arm("rid", patient)
+    index.arm("idle", Patient("org", appointments=(plan("a3", (1_000, SlotState.CANCELLED)),)))
+    index.arm("none", Patient("org"))
+    heap = index.heap
+    assert len(heap) == 1 and heap.next_ms() == 7_000
+    index.arm("early", Patient("org", appointments=(plan("a4", (2_000, SlotState.PENDING)),)))
+    assert heap.next_ms() == 2_000 and heap.due(2_000) == [("early", 0)]
+    assert heap.due(6_999) == [] and heap.due(7_000) == [("rid", 0)] and len(heap) == 0
