@@ -24,6 +24,7 @@ from streams.care.flow import ATTENTION
 from streams.care.schedule import cancel_all
 from streams.decide import lifecycle
 from streams.decide.consent import ALL_CHANNELS
+from streams.decide.evolve import evolve
 from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
@@ -287,7 +288,7 @@ class Handler:
         part = rt.partition(msg.recipient_id)
         value = out.add(rt.catalog.dispatch, msg.recipient_id.encode(), command, part)
         rt.deadlines.arm(hop.deadline_ms, f"{msg.recipient_id}|{msg.message_id}", hop.hop)
-        return replace(msg, command=b64(value))
+        return evolve(msg, command=b64(value))
 
     def previous_command(self, msg: Message) -> dict[str, Any] | None:
         if msg.command is None:

@@ -8,12 +8,13 @@ and records the provider id) before sending it again.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 from streams.care import urgent
 from streams.decide import lifecycle, retry
 from streams.decide import status as st
+from streams.decide.evolve import evolve
 from streams.decide.fallback import HopEnd, end_hop, new_hop, next_route
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Ledger, Message, Patient
@@ -58,7 +59,7 @@ def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: boo
     if hop.ledger is Ledger.IN_FLIGHT:
         seen = hop.doubt_since_ms if hop.doubt_since_ms is not None else now_ms
         if now_ms < seen + grace_ms:
-            return Screening(Screen.WAIT, "in_doubt", replace(hop, doubt_since_ms=seen), seen + grace_ms)
+            return Screening(Screen.WAIT, "in_doubt", evolve(hop, doubt_since_ms=seen), seen + grace_ms)
         if can_lookup:
             return Screening(Screen.LOOKUP, "in_doubt", hop)
         return Screening(Screen.PROCEED, "in_doubt_resend", hop)
@@ -68,14 +69,14 @@ def screen(msg: Message | None, hop_number: int, now_ms: int, *, can_lookup: boo
 
 
 def mark_in_flight(msg: Message, hop: Hop, now_ms: int) -> Message:
-    return msg.with_hop(replace(hop, ledger=Ledger.IN_FLIGHT, tries=hop.tries + 1, in_flight_since_ms=now_ms,
+    return msg.with_hop(evolve(hop, ledger=Ledger.IN_FLIGHT, tries=hop.tries + 1, in_flight_since_ms=now_ms,
                                 doubt_since_ms=None))
 
 
 def accepted(msg: Message, hop: Hop, provider_message_id: str, status: str, now_ms: int, *, source: str = "provider"
              ) -> tuple[Message, tuple[Outcome, ...]]:
     """The provider took the attempt (send result, in-doubt lookup or first status callback)."""
-    hop = replace(hop, ledger=Ledger.ACCEPTED, provider_message_id=provider_message_id)
+    hop = evolve(hop, ledger=Ledger.ACCEPTED, provider_message_id=provider_message_id)
     msg = msg.with_hop(hop)
     if status not in st.KNOWN:
         return msg, ()
@@ -115,12 +116,12 @@ def failed(msg: Message, hop: Hop, failure: Failure, patient: Patient, world: Wo
     now = world.now_ms
     if failure.in_doubt:
         # ledger stays IN_FLIGHT; the command comes back after the grace period to look it up
-        doubted = msg.with_hop(replace(hop, doubt_since_ms=now))
+        doubted = msg.with_hop(evolve(hop, doubt_since_ms=now))
         return AfterFailure(After.IN_DOUBT, "in_doubt", doubted, world.policy.in_doubt_grace_ms)
     if failure.kind in ("retryable", "rate_limited"):
         decision = retry.after_retryable(world.policy.retry, hop.tries, rand, failure.retry_after_s)
         if decision.action is retry.Action.RETRY:
-            waiting = msg.with_hop(replace(hop, ledger=Ledger.WAITING, error_code=failure.code or hop.error_code))
+            waiting = msg.with_hop(evolve(hop, ledger=Ledger.WAITING, error_code=failure.code or hop.error_code))
             return AfterFailure(After.RETRY, failure.kind, waiting, decision.delay_ms)
         reason = "retries_exhausted"
     else:
@@ -137,7 +138,7 @@ def circuit_blocked(msg: Message, hop: Hop, patient: Patient, world: World, reop
                        avoid=frozenset({hop.instance_id}))
     if isinstance(found, Route) and not world.is_open(found.instance.id):
         entry = st.Entry("failed", world.now_ms, hop.channel, hop.provider, hop.attempt_id, "circuit_open", "pipeline")
-        msg_failed, outs = lifecycle.hop_event(msg, replace(hop, ledger=Ledger.FAILED), entry, final=False,
+        msg_failed, outs = lifecycle.hop_event(msg, evolve(hop, ledger=Ledger.FAILED), entry, final=False,
                                                reason="fallback_circuit_open")
         nxt = new_hop(msg_failed, found, world)
         msg_routed, routed = lifecycle.route(msg_failed, nxt, world.now_ms)

@@ -5,9 +5,10 @@ and replay is the same event twice, which the analytics sink deduplicates.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from streams.decide import status as st
+from streams.decide.evolve import evolve
 from streams.decide.records import Hop, Message
 
 
@@ -33,13 +34,13 @@ class Outcome:
 def _finalize(msg: Message, now_ms: int) -> Message:
     final = msg.status in st.REACHED or msg.status in st.FAILURES
     if final and not msg.is_final:
-        return replace(msg, is_final=True, final_at_ms=now_ms)
+        return evolve(msg, is_final=True, final_at_ms=now_ms)
     return msg
 
 
 def accept(msg: Message, now_ms: int) -> tuple[Message, Outcome]:
     entry = st.Entry("accepted", now_ms)
-    msg = replace(msg, status="accepted", history=(entry,), updated_at_ms=now_ms)
+    msg = evolve(msg, status="accepted", history=(entry,), updated_at_ms=now_ms)
     return msg, Outcome(msg.message_id, "accepted", None, 0, None, "UNKNOWN", None, None, None, False, now_ms)
 
 
@@ -47,7 +48,7 @@ def route(msg: Message, hop: Hop, now_ms: int) -> tuple[Message, Outcome]:
     """A new hop: the message goes (again) to a channel."""
     entry = st.Entry("routed", now_ms, hop.channel, hop.provider, hop.attempt_id)
     previous = msg.status
-    msg = replace(msg.with_hop(hop), status=st.merge(msg.status, "routed"), history=(*msg.history, entry),
+    msg = evolve(msg.with_hop(hop), status=st.merge(msg.status, "routed"), history=(*msg.history, entry),
                   updated_at_ms=now_ms)
     return msg, Outcome(msg.message_id, "routed", previous if hop.hop == 0 else None, hop.hop, hop.attempt_id,
                         hop.channel, hop.provider, None, hop.reason, False, now_ms)
@@ -57,11 +58,11 @@ def hop_event(msg: Message, hop: Hop, entry: st.Entry, *, final: bool, reason: s
               ) -> tuple[Message, tuple[Outcome, ...]]:
     """One status event of a hop's attempt. `final`: a failure here ends the message (no fallback)."""
     step = st.advance(hop.status, entry)
-    hop = replace(hop, status=step.status, error_code=entry.error_code or hop.error_code)
+    hop = evolve(hop, status=step.status, error_code=entry.error_code or hop.error_code)
     status = msg.status
     for change in step.changes:
         status = st.message_merge(status, change.status, final=final)
-    msg = replace(msg.with_hop(hop), status=status, history=(*msg.history, *step.history),
+    msg = evolve(msg.with_hop(hop), status=status, history=(*msg.history, *step.history),
                   updated_at_ms=max(msg.updated_at_ms, entry.at_ms))
     msg = _finalize(msg, entry.at_ms)
     outcomes = tuple(
@@ -80,7 +81,7 @@ def finish(msg: Message, status: str, now_ms: int, reason: str, error_code: str 
     new = st.merge(previous, status)
     entry = st.Entry(status, now_ms, hop.channel if hop else "UNKNOWN", hop.provider if hop else None,
                      hop.attempt_id if hop else None, error_code)
-    msg = _finalize(replace(msg, status=new, history=(*msg.history, entry), updated_at_ms=now_ms), now_ms)
+    msg = _finalize(evolve(msg, status=new, history=(*msg.history, entry), updated_at_ms=now_ms), now_ms)
     if new == previous:
         return msg, ()
     return msg, (Outcome(msg.message_id, new, previous, hop.hop if hop else 0, hop.attempt_id if hop else None,

@@ -4,13 +4,14 @@ order; the merge makes order irrelevant.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from streams.care import urgent
 from streams.decide import lifecycle
 from streams.decide import status as st
 from streams.decide.dedup import remember
 from streams.decide.dispatch import accepted
+from streams.decide.evolve import evolve
 from streams.decide.fallback import end_hop, new_hop, next_route
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Ledger, Message, Patient
@@ -63,7 +64,7 @@ def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: Worl
         if facts.error_code == urgent.UNREAD:
             return _escalate(msg, hop, patient, world)
         return _deadline(msg, hop, facts, patient, world)
-    msg = replace(msg, seen_events=seen)
+    msg = evolve(msg, seen_events=seen)
 
     outs: tuple[Outcome, ...] = ()
     if hop.provider_message_id is None and facts.provider_message_id:
@@ -93,7 +94,7 @@ def _deadline(msg: Message, hop: Hop, facts: StatusFacts, patient: Patient, worl
     if isinstance(next_route(msg, patient, world, "fallback_timeout"), NoRoute):
         return Reconciled(False, "deadline_no_fallback", msg)
     entry = st.Entry("expired", facts.at_ms, hop.channel, hop.provider, hop.attempt_id, "deadline", DEADLINE_SOURCE)
-    stopped = replace(hop, ledger=Ledger.FAILED if hop.ledger is not Ledger.ACCEPTED else hop.ledger)
+    stopped = evolve(hop, ledger=Ledger.FAILED if hop.ledger is not Ledger.ACCEPTED else hop.ledger)
     end = end_hop(msg, stopped, entry, patient, world, final_error=False, next_reason="fallback_timeout")
     return Reconciled(True, "deadline_fallback", end.message, end.outcomes, end.next_hop)
 

@@ -16,6 +16,7 @@ from streams.care.schedule import Planned
 from streams.decide import status as st
 from streams.decide.consent import Consent
 from streams.decide.dedup import IdempotencyEntry
+from streams.decide.evolve import evolve
 from streams.decide.loopguard import LoopState
 from streams.decide.ratelimit import Bucket
 
@@ -205,7 +206,7 @@ class Message:
         hops = tuple(hop if h.hop == hop.hop else h for h in self.hops)
         if not any(h.hop == hop.hop for h in self.hops):
             hops = (*hops, hop)
-        return replace(self, hops=hops)
+        return evolve(self, hops=hops)
 
     def tried_channels(self) -> frozenset[str]:
         return frozenset(h.channel for h in self.hops)
