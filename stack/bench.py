@@ -207,7 +207,7 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
         while time.monotonic() < deadline and not ids <= set(tracker.final):
             time.sleep(0.2)
         t_final = time.monotonic()
-        time.sleep(3)  # the analytics sink's last batch
+        time.sleep(Settings.from_env(pipe.env).analytics.batch_interval_s + 2)  # the analytics sink's last batch
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
         rss = {name: peak_rss_mb(pid) for name, pid in pids.items()}
         with httpx.Client(base_url=pipe.simulator_url, timeout=60) as sim:
@@ -325,9 +325,19 @@ class Spy:
                 self.proc.kill()
 
 
-def worker_only(kafka: str, registry: str, data: Path, n: int, rate: float, profile: Path | None,
-                idle_seconds: float = 10.0) -> dict[str, Any]:
-    """`profile`: a directory for py-spy's busy.raw (while the messages run) and idle.raw (afterwards)."""
+@dataclass
+class WorkerRun:
+    """A running pipeline without the analytics sink, and a tracker of its message-state topic."""
+
+    pipe: Pipeline
+    settings: Settings
+    catalog: Catalog
+    tracker: Tracker
+
+
+@contextmanager
+def worker_pipeline(kafka: str, registry: str, data: Path) -> Iterator[WorkerRun]:
+    """Simulator, gateway and one stream worker on fresh topics; no sink, no AI agent."""
     prefix = f"benchw{uuid.uuid4().hex[:6]}."
     env = {"CARELAY_KAFKA_BOOTSTRAP": kafka, "CARELAY_SCHEMA_REGISTRY_URL": registry,
            "CARELAY_TOPIC_PREFIX": prefix, "CARELAY_LOG_LEVEL": "WARNING",
@@ -341,15 +351,25 @@ def worker_only(kafka: str, registry: str, data: Path, n: int, rate: float, prof
     try:
         wait_for_coordinator(kafka)
         pipe.start()
-        settings = Settings.from_env(pipe.env)
         catalog = Catalog(prefix, reg)
-        watcher = threading.Thread(target=tracker.run, args=(kafka, catalog), daemon=True)
-        watcher.start()
+        threading.Thread(target=tracker.run, args=(kafka, catalog), daemon=True).start()
+        yield WorkerRun(pipe, Settings.from_env(pipe.env), catalog, tracker)
+    finally:
+        tracker.stop.set()
+        pipe.stop()
+        reg.close()
+
+
+def worker_only(kafka: str, registry: str, data: Path, n: int, rate: float, profile: Path | None,
+                idle_seconds: float = 10.0) -> dict[str, Any]:
+    """`profile`: a directory for py-spy's busy.raw (while the messages run) and idle.raw (afterwards)."""
+    with worker_pipeline(kafka, registry, data) as run:
+        settings, catalog, tracker = run.settings, run.catalog, run.tracker
         warm = produce_requests(settings, catalog, min(50, n), "warmup-" + uuid.uuid4().hex[:6])
         if not wait_final(tracker, warm, 180):
             raise RuntimeError(f"warm-up: {len(warm - set(tracker.final))} of {len(warm)} messages never final")
         time.sleep(2)
-        pid = pipe.procs["worker-0"].pid
+        pid = run.pipe.procs["worker-0"].pid
         assert pid is not None
         with Spy(pid, profile / "busy.raw" if profile else None):
             cpu0, t0 = cpu_seconds(pid), time.monotonic()
@@ -363,10 +383,6 @@ def worker_only(kafka: str, registry: str, data: Path, n: int, rate: float, prof
             idle0 = cpu_seconds(pid)
             time.sleep(idle_seconds)  # nothing to do but timers, over a table of n + warm-up messages
             idle = (cpu_seconds(pid) - idle0) / idle_seconds
-    finally:
-        tracker.stop.set()
-        pipe.stop()
-        reg.close()
     final = ids & set(tracker.final)
     return {"messages": n, "rate": rate, "final": len(final), "all_final": done, "seconds": t1 - t0,
             "worker_cpu_s": cpu1 - cpu0, "worker_cpu_ms_per_message": (cpu1 - cpu0) * 1000 / max(1, len(final)),
@@ -449,12 +465,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kafka-records", type=int, default=200_000)
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--worker-only", action="store_true", help="only the stream worker's CPU per message")
-    p.add_argument("--profile", action="store_true", help="with --worker-only: py-spy the worker (top frames)")
+    p.add_argument("--profile", action="store_true",
+                   help="with --worker-only or --sink-only: py-spy that process (top frames)")
+    p.add_argument("--sink-only", action="store_true",
+                   help="only the analytics sink's CPU per record (--rate: lifecycles/s replayed, 0 means 100)")
+    p.add_argument("--capture", type=Path, help="with --sink-only: the captured records' file (read if present)")
+    p.add_argument("--repeat", type=int, default=3, help="with --sink-only: replays, each into a fresh sink")
     args = p.parse_args(argv)
     tool = "wrk" if shutil.which("wrk") else "httpx"
     machine = f"{os.cpu_count()} CPUs, {_mem_gb():.0f} GiB, python {sys.version.split()[0]}"
     if args.worker_only:
         return main_worker_only(args, machine)
+    if args.sink_only:
+        from stack import sinkbench  # it imports this module
+
+        with local_stack() as (root, kafka, registry):
+            return sinkbench.main(args, machine, root, kafka.bootstrap, registry.url)
     results: dict[str, Any] = {"machine": machine,
                                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "load_tool": tool}
     with local_stack() as (root, kafka, registry):
