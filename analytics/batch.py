@@ -34,9 +34,10 @@ class Batch:
         span = self.ranges.get(key)
         if span is None:
             self.ranges[key] = [src.offset, src.offset]
-        else:
-            span[0] = min(span[0], src.offset)
-            span[1] = max(span[1], src.offset)
+        elif src.offset > span[1]:  # the usual case: offsets grow within a partition
+            span[1] = src.offset
+        elif src.offset < span[0]:  # re-read after a seek
+            span[0] = src.offset
         for row in rows:
             self.rows[row.table].append(row.values)
 

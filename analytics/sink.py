@@ -145,30 +145,29 @@ class Sink:
 
     def _poll(self, timeout_s: float) -> None:
         msgs = self._consumer.consume(num_messages=min(self._batch.room(), 1000), timeout=max(timeout_s, 0.01))
-        rewound: set[tuple[str, int]] = set()
+        now = self._clock()  # one reading per consumed list: a batch's age need not be finer than that
+        rewound: set[tuple[str | None, int | None]] = set()
         for msg in msgs:
             err = msg.error()
-            if err is not None and (err.fatal() or err.code() == KafkaError._FATAL):
-                self._reopen(err)
-                return
-            where = (str(msg.topic()), int(msg.partition() or 0))
-            if where in rewound:
+            if err is not None:
+                if err.fatal() or err.code() == KafkaError._FATAL:
+                    self._reopen(err)
+                    return
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error: %s", err.str())
+                continue
+            if rewound and (msg.topic(), msg.partition()) in rewound:
                 continue  # re-read after the seek in _accept
-            if not self._accept(msg):
-                rewound.add(where)
+            if not self._accept(msg, now):
+                rewound.add((msg.topic(), msg.partition()))
 
-    def _accept(self, msg: Message) -> bool:
+    def _accept(self, msg: Message, now: float) -> bool:
         """Map one record into the batch. False: the registry is unreachable; the partition was rewound."""
-        err = msg.error()
-        if err is not None:
-            if err.code() != KafkaError._PARTITION_EOF:
-                log.warning("consumer error: %s", err.str())
-            return True
         src = Source(str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0))
         self.stats.consumed += 1
         value = msg.value()
         if value is None:  # a tombstone on a compacted topic: nothing to record, but commit past it
-            self._batch.add(src, [], self._clock())
+            self._batch.add(src, [], now)
             return True
         bound = self._topics[src.topic]
         try:
@@ -187,9 +186,9 @@ class Sink:
             rows = self._dead_letter(msg, src, "undecodable", str(exc))
         except (KeyError, TypeError, ValueError) as exc:
             rows = self._dead_letter(msg, src, "unmappable", f"{bound.topic.value_type}: {type(exc).__name__}")
-        if self._registry_failures.pop(src, None) is not None:
+        if self._registry_failures and self._registry_failures.pop(src, None) is not None:
             self._registry_backoff.reset()
-        self._batch.add(src, rows, self._clock())
+        self._batch.add(src, rows, now)
         return True
 
     def _reopen(self, err: KafkaError) -> None:

@@ -9,7 +9,7 @@ from schemas.settings import Settings
 
 def test_defaults():
     cfg = _analytics({})
-    assert (cfg.port, cfg.batch_rows, cfg.batch_interval_s, cfg.group_id) == (8200, 10_000, 1.0, "carelay-analytics")
+    assert (cfg.port, cfg.batch_rows, cfg.batch_interval_s, cfg.group_id) == (8200, 10_000, 5.0, "carelay-analytics")
     assert cfg.base_url == "http://127.0.0.1:8200" and cfg.sql_orgs == frozenset()
 
 
