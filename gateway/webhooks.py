@@ -238,12 +238,15 @@ async def meta_webhook(request: Request) -> Response:
     return Response(b"", 200)
 
 
+# Busiest first: Starlette's router tries routes in order, a regex each, and every message we send
+# comes back as about three status callbacks. Meta's POST precedes its GET handshake on the same
+# path (a GET-only route would only half-match a POST and the router would look on).
 ROUTES: tuple[tuple[str, Any, list[str]], ...] = (
+    (WEBHOOK_PATHS["meta"], meta_webhook, ["POST"]),
     (WEBHOOK_PATHS["twilio_status"], twilio_status, ["POST"]),
     (WEBHOOK_PATHS["twilio_inbound"], twilio_inbound, ["POST"]),
     (VOICE_PATH, twilio_voice, ["POST"]),
     (WEBHOOK_PATHS["twilio_call_status"], twilio_call_status, ["POST"]),
     (WEBHOOK_PATHS["twilio_gather"], twilio_gather, ["POST"]),
     (WEBHOOK_PATHS["meta"], meta_verify, ["GET"]),
-    (WEBHOOK_PATHS["meta"], meta_webhook, ["POST"]),
 )
