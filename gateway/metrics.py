@@ -65,6 +65,8 @@ class GatewayMetrics:
         self.sends = Labelled(Counter("carelay_gateway_sends", "send requests by result", ["result"], registry=r))
         self.audit_lost = Counter("carelay_gateway_audit_records_lost",
                                   "refusal audit records Kafka did not take", registry=r)
+        self.producer_renewals = Counter("carelay_gateway_producer_renewals",
+                                         "Kafka producers replaced after a fatal error", registry=r)
 
     def observe_publish(self, topic: str, seconds: float, ok: bool) -> None:
         self.publish_latency(topic or "other", "acked" if ok else "failed").observe(seconds)

@@ -78,12 +78,16 @@ class Publisher:
     def __init__(
         self, bootstrap: str, *, linger_ms: int, send_timeout_s: float, observe: Observer | None = None,
         extra_config: Mapping[str, Any] | None = None, poll_in_loop: bool = True,
+        on_renew: Callable[[], None] | None = None,
     ) -> None:
         config = producer_config(bootstrap, linger_ms=linger_ms, send_timeout_s=send_timeout_s)
         config.update(extra_config or {})
         config["error_cb"] = self._on_error
         config["logger"] = logging.getLogger("gateway.librdkafka")
+        self._config = config
         self._producer = Producer(config)
+        self._fatal: KafkaError | None = None  # set by librdkafka's error callback; see `_renew`
+        self._on_renew = on_renew
         self._linger_s = int(config["linger.ms"]) / 1000
         self._timeout_s = send_timeout_s
         self._retry_after_s = max(1, round(send_timeout_s))
@@ -195,7 +199,27 @@ class Publisher:
     def _on_error(self, err: KafkaError) -> None:
         if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT, KafkaError._RESOLVE):
             self._last_down = time.monotonic()
+        if err.fatal():
+            # e.g. the idempotent producer's sequence desynchronised from the broker's after an outage
+            # (confluentinc/librdkafka#3584): this producer refuses every record from now on
+            log.error("kafka producer: fatal, it will be replaced: %s", err.str())
+            self._fatal = err
+            return
         log.warning("kafka producer: %s", err.str())
+
+    def _renew(self) -> None:
+        """Replace a producer that hit a fatal error by a new one (a new producer id). What the old
+        one still held is purged and reported failed: those requests get 503 and their clients'
+        retries carry the same idempotency keys, so the streams' dedup drops any second copy."""
+        old, self._fatal = self._producer, None
+        self._producer = Producer(self._config)
+        if self._on_renew is not None:
+            self._on_renew()
+        with contextlib.suppress(KafkaException):
+            old.purge()
+        with contextlib.suppress(KafkaException, RuntimeError):
+            old.poll(0)  # the purged records' delivery reports, each with an error
+        self._hand_over()
 
     def _resolve_all(self, reports: list[tuple[asyncio.Future[None], KafkaError | None]]) -> None:
         for fut, err in reports:
@@ -210,6 +234,8 @@ class Publisher:
     def submit(self, topic: str, key: str | bytes | None, value: bytes) -> asyncio.Future[None]:
         """Queue one record; the future resolves on the broker's ack, or fails with a GatewayError."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._fatal is not None:
+            self._renew()
         try:
             self._producer.produce(topic, value, key, on_delivery=partial(self._on_delivery, fut))
         except BufferError:

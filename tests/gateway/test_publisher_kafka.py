@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from confluent_kafka import KafkaError
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from gateway.errors import Unavailable
@@ -89,6 +90,30 @@ def test_closing_fails_what_is_still_waited_for():
         assert await pub.aclose(flush_timeout_s=0.1) == 1
         results = await asyncio.wait_for(waiting, 5)
         assert isinstance(results[0], Unavailable)
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("in_loop", [True, False], ids=["loop", "thread"])
+def test_a_fatal_error_replaces_the_producer(kafka, topic, in_loop):
+    """A fatal error (librdkafka's error callback, as after an idempotence desynchronisation,
+    librdkafka#3584) leaves a producer that refuses everything: the next record goes through a new one."""
+    async def run() -> None:
+        renewed: list[int] = []
+        pub = Publisher(kafka.bootstrap, linger_ms=5, send_timeout_s=10, poll_in_loop=in_loop,
+                        on_renew=lambda: renewed.append(1))
+        pub.start()
+        try:
+            await pub.publish(topic, "k", b"before")
+            first = pub._producer
+            pub._on_error(KafkaError(KafkaError._FATAL, "sequence desynchronisation", fatal=True))
+            await pub.publish(topic, "k", b"after")
+            assert pub._producer is not first
+            assert renewed == [1]
+            await pub.publish(topic, "k", b"again")
+            assert renewed == [1]
+        finally:
+            assert await pub.aclose() == 0
 
     asyncio.run(run())
 
