@@ -138,6 +138,8 @@ class StreamsSettings:
     metrics_port: int = 9102  # the worker's Prometheus /metrics; 0 disables
     batch_max: int = 500  # events per stream.take_events() batch
     batch_within_ms: int = 50  # longest wait for a batch to fill (idle wake-ups vs. latency per hop)
+    fetch_min_bytes: int = 65_536  # the broker answers a fetch once this much is there ...
+    fetch_max_wait_ms: int = 100  # ... or after this long (fetch rounds vs. latency per hop)
     standby_replicas: int = 0  # Faust table standbys (warm copies on other workers)
     session_timeout_s: int = 30  # a dead worker's partitions move after this long
     call_concurrency: int = 32  # provider calls in flight at once per worker
@@ -377,6 +379,8 @@ class Settings:
                 metrics_port=i("STREAMS_METRICS_PORT", st.metrics_port),
                 batch_max=at_least("STREAMS_BATCH_MAX", st.batch_max, 1),
                 batch_within_ms=at_least("STREAMS_BATCH_WITHIN_MS", st.batch_within_ms, 1),
+                fetch_min_bytes=at_least("STREAMS_FETCH_MIN_BYTES", st.fetch_min_bytes, 1),
+                fetch_max_wait_ms=at_least("STREAMS_FETCH_MAX_WAIT_MS", st.fetch_max_wait_ms, 1),
                 standby_replicas=i("STREAMS_STANDBY_REPLICAS", st.standby_replicas),
                 session_timeout_s=at_least("STREAMS_SESSION_TIMEOUT_S", st.session_timeout_s, 6),
                 call_concurrency=at_least("STREAMS_CALL_CONCURRENCY", st.call_concurrency, 1),

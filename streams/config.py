@@ -18,6 +18,8 @@ class StreamsConfig:
     metrics_port: int
     batch_max: int
     batch_within_s: float
+    fetch_min_bytes: int
+    fetch_max_wait_ms: int
     standby_replicas: int
     session_timeout_s: float
     call_concurrency: int
@@ -61,6 +63,8 @@ class StreamsConfig:
             metrics_port=st.metrics_port,
             batch_max=st.batch_max,
             batch_within_s=st.batch_within_ms / 1000,
+            fetch_min_bytes=st.fetch_min_bytes,
+            fetch_max_wait_ms=st.fetch_max_wait_ms,
             standby_replicas=st.standby_replicas,
             session_timeout_s=st.session_timeout_s,
             call_concurrency=st.call_concurrency,
