@@ -125,8 +125,16 @@ class Tracker:
     delivered_at: dict[str, float] = field(default_factory=dict)
     final: dict[str, str] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None  # why `run` ended early: a silent watcher would read as "lost"
 
     def run(self, bootstrap: str, catalog: Catalog) -> None:
+        try:
+            self._run(bootstrap, catalog)
+        except BaseException as exc:
+            self.error = exc
+            raise
+
+    def _run(self, bootstrap: str, catalog: Catalog) -> None:
         topic = catalog.message_state
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
                              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
@@ -203,12 +211,21 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
         accept_ms = asyncio.run(drive(pipe.gateway_url, n, concurrency, rate, tracker, uuid.uuid4().hex[:8]))
         t_accepted = time.monotonic()
         ids = set(tracker.accepted_at)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not ids <= set(tracker.final):
-            time.sleep(0.2)
+        wait_final(tracker, ids, 120)
         t_final = time.monotonic()
-        time.sleep(Settings.from_env(pipe.env).analytics.batch_interval_s + 2)  # the analytics sink's last batch
+        # Each process's CPU over its own part of the lifecycle: the gateway, the workers and the
+        # simulator are done once every message is final (plus a second for the last changelog
+        # writes); the sink once its last batch is in, up to a batch interval later. Their CPU while
+        # they wait for the sink is idle cost, reported per second apart, not per message.
+        time.sleep(1)
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        t_done = time.monotonic()
+        time.sleep(Settings.from_env(pipe.env).analytics.batch_interval_s + 2)  # the analytics sink's last batch
+        after = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        idle_ms_per_s = {name: (after[name] - cpu[name]) * 1000 / (time.monotonic() - t_done)
+                         for name in pids if name != "analytics"}
+        if "analytics" in after:
+            cpu["analytics"] = after["analytics"]
         rss = {name: peak_rss_mb(pid) for name, pid in pids.items()}
         with httpx.Client(base_url=pipe.simulator_url, timeout=60) as sim:
             sent = sim.get("/_sim/messages").json()["messages"]
@@ -227,7 +244,7 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
         "accept_ms": {"p50": pct(accept_ms, 0.5), "p95": pct(accept_ms, 0.95), "p99": pct(accept_ms, 0.99)},
         "accept_to_sent_ms": _lat(tracker.accepted_at, tracker.sent_at),
         "accept_to_delivered_ms": _lat(tracker.accepted_at, tracker.delivered_at),
-        "cpu_seconds": cpu, "peak_rss_mb": rss,
+        "cpu_seconds": cpu, "idle_cpu_ms_per_s": idle_ms_per_s, "peak_rss_mb": rss,
         "carelay_cpu_ms_per_message": sum(cpu[name] for name in ours) * 1000 / max(1, accepted),
         "lost": len(ids - set(tracker.final)),
         "duplicated": sum(1 for c in delivered_per_request.values() if c > 1),
@@ -297,6 +314,8 @@ def wait_final(tracker: Tracker, ids: set[str], timeout: float) -> bool:
     while time.monotonic() < deadline:
         if ids <= set(tracker.final):
             return True
+        if tracker.error is not None:
+            raise RuntimeError("the message-state watcher stopped") from tracker.error
         time.sleep(0.2)
     return False
 
@@ -433,7 +452,9 @@ def report(results: dict[str, Any]) -> str:
                  "sink, whole lifecycle; target <= 1 ms)")
     for name in e2e["cpu_seconds"]:
         cpu, rss = e2e["cpu_seconds"][name], e2e["peak_rss_mb"][name]
-        lines.append(f"    {name:<16} cpu {cpu:7.2f} s   peak rss {rss:7.1f} MB")
+        idle = e2e.get("idle_cpu_ms_per_s", {}).get(name)
+        lines.append(f"    {name:<16} cpu {cpu:7.2f} s   peak rss {rss:7.1f} MB"
+                     + (f"   idle afterwards {idle:5.1f} ms/s" if idle is not None else ""))
     lines.append(f"  lost {e2e['lost']}   duplicated {e2e['duplicated']}   final {e2e['final_statuses']}")
     return "\n".join(lines)
 
