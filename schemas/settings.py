@@ -124,7 +124,9 @@ class AnalyticsSettings:
     max_result_rows: int = 10_000  # max_result_rows of analysts' queries (result_overflow_mode=throw)
     retry_initial_s: float = 0.5  # backoff of a failed insert, doubling up to retry_max_s
     retry_max_s: float = 30.0
-    group_id: str = "carelay-analytics"  # the one consumer group whose single member owns the store
+    # the one consumer group whose single member owns the store; empty: the topic prefix + "analytics",
+    # so two deployments sharing a cluster (their own prefixes) never share the group or its static member
+    group_id: str = ""
     sql_orgs: frozenset[str] = frozenset()  # organizations whose analysts may run raw SQL (analytics/access.py)
 
     @property
@@ -408,7 +410,7 @@ class Settings:
                 max_result_rows=int(f("ANALYTICS_MAX_RESULT_ROWS", a.max_result_rows)),
                 retry_initial_s=f("ANALYTICS_RETRY_INITIAL_S", a.retry_initial_s),
                 retry_max_s=f("ANALYTICS_RETRY_MAX_S", a.retry_max_s),
-                group_id=s("ANALYTICS_GROUP_ID", a.group_id),
+                group_id=s("ANALYTICS_GROUP_ID", a.group_id) or f"{s('TOPIC_PREFIX', k.topic_prefix)}analytics",
                 sql_orgs=frozenset(o.strip() for o in s("ANALYTICS_SQL_ORGS", "").split(",") if o.strip()),
             ),
             care=CareSettings(

@@ -9,8 +9,15 @@ from schemas.settings import Settings
 
 def test_defaults():
     cfg = _analytics({})
-    assert (cfg.port, cfg.batch_rows, cfg.batch_interval_s, cfg.group_id) == (8200, 10_000, 5.0, "carelay-analytics")
+    assert (cfg.port, cfg.batch_rows, cfg.batch_interval_s, cfg.group_id) == (8200, 10_000, 5.0, "carelay.analytics")
     assert cfg.base_url == "http://127.0.0.1:8200" and cfg.sql_orgs == frozenset()
+
+
+def test_the_group_follows_the_topic_prefix_unless_named():
+    """Two deployments on one cluster, each with its own prefix, must not share the sink's group: its
+    static member would take over the other's and read the wrong topics."""
+    assert _analytics({"CARELAY_TOPIC_PREFIX": "clinic-b."}).group_id == "clinic-b.analytics"
+    assert _analytics({"CARELAY_TOPIC_PREFIX": "clinic-b.", "CARELAY_ANALYTICS_GROUP_ID": "g"}).group_id == "g"
 
 
 def test_overrides():
