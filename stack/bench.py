@@ -429,7 +429,7 @@ def _lat(start: dict[str, float], end: dict[str, float]) -> dict[str, float]:
 # -- report -----------------------------------------------------------------------------------
 
 def report(results: dict[str, Any]) -> str:
-    k, gw, e2e = results["kafka_ceiling"], results["gateway"], results["end_to_end"]
+    k, gw = results["kafka_ceiling"], results["gateway"]
     lines = [f"carelay bench  {results['machine']}", ""]
     lines.append(f"kafka ceiling        produce {k['produce_per_s']:>10,.0f} rec/s   "
                  f"consume {k['consume_per_s']:>10,.0f} rec/s   (500-byte records, acks=all)")
@@ -438,9 +438,15 @@ def report(results: dict[str, Any]) -> str:
                      + (f"   ({r['rate'] * r['items_per_request']:,.0f} msg/s)" if r["items_per_request"] > 1 else ""))
     lines.append(f"gateway/bare single  {gw['ratio_single']:.0%}   (target >= 40%)")
     lines.append(f"gateway/bare batch   {gw['ratio_batch']:.0%}")
-    lines.append("")
-    lines.append(f"end to end           {e2e['accepted']:,} of {e2e['requests']:,} accepted, concurrency "
-                 f"{e2e['concurrency']}, target rate {e2e['target_rate']}")
+    for key in ("end_to_end", "end_to_end_paced"):
+        if key in results:
+            lines += ["", *_end_to_end_lines(results[key], k)]
+    return "\n".join(lines)
+
+
+def _end_to_end_lines(e2e: dict[str, Any], k: dict[str, Any]) -> list[str]:
+    lines = [f"end to end           {e2e['accepted']:,} of {e2e['requests']:,} accepted, concurrency "
+             f"{e2e['concurrency']}, target rate {e2e['target_rate']}"]
     lines.append(f"  accepted/s         {e2e['accepted_per_s']:>10,.0f}   "
                  f"({e2e['accepted_per_s'] / k['produce_per_s']:.1%} of the broker's produce ceiling)")
     lines.append(f"  reconciled/s       {e2e['reconciled_per_s']:>10,.0f}")
@@ -456,7 +462,7 @@ def report(results: dict[str, Any]) -> str:
         lines.append(f"    {name:<16} cpu {cpu:7.2f} s   peak rss {rss:7.1f} MB"
                      + (f"   idle afterwards {idle:5.1f} ms/s" if idle is not None else ""))
     lines.append(f"  lost {e2e['lost']}   duplicated {e2e['duplicated']}   final {e2e['final_statuses']}")
-    return "\n".join(lines)
+    return lines
 
 
 @contextmanager
@@ -481,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--rate", type=float, default=0,
                    help="end-to-end target sends/s (0: as fast as possible; --worker-only: 0 means 50/s)")
+    p.add_argument("--paced-rate", type=float, default=100,
+                   help="a second end-to-end run at this steady rate (sends/s): latency below saturation; 0 skips it")
+    p.add_argument("--paced-messages", type=int, default=1000)
     p.add_argument("--workers", type=int, default=1, help="stream worker processes")
     p.add_argument("--seconds", type=int, default=8, help="per gateway/bare run (wrk)")
     p.add_argument("--kafka-records", type=int, default=200_000)
@@ -518,6 +527,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"end to end: {args.messages} messages through the whole pipeline ...", flush=True)
         results["end_to_end"] = end_to_end(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
                                            args.concurrency, args.rate, args.workers)
+        if args.paced_rate > 0:
+            print(f"end to end, paced: {args.paced_messages} messages at {args.paced_rate:g}/s ...", flush=True)
+            results["end_to_end_paced"] = end_to_end(kafka.bootstrap, registry.url, root / "pipeline-paced",
+                                                     args.paced_messages, args.concurrency, args.paced_rate,
+                                                     args.workers)
     text = report(results)
     print("\n" + text)
     args.out.mkdir(exist_ok=True)
