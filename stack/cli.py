@@ -2,11 +2,13 @@
 
 `run` starts, in order: Kafka, the schema registry, the catalog topics, the provider simulator,
 the analytics owner (sink + analysts' API), the stream worker(s) and the gateway, each as its own
-process logging to var/logs/, prints where each listens, and stops them in reverse on Ctrl-C.
+process logging to var/logs/, prints where each listens, and stops them in reverse on Ctrl-C or
+SIGTERM.
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -31,7 +33,15 @@ def _port(url: str) -> int:
     return port
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(settings: Settings, workers: int) -> int:
+    # Ctrl-C, and a supervisor's SIGTERM (docker stop, systemd), both stop everything in order. SIGINT
+    # is set explicitly: a shell starting this in the background hands it down ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     data = settings.data_dir.resolve()
     kafka = LocalKafka(data / "kafka", port=_port(settings.kafka.bootstrap))
     # schemas stored in Kafka itself, so ids survive a restart of `make run` along with the data
