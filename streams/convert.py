@@ -16,7 +16,7 @@ from streams.decide.circuit import Transition
 from streams.decide.consent import ALL_CHANNELS
 from streams.decide.intake import Request
 from streams.decide.lifecycle import Outcome
-from streams.decide.reconcile import DEADLINE_SOURCE, StatusFacts
+from streams.decide.reconcile import DEADLINE_SOURCE, StatusFacts, status_time
 from streams.decide.records import Hop, Message
 
 OWN_PROVIDER = "carelay"  # ProviderStatus.provider of the events our own clock writes (deadlines)
@@ -57,7 +57,7 @@ def status_facts(rec: Mapping[str, Any]) -> StatusFacts:
     return StatusFacts(
         event_id=rec["event_id"], provider=rec["provider"], channel=rec.get("channel") or "UNKNOWN",
         provider_message_id=rec["provider_message_id"], status=rec["status"],
-        at_ms=ms(rec.get("occurred_at")) or ms(rec.get("received_at")) or 0, attempt_id=rec.get("attempt_id"),
+        at_ms=status_time(ms(rec.get("occurred_at")), ms(rec.get("received_at"))), attempt_id=rec.get("attempt_id"),
         error_code=rec.get("error_code"), error_class=rec.get("error_class"),
         source=DEADLINE_SOURCE if own else ("poll" if rec["event_id"].endswith(":poll") else "provider"),
     )

@@ -39,6 +39,18 @@ class StatusFacts:
     source: str = "provider"  # provider (callback), poll, deadline
 
 
+def status_time(occurred_ms: int | None, received_ms: int | None) -> int:
+    """When a status happened, to the millisecond where that can be told. Meta stamps statuses in
+    whole seconds, so a WhatsApp message delivered within the second it was sent would show no
+    latency at all; a receipt by the gateway within that same second is the finer clock (the status
+    happened in that second, before the receipt). Any other provider time is kept as given."""
+    if not occurred_ms:  # no provider time
+        return received_ms or 0
+    if received_ms is not None and occurred_ms % 1000 == 0 and occurred_ms <= received_ms < occurred_ms + 1000:
+        return received_ms
+    return occurred_ms
+
+
 @dataclass(frozen=True)
 class Reconciled:
     applied: bool

@@ -3,7 +3,7 @@ import itertools
 from streams.decide.consent import Consent
 from streams.decide.dispatch import accepted, mark_in_flight
 from streams.decide.intake import decide as intake
-from streams.decide.reconcile import StatusFacts, apply
+from streams.decide.reconcile import StatusFacts, apply, status_time
 from streams.decide.records import Ledger, Message, Patient
 
 from .helpers import request, world
@@ -129,3 +129,16 @@ def test_unknown_message_or_attempt() -> None:
     assert apply(None, status("sent", NOW), Patient(), world(NOW)).reason == "unknown_message"
     msg = sent_message()
     assert apply(msg, status("sent", NOW, pid="x", attempt="zz"), Patient(), world(NOW)).reason == "unknown_attempt"
+
+
+def test_a_whole_second_provider_time_is_refined_by_a_receipt_within_that_second() -> None:
+    # Meta: "timestamp": "1764090000" (seconds); the gateway received the callback 230 ms into it
+    assert status_time(1_764_090_000_000, 1_764_090_000_230) == 1_764_090_000_230
+    # a receipt in a later second (a retried or queued webhook) says nothing finer: the provider's time stands
+    assert status_time(1_764_090_000_000, 1_764_090_001_230) == 1_764_090_000_000
+    # a provider time with milliseconds is kept as given, as is one later than the receipt (clock skew)
+    assert status_time(1_764_090_000_120, 1_764_090_000_230) == 1_764_090_000_120
+    assert status_time(1_764_090_001_000, 1_764_090_000_230) == 1_764_090_001_000
+    # no provider time: the receipt
+    assert status_time(None, 1_764_090_000_230) == 1_764_090_000_230
+    assert status_time(None, None) == 0
