@@ -219,6 +219,15 @@ def account(pipe: Pipeline, accepted: dict[str, str], timeout: float = 60.0) -> 
 # ---------------------------------------------------------------- 1. worker crash
 
 
+def delivered_once(pipe: Pipeline, res: LoadResult, n: int) -> None:
+    """A worker crash loses nothing the gateway took: all n accepted without a 503, each delivered
+    to its patient once (the accounting above)."""
+    assert len(res.accepted) == n and res.codes[503] == 0, res.codes
+    states = account(pipe, res.accepted, timeout=180)
+    statuses = Counter(s["status"] for s in states.values())
+    assert statuses.keys() <= set(DELIVERED), statuses
+
+
 def test_worker_sigkill_during_load(pipeline: Pipeline):
     async def scenario() -> LoadResult:
         run = asyncio.create_task(load(pipeline.gateway_url, 300, run=11, concurrency=12, pace_s=0.05))
@@ -230,10 +239,7 @@ def test_worker_sigkill_during_load(pipeline: Pipeline):
 
     started = time.monotonic()
     res = asyncio.run(scenario())
-    assert len(res.accepted) == 300 and res.codes[503] == 0, res.codes
-    states = account(pipeline, res.accepted, timeout=180)
-    assert Counter(s["status"] for s in states.values()).keys() <= set(DELIVERED), \
-        Counter(s["status"] for s in states.values())
+    delivered_once(pipeline, res, 300)
     print(f"\nworker crash: {len(res.accepted)} accepted, all final in {time.monotonic() - started:.1f}s")
 
 
@@ -255,10 +261,7 @@ def test_two_workers_one_killed_and_back_during_load(kafka, registry, tmp_path: 
 
         started = time.monotonic()
         res = asyncio.run(scenario())
-        assert len(res.accepted) == 600 and res.codes[503] == 0, res.codes
-        states = account(pipe, res.accepted, timeout=180)
-        assert Counter(s["status"] for s in states.values()).keys() <= set(DELIVERED), \
-            Counter(s["status"] for s in states.values())
+        delivered_once(pipe, res, 600)
         assert not pipe.dead(), [p.name for p in pipe.dead()]
         print(f"\ntwo workers, one killed and back: {len(res.accepted)} accepted, all final in "
               f"{time.monotonic() - started:.1f}s")
