@@ -13,7 +13,8 @@ needs its IN_FLIGHT record stored before a provider call).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -23,7 +24,18 @@ from faust.types import AppT
 from streams import statecodec
 from streams.partitioning import partition_for, patient_of
 
+YIELD_EVERY = 2000  # rows scanned between yields to the event loop
+
 SendAll = Callable[[list[tuple[str, bytes | None, bytes | None, int | None]]], Awaitable[None]]
+
+
+async def scan(table: Mapping[Any, Any]) -> AsyncIterator[tuple[str, Any]]:
+    """Every (key, record) of a table's store, from a snapshot of it, yielding to the event loop
+    every YIELD_EVERY rows: timers scan the whole table without holding up the agents."""
+    for n, (key, record) in enumerate(list(table.items())):
+        if n % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)
+        yield str(key), record
 
 
 class PatientTable(faust.Table):

@@ -8,7 +8,6 @@ rather than losing them.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -30,10 +29,9 @@ from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
 from streams.partitioning import partition_for
 from streams.runtime import DeadlineHeap, Out, Record, Runtime, b64, unb64
-from streams.tables import PatientTable
+from streams.tables import PatientTable, scan
 
 log = logging.getLogger("carelay.streams")
-YIELD_EVERY = 2000  # records scanned between yields to the event loop
 
 
 def cancel_reminders(patient: Patient, reason: str, appointment_id: str | None = None) -> Patient:
@@ -76,12 +74,10 @@ class PatientDeadlines:
     async def rebuild(self, table: Mapping[Any, Any], partitions: frozenset[int]) -> None:
         self._assigned = None
         self.heap.clear()
-        for n, (rid, patient) in enumerate(list(table.items())):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
+        async for rid, patient in scan(table):
             if isinstance(patient, Patient) and (due := self.due_of(patient)) is not None \
-                    and partition_for(str(rid), self.partitions) in partitions:
-                self.heap.arm(due, str(rid))
+                    and partition_for(rid, self.partitions) in partitions:
+                self.heap.arm(due, rid)
 
 
 class View:

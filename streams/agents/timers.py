@@ -5,7 +5,6 @@ commands that went missing, expire finished records, rebuild what memory derives
 (the deadline heap, the provider-id index); and the consumer-lag gauge."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,11 +18,10 @@ from streams.decide import status as st
 from streams.decide.records import Ledger, Message
 from streams.partitioning import patient_of
 from streams.runtime import Out, Runtime, unb64
-from streams.tables import PatientTable
+from streams.tables import PatientTable, scan
 
 log = logging.getLogger("carelay.streams.timers")
 POLL_BATCH = 50       # provider polls per sweep (each is an HTTP call)
-YIELD_EVERY = 2000    # records scanned between yields to the event loop
 
 
 class Sweeper:
@@ -47,10 +45,8 @@ class Sweeper:
         self._assigned = None
         mine = self.owned() & parts
         out = Out()
-        for n, (key, msg) in enumerate(list(self.messages.data.items())):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-            if (isinstance(msg, Message) and rt.partition(patient_of(str(key))) in mine
+        async for key, msg in scan(self.messages.data):
+            if (isinstance(msg, Message) and rt.partition(patient_of(key)) in mine
                     and recovery.reissue_after_assignment(msg, since)):
                 self._reissue(out, msg)
         await rt.emit(out)
@@ -105,30 +101,28 @@ class Sweeper:
         polls: list[Message] = []
         expired: dict[str, Any] = {}
         counts = {"scanned": 0, "expired": 0, "polled": 0, "reissued": 0}
-        for n, (key, msg) in enumerate(list(self.messages.data.items())):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-            if not isinstance(msg, Message) or rt.partition(patient_of(str(key))) not in mine:
+        async for key, msg in scan(self.messages.data):
+            if not isinstance(msg, Message) or rt.partition(patient_of(key)) not in mine:
                 continue
             counts["scanned"] += 1
             call_at = urgent.call_due_ms(msg)
             if call_at is not None and msg.current is not None:
-                rt.deadlines.arm(call_at, str(key), msg.current.hop)
+                rt.deadlines.arm(call_at, key, msg.current.hop)
             if msg.is_final and not urgent.calling(msg):  # a delivered notice's call still goes on below
                 stale = msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms
                 if stale and call_at is None:
-                    expired[str(key)] = None
+                    expired[key] = None
                     for h in msg.hops:
                         rt.provider_index.pop(h.provider_message_id or "", None)
                 continue
             for h in msg.hops:
                 if h.provider_message_id:
-                    rt.provider_index.setdefault(h.provider_message_id, str(key))
+                    rt.provider_index.setdefault(h.provider_message_id, key)
             hop = msg.current
             if hop is None:
                 continue
             if not msg.reached and hop.status not in st.FAILURES:
-                rt.deadlines.arm(hop.deadline_ms, str(key), hop.hop)
+                rt.deadlines.arm(hop.deadline_ms, key, hop.hop)
             quiet = now - max(msg.updated_at_ms, hop.routed_at_ms)
             if hop.ledger is Ledger.ACCEPTED and hop.provider_message_id and quiet > cfg.reconcile_stuck_ms:
                 if len(polls) < POLL_BATCH:
