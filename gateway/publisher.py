@@ -270,23 +270,13 @@ class Publisher:
         futs = list(futures)
         loop = asyncio.get_running_loop()
         start = loop.time()
-        # Awaiting the futures one by one is lighter than asyncio.wait (no waiter, no per-future
-        # callbacks to add and remove): they mostly resolve in one poll batch.
         if loop is self._loop and not self._stop.is_set():
-            for fut in futs:
-                if not fut.done():
-                    with contextlib.suppress(Exception):
-                        await fut
+            await _each(futs)
         else:
             end = start + self._timeout_s if deadline is None else deadline
-            try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(end):
-                    for fut in futs:
-                        if not fut.done():
-                            with contextlib.suppress(Exception):
-                                await fut
-            except TimeoutError:
-                pass
+                    await _each(futs)
         results: list[GatewayError | None] = []
         for fut in futs:
             if not fut.done() or fut.cancelled():
@@ -322,6 +312,15 @@ class Publisher:
         except KafkaException:
             return False
         return bool(metadata.brokers)
+
+
+async def _each(futures: list[asyncio.Future[None]]) -> None:
+    """Wait for every future, whatever its outcome. One by one is lighter than asyncio.wait (no
+    waiter, no per-future callbacks to add and remove): they mostly resolve in one poll batch."""
+    for fut in futures:
+        if not fut.done():
+            with contextlib.suppress(Exception):
+                await fut
 
 
 def _translate(err: KafkaError, retry_after_s: int) -> GatewayError:
