@@ -301,6 +301,7 @@ class Settings:
                 raise ConfigError(f"CARELAY_{name}: must be at least {low}")
             return value
 
+        prefix = s("TOPIC_PREFIX", k.topic_prefix)  # also names the analytics group by default
         care = CareSettings()
         offsets_text = s("CARE_REMINDER_OFFSETS_S", ",".join(str(o) for o in care.reminder_offsets_s))
         try:
@@ -319,7 +320,7 @@ class Settings:
             kafka=KafkaSettings(
                 bootstrap=s("KAFKA_BOOTSTRAP", k.bootstrap),
                 schema_registry_url=s("SCHEMA_REGISTRY_URL", k.schema_registry_url),
-                topic_prefix=s("TOPIC_PREFIX", k.topic_prefix),
+                topic_prefix=prefix,
                 partitions=i("KAFKA_PARTITIONS", k.partitions),
                 replication_factor=i("KAFKA_REPLICATION_FACTOR", k.replication_factor),
                 send_timeout_s=f("KAFKA_SEND_TIMEOUT_S", k.send_timeout_s),
@@ -410,7 +411,7 @@ class Settings:
                 max_result_rows=int(f("ANALYTICS_MAX_RESULT_ROWS", a.max_result_rows)),
                 retry_initial_s=f("ANALYTICS_RETRY_INITIAL_S", a.retry_initial_s),
                 retry_max_s=f("ANALYTICS_RETRY_MAX_S", a.retry_max_s),
-                group_id=s("ANALYTICS_GROUP_ID", a.group_id) or f"{s('TOPIC_PREFIX', k.topic_prefix)}analytics",
+                group_id=s("ANALYTICS_GROUP_ID", a.group_id) or f"{prefix}analytics",
                 sql_orgs=frozenset(o.strip() for o in s("ANALYTICS_SQL_ORGS", "").split(",") if o.strip()),
             ),
             care=CareSettings(
