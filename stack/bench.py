@@ -63,9 +63,15 @@ CHANNELS = ["WHATSAPP", "SMS", "VOICE"]
 SEND = {"channels": CHANNELS, "template": {"name": "appointment_reminder", "language": "es", "params": PARAMS}}
 
 
+def stat_cpu(stat: str) -> tuple[str, float]:
+    """(name, CPU seconds: utime + stime) from a /proc stat line, of a process or of one of its threads."""
+    name, rest = stat.split(" (", 1)[1].rsplit(")", 1)
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return stat_cpu(Path(f"/proc/{pid}/stat").read_text())[1]
 
 
 def peak_rss_mb(pid: int) -> float:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import struct
 import sys
@@ -35,11 +34,10 @@ from schemas import contracts
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import TOPICS, Catalog, ensure_topics
-from stack.bench import Spy, cpu_seconds, produce_requests, wait_final, worker_pipeline
+from stack.bench import Spy, cpu_seconds, produce_requests, stat_cpu, wait_final, worker_pipeline
 from stack.pipeline import Pipeline, Ports
 
 SCHEMA_ID = struct.Struct(">I")  # bytes 1-4 of the Confluent wire format
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
@@ -47,11 +45,9 @@ def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
     out: dict[int, tuple[str, float]] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name, rest = task.joinpath("stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+            out[int(task.name)] = stat_cpu(task.joinpath("stat").read_text())
         except (FileNotFoundError, ProcessLookupError):
             continue  # the thread ended meanwhile
-        fields = rest.split()
-        out[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / TICKS)
     return out
 
 
