@@ -33,6 +33,7 @@ from streams.decide.records import Message, Patient
 from streams.partitioning import partition_for_bytes
 from streams.runtime import Record, Runtime
 from streams.tables import PatientTable, add_table
+from streams.transport import TopicTracker, Transport
 
 log = logging.getLogger("carelay.streams")
 LAG_INTERVAL_S = 10.0
@@ -76,6 +77,11 @@ class CarelayApp(faust.App):
     patients: PatientTable
     messages: PatientTable
     handlers: Handlers | None = None
+    produced_topics: TopicTracker
+
+    def _new_transport(self) -> Any:
+        # Faust picks the transport by URL scheme; the worker's corrects its seek (streams.transport)
+        return Transport(self.conf.broker_consumer, self)
 
     async def on_first_start(self) -> None:
         # Faust creates its data dir without parents: CARELAY_DATA_DIR/streams may not exist yet
@@ -86,6 +92,7 @@ class CarelayApp(faust.App):
         admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
         await asyncio.to_thread(ensure_topics, admin, kafka.topic_prefix, kafka.partitions, kafka.replication_factor)
         rt = await asyncio.to_thread(Runtime, cfg)
+        self.produced_topics = TopicTracker()
         rt.bind(self._send_all)
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
@@ -111,6 +118,7 @@ class CarelayApp(faust.App):
             if partition is None:
                 partition = partition_for_bytes(key, parts) if key is not None else 0
             groups.setdefault((topic, partition), []).append((key, value))
+        await self.produced_topics.track(producer.client, {topic for topic, _ in groups})
         futures = []
         for (topic, partition), items in groups.items():
             batch = producer.create_batch()
