@@ -279,7 +279,9 @@ SELECT o.organization_id AS organization_id, o.channel AS channel, o.provider AS
     l.p50_ms AS p50_delivered_ms, l.p90_ms AS p90_delivered_ms
 FROM (
     SELECT organization_id, channel, provider,
-        uniqExactMerge(message_ids) AS messages,
+        -- every message accepted has an outcome on no channel yet (accepted, scheduled, queued): that
+        -- row counts only the messages that ended there (refused, blocked, cancelled before routing)
+        uniqExactMergeIf(message_ids, channel != 'UNKNOWN' OR is_final = 1) AS messages,
         uniqExactMergeIf(message_ids, status IN {ATTEMPTED}) AS attempted,
         uniqExactMergeIf(message_ids, status IN {DELIVERED}) AS delivered,
         uniqExactMergeIf(message_ids, status = 'read') AS read,
@@ -288,6 +290,7 @@ FROM (
     FROM outcomes_hourly
     WHERE {_HOUR_RANGE} AND {_ORG}
     GROUP BY organization_id, channel, provider
+    HAVING messages > 0
 ) AS o
 LEFT JOIN (
     SELECT organization_id, channel, provider,
