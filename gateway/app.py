@@ -6,10 +6,12 @@ message-state reader and one schema-registry client, created at start-up and nev
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +36,7 @@ from gateway.publisher import Publisher
 from gateway.services import Services
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
+from gateway.unseen import UnseenWatch
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
@@ -65,9 +68,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.state.start()
         svc.staff.start()
         app.state.services = svc
+        watcher = asyncio.create_task(_watch_unseen(svc), name="gateway-unseen")
         try:
             yield
         finally:
+            watcher.cancel()
             setup.close()
             svc.state.close()
             svc.staff.close()
@@ -116,6 +121,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         staff=StaffNotificationView(k.bootstrap, topics.staff_notifications.name, topics.staff_notifications.codec,
                                     settings.gateway.staff_view_size),
         idempotency=IdempotencyTable(),
+        unseen=UnseenWatch(int(settings.gateway.unseen_after_s * 1000)),
         cipher=PhiCipher(settings.phi_keys),
         pseudonymize=Pseudonymizer(settings.pseudonym_key_bytes),
         templates=default_catalog(),
@@ -161,6 +167,19 @@ class TopicSetup:
             except (KafkaException, TopicSetupError) as exc:
                 log.warning("topics not ensured yet (Kafka unreachable?): %s", type(exc).__name__)
             self._stop.wait(TOPIC_SETUP_RETRY_S)
+
+
+async def _watch_unseen(svc: Services) -> None:
+    """Every few seconds, the accepted sends the stream workers have still not picked up (gateway/unseen.py)."""
+    watch = svc.unseen
+    after_s = watch.after_ms / 1000
+    while True:
+        await asyncio.sleep(min(5.0, after_s / 2))
+        unseen = watch.sweep(int(time.time() * 1000), svc.state.has)
+        if unseen:
+            svc.metrics.unseen_accepts.inc(len(unseen))
+            log.warning("%d accepted sends have no state from the stream workers %g s later (the pipeline is far "
+                        "behind, or lost them): %s", len(unseen), after_s, " ".join(unseen[:20]))
 
 
 def _close_registry(registry: object) -> None:

@@ -67,6 +67,9 @@ class GatewayMetrics:
                                   "refusal audit records Kafka did not take", registry=r)
         self.producer_renewals = Counter("carelay_gateway_producer_renewals",
                                          "Kafka producers replaced after a fatal error", registry=r)
+        self.unseen_accepts = Counter("carelay_gateway_unseen_accepts",
+                                      "accepted sends with no state from the stream workers after "
+                                      "CARELAY_GATEWAY_UNSEEN_AFTER_S (gateway/unseen.py)", registry=r)
 
     def observe_publish(self, topic: str, seconds: float, ok: bool) -> None:
         self.publish_latency(topic or "other", "acked" if ok else "failed").observe(seconds)

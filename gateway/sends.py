@@ -132,6 +132,7 @@ class _Sender:
         if outcome is None:
             svc.idempotency.finish(self.org, key, Accepted(pending.message_id, pending.fingerprint, self.org,
                                                            pending.created_at_ms))
+            svc.unseen.note(pending.message_id, pending.created_at_ms)
             svc.metrics.sends("accepted").inc()
         else:
             svc.idempotency.finish(self.org, key, None)

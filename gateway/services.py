@@ -19,6 +19,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.publisher import Publisher
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
+from gateway.unseen import UnseenWatch
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import SchemaRegistry
 from schemas.settings import Settings
@@ -37,6 +38,7 @@ class Services:
     state: MessageStateView
     staff: StaffNotificationView
     idempotency: IdempotencyTable
+    unseen: UnseenWatch
     cipher: PhiCipher
     pseudonymize: Pseudonymizer
     templates: TemplateCatalog

@@ -36,6 +36,9 @@ class MessageStateView(TopicView):
     def __len__(self) -> int:
         return len(self._states)
 
+    def has(self, message_id: str) -> bool:
+        return message_id in self._states
+
     def take(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:  # a compacted topic refuses keyless records; should one come, it names its message
             record = None if value is None else self.decode(value)

@@ -108,6 +108,7 @@ class GatewaySettings:
     max_batch_items: int = 1000
     api_keys_file: str = ""  # JSON list of hashed keys; empty: the demo keys of `make run`
     staff_view_size: int = 1000  # staff notifications each gateway process holds per organization
+    unseen_after_s: float = 60.0  # an accepted send with no state from the workers this long after: alarm
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,7 @@ class Settings:
                 max_batch_items=i("GATEWAY_MAX_BATCH_ITEMS", g.max_batch_items),
                 api_keys_file=s("API_KEYS_FILE", g.api_keys_file),
                 staff_view_size=at_least("GATEWAY_STAFF_VIEW_SIZE", g.staff_view_size, 1),
+                unseen_after_s=f("GATEWAY_UNSEEN_AFTER_S", g.unseen_after_s),
             ),
             limits=LimitSettings(
                 dedup_window_s=i("DEDUP_WINDOW_S", lim.dedup_window_s),

@@ -193,3 +193,28 @@ def test_templates_are_listed(client):
     doc = client.get("/v1/templates", headers=SENDER).json()
     names = {t["name"] for t in doc["templates"]}
     assert "appointment_reminder" in names
+
+
+def test_an_accepted_send_the_workers_never_report_raises_the_alarm(settings, caplog):
+    """No stream worker runs here: the send whose state we write ourselves is seen, the other is
+    counted and named once its time came (gateway/unseen.py)."""
+    quick = dataclasses.replace(settings, gateway=dataclasses.replace(settings.gateway, unseen_after_s=0.5))
+    with TestClient(create_app(quick)) as c:
+        wait_ready(c)
+        services: Services = c.app.state.services  # type: ignore[attr-defined]
+        seen, lost = (c.post("/v1/messages", json=send_body(idempotency_key=key()), headers=SENDER).json()["message_id"]
+                      for _ in range(2))
+        topic = services.topics.message_state
+        producer = Producer({"bootstrap.servers": settings.kafka.bootstrap})
+        producer.produce(topic.name, topic.codec.encode(_state(seen, "demo-clinic", "sent", ["queued", "sent"])), seen)
+        assert producer.flush(10) == 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and services.metrics.unseen_accepts._value.get() < 1:
+            time.sleep(0.05)
+        time.sleep(0.6)  # another sweep or two: nothing is counted twice
+        assert services.metrics.unseen_accepts._value.get() == 1
+        assert services.state.has(seen) and not services.state.has(lost)
+        metrics = c.get("/metrics").text
+        assert "carelay_gateway_unseen_accepts_total 1.0" in metrics
+    warned = [r.getMessage() for r in caplog.records if "no state from the stream workers" in r.getMessage()]
+    assert len(warned) == 1 and lost in warned[0] and seen not in warned[0]
