@@ -5,7 +5,8 @@ state within seconds, even for a request scheduled for later or held by a rate l
 process checks, `CARELAY_GATEWAY_UNSEEN_AFTER_S` after it accepted a message, that its message-state
 view has a record of it, and counts the ones it has not (`carelay_gateway_unseen_accepts_total`,
 plus a warning naming the message ids, which carry no PHI). A rise means the pipeline is far behind
-or has lost requests: both need a person. (A bug in Faust's rebalance handling once lost a few
+or has lost requests: both need a person. (Or, just after this process started, that its view is
+still reading a long message-state topic from the beginning.) (A bug in Faust's rebalance handling once lost a few
 seconds of requests this way without any signal: streams/transport.py.)
 
 Only this process's own accepts are checked, in the order it accepted them; beyond `capacity`
