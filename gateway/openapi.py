@@ -157,6 +157,8 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                 {"name": "since", "in": "query", "required": False,
                  "schema": {"type": "string", "format": "date-time", "maxLength": 40},
                  "description": "RFC 3339 with an offset (percent-encode '+'); inclusive"},
+                {"name": "after", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 300},
+                 "description": "a page's next_after: continue right after its last item (not with since)"},
                 {"name": "limit", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 1, "maximum": staff.MAX_LIMIT,
                             "default": staff.DEFAULT_LIMIT}}],
@@ -164,7 +166,8 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                                                  "included (has_text says there is some)",
                                   "content": {JSON: {"schema": {"$ref": "#/components/schemas/StaffNotifications"}}}},
                           "401": COMMON_ERRORS["401"], "403": COMMON_ERRORS["403"],
-                          "422": _error("an unknown query parameter, a bad `since` or `limit`; `field` names it"),
+                          "422": _error("an unknown query parameter, a bad `since`, `after` or `limit`, or both "
+                                        "`since` and `after`; `field` names it"),
                           "503": _error("the view is still loading: retry after Retry-After seconds", RETRY_AFTER)},
         }},
         "/fhir/Appointment/{appointment_id}": {"put": {
@@ -248,7 +251,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
         "BatchResult": {"type": "object", "properties": {
             "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
             "results": {"type": "array", "items": {"type": "object"}}}},
-        "StaffNotifications": {"type": "object", "required": ["notifications", "truncated", "next_since"],
+        "StaffNotifications": {"type": "object", "required": ["notifications", "truncated", "next_since", "next_after"],
                                "properties": {
             "notifications": {"type": "array", "items": {"type": "object", "properties": {
                 "event_id": {"type": "string"}, "type": {"type": "string"}, "reason": {"type": ["string", "null"]},
@@ -259,7 +262,10 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                 "has_text": {"type": "boolean"},
                 "details": {"type": "object", "additionalProperties": {"type": "string"}}}}},
             "truncated": {"type": "boolean", "description": "more notifications follow: ask again with next_since"},
-            "next_since": {"type": ["string", "null"], "description": "the last item's time when truncated"}}},
+            "next_since": {"type": ["string", "null"], "description": "the last item's time when truncated"},
+            "next_after": {"type": ["string", "null"],
+                           "description": "when truncated: pass as `after` for the next page (exact, however "
+                                          "many items share a millisecond)"}}},
         "MessageState": {"type": "object", "properties": {
             "message_id": {"type": "string"}, "status": {"type": "string"},
             "channel": {"type": ["string", "null"]}, "provider": {"type": ["string", "null"]},

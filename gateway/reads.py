@@ -71,5 +71,6 @@ async def list_notifications(request: Request) -> Response:
                                                  remote_addr=remote, details={"returned": str(len(chosen))})],
                              label="audit")
     doc = {"notifications": [staff.present(n) for n in chosen], "truncated": more,
-           "next_since": iso(chosen[-1].occurred_at) if more and chosen else None}
+           "next_since": iso(chosen[-1].occurred_at) if more and chosen else None,
+           "next_after": staff.cursor(chosen[-1]) if more and chosen else None}
     return Response(orjson.dumps(doc), 200, media_type="application/json")

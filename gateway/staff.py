@@ -29,7 +29,7 @@ from schemas.codec import AvroCodec
 PATH = "/v1/staff/notifications"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-QUERY_PARAMS = frozenset({"since", "limit"})
+QUERY_PARAMS = frozenset({"since", "after", "limit"})
 
 
 @dataclass(frozen=True)
@@ -67,26 +67,48 @@ class Notice:
 class StaffQuery:
     since: int | None  # epoch millis, inclusive; None: everything held
     limit: int
+    after: tuple[int, str] | None = None  # (epoch millis, event id), exclusive: the cursor of the page before
+
+
+def cursor(n: Notice) -> str:
+    """The `after` that continues right after `n`: the held order is (time, event id), so paging by it
+    skips nothing and repeats nothing, however many notices share a millisecond."""
+    return f"{n.occurred_at}:{n.event_id}"
+
+
+def parse_cursor(raw: str) -> tuple[int, str]:
+    ms, _, event_id = raw.partition(":")
+    if not ms.isdigit() or not event_id or len(raw) > 300:
+        raise InvalidField("must be a next_after value from an earlier page", field="after")
+    return int(ms), event_id
 
 
 def parse_query(params: Mapping[str, str]) -> StaffQuery:
-    """`since` (RFC 3339 with offset, inclusive) and `limit` (1..MAX_LIMIT); anything else is refused."""
+    """`since` (RFC 3339 with offset, inclusive) or `after` (a page's `next_after`, exclusive), and
+    `limit` (1..MAX_LIMIT); anything else is refused."""
     unknown = sorted(set(params) - QUERY_PARAMS)
     if unknown:
         raise InvalidField("unknown query parameter", field=unknown[0][:64])
+    if "since" in params and "after" in params:
+        raise InvalidField("give since or after, not both", field="after")
     since = parse_timestamp(params.get("since"), "since")
+    after = parse_cursor(params["after"]) if "after" in params else None
     raw = params.get("limit")
     limit = DEFAULT_LIMIT
     if raw is not None:
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
             raise InvalidField(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
         limit = int(raw)
-    return StaffQuery(since, limit)
+    return StaffQuery(since, limit, after)
 
 
 def select(held: Sequence[Notice], q: StaffQuery) -> tuple[list[Notice], bool]:
-    """The oldest `limit` notices at or after `since` (held is sorted by `order`), and whether more follow."""
-    start = 0 if q.since is None else bisect.bisect_left(held, (q.since, ""), key=lambda n: n.order)
+    """The oldest `limit` notices at or after `since`, or after the `after` cursor (held is sorted by
+    `order`), and whether more follow."""
+    if q.after is not None:
+        start = bisect.bisect_right(held, q.after, key=lambda n: n.order)
+    else:
+        start = 0 if q.since is None else bisect.bisect_left(held, (q.since, ""), key=lambda n: n.order)
     chosen = list(held[start:start + q.limit])
     return chosen, start + q.limit < len(held)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gateway.errors import InvalidField, InvalidTime
-from gateway.staff import DEFAULT_LIMIT, MAX_LIMIT, Notice, Recent, StaffQuery, parse_query, present, select
+from gateway.staff import DEFAULT_LIMIT, MAX_LIMIT, Notice, Recent, StaffQuery, cursor, parse_query, present, select
 
 T0 = 1_780_000_000_000
 
@@ -37,6 +37,9 @@ def test_query_defaults_and_bounds():
     ({"since": "2026-05-01T09:30:00"}, InvalidTime, "since"),  # no offset
     ({"since": "2026-05-01T09:30:00 00:00"}, InvalidTime, "since"),  # an unencoded '+' arrives as a space
     ({"org": "other-clinic"}, InvalidField, "org"),  # the organization comes from the key, never the query
+    ({"after": "yesterday"}, InvalidField, "after"),
+    ({"after": "1780000000000:"}, InvalidField, "after"),
+    ({"after": "1780000000000:in-1", "since": "2026-05-01T09:30:00Z"}, InvalidField, "after"),
 ])
 def test_bad_queries_name_the_parameter(params, error, field):
     with pytest.raises(error) as caught:
@@ -60,6 +63,22 @@ def test_select_pages_oldest_first_from_since_inclusive():
     assert [n.occurred_at for n in page] == [T0 + 60, T0 + 70, T0 + 80, T0 + 90] and not more
     assert select(held, StaffQuery(T0 + 91, 4)) == ([], False)
     assert select(held, StaffQuery(None, 100)) == (held, False)
+
+
+def test_the_after_cursor_pages_a_burst_within_one_millisecond_without_gaps_or_repeats():
+    held = sorted((notice(i, T0) for i in range(7)), key=lambda n: n.order)  # one batch, one timestamp
+    assert parse_query({"after": cursor(held[2])}).after == (T0, held[2].event_id)
+    seen: list[str] = []
+    q = StaffQuery(None, 3)
+    while True:
+        page, more = select(held, q)
+        seen += [n.event_id for n in page]
+        if not more:
+            break
+        q = parse_query({"after": cursor(page[-1]), "limit": "3"})
+    assert seen == [n.event_id for n in held]
+    # `since` alone cannot leave that millisecond: the same first page again
+    assert select(held, StaffQuery(T0, 3))[0] == held[:3]
 
 
 def test_the_public_shape_never_carries_the_sealed_text():
