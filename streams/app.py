@@ -80,7 +80,7 @@ class CarelayApp(faust.App):
     produced_topics: TopicTracker
 
     def _new_transport(self) -> Any:
-        # Faust picks the transport by URL scheme; the worker's corrects its seek (streams.transport)
+        # Faust picks the transport by URL scheme; the worker's tunes and corrects it (streams.transport)
         return Transport(self.conf.broker_consumer, self)
 
     async def on_first_start(self) -> None:
@@ -147,27 +147,6 @@ class CarelayApp(faust.App):
     def h(self) -> Handlers:
         assert self.handlers is not None, "the worker has not started"
         return self.handlers
-
-
-def tune_fetcher(consumer: Any, min_bytes: int, max_wait_ms: int) -> bool:
-    """Give aiokafka's consumer (and its running fetcher) our fetch.min.bytes / fetch.max.wait.ms.
-
-    Faust creates the AIOKafkaConsumer with fetch_max_wait_ms=1500 and aiokafka's fetch_min_bytes=1
-    and offers no setting for either, so under load the broker answers a fetch as soon as any byte
-    is there: hundreds of small fetch rounds a second, each walking every assigned partition in
-    Python (about 90 here: 13 topics and the changelogs). With 64 KB / 100 ms the worker spent a
-    quarter less CPU per message lifecycle (`stack.bench --worker-only`, README Benchmark), for up
-    to 100 ms more per hop under a trickle. The fetcher copies both at start, hence both objects.
-    Returns False (and changes nothing) if the attributes are not where aiokafka 0.8-0.14 keeps them.
-    """
-    fetcher = getattr(consumer, "_fetcher", None)
-    targets = [consumer, fetcher] if fetcher is not None else [consumer]
-    if not all(hasattr(t, "_fetch_min_bytes") and hasattr(t, "_fetch_max_wait_ms") for t in targets):
-        return False
-    for t in targets:
-        t._fetch_min_bytes = min_bytes
-        t._fetch_max_wait_ms = max_wait_ms
-    return True
 
 
 def broker_urls(bootstrap: str) -> str:
@@ -296,11 +275,6 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         # worker's successor lost commands and requests. Fetch nothing until Faust's own
         # `consumer.resume_flow()`, which follows the queue clearing.
         app.consumer.stop_flow()
-        # the aiokafka consumer exists by now (Faust starts its thread before the first assignment)
-        worker_consumer = getattr(getattr(app.consumer, "_thread", None), "_consumer", None)
-        if worker_consumer is not None and not tune_fetcher(worker_consumer, config.fetch_min_bytes,
-                                                            config.fetch_max_wait_ms):
-            log.warning("aiokafka's fetch settings are not where expected: fetching keeps Faust's defaults")
         if app.handlers is not None:
             app.handlers.assigned(app.assigned_partitions())
 

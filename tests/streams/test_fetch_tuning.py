@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.app import tune_fetcher
+from streams.transport import tune_fetcher
 
 
 def test_tuned_fetcher_asks_for_batches_and_still_delivers_a_lone_record(kafka) -> None:

@@ -106,3 +106,13 @@ def test_a_topic_sent_to_stays_in_the_producers_metadata(kafka) -> None:
 def test_the_worker_app_uses_these_clients() -> None:
     assert isinstance(app.transport, Transport)
     assert app.transport.Consumer is Consumer
+
+    async def created() -> tuple[int, int]:
+        consumer = app.consumer._new_consumer_thread()._create_worker_consumer(app.transport)
+        try:  # its fetcher, made when it starts, copies these
+            return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
+        finally:
+            await consumer.stop()
+
+    tuned = asyncio.run(created())
+    assert tuned == (app.config.fetch_min_bytes, app.config.fetch_max_wait_ms) and tuned != (1, 1500)  # not Faust's
