@@ -173,6 +173,7 @@ async def _watch_unseen(svc: Services) -> None:
     """Every few seconds, the accepted sends the stream workers have still not picked up (gateway/unseen.py)."""
     watch = svc.unseen
     after_s = watch.after_ms / 1000
+    dropped = 0
     while True:
         await asyncio.sleep(min(5.0, after_s / 2))
         unseen = watch.sweep(int(time.time() * 1000), svc.state.has)
@@ -180,6 +181,10 @@ async def _watch_unseen(svc: Services) -> None:
             svc.metrics.unseen_accepts.inc(len(unseen))
             log.warning("%d accepted sends have no state from the stream workers %g s later (the pipeline is far "
                         "behind, or lost them): %s", len(unseen), after_s, " ".join(unseen[:20]))
+        if watch.dropped > dropped:
+            log.warning("%d accepted sends went unchecked: more than %d were waiting for their check",
+                        watch.dropped - dropped, watch.capacity)
+            dropped = watch.dropped
 
 
 def _close_registry(registry: object) -> None:

@@ -5,12 +5,12 @@ state within seconds, even for a request scheduled for later or held by a rate l
 process checks, `CARELAY_GATEWAY_UNSEEN_AFTER_S` after it accepted a message, that its message-state
 view has a record of it, and counts the ones it has not (`carelay_gateway_unseen_accepts_total`,
 plus a warning naming the message ids, which carry no PHI). A rise means the pipeline is far behind
-or has lost requests: both need a person. (Or, just after this process started, that its view is
-still reading a long message-state topic from the beginning.) (A bug in Faust's rebalance handling once lost a few
-seconds of requests this way without any signal: streams/transport.py.)
+or has lost requests: both need a person. Just after this process started it can also mean that its
+view is still reading a long message-state topic from the beginning. A bug in Faust's rebalance
+handling once lost a few seconds of requests without any signal (streams/transport.py).
 
 Only this process's own accepts are checked, in the order it accepted them; beyond `capacity`
-waiting checks the oldest are dropped unchecked (and counted apart) rather than let memory grow.
+waiting checks the oldest are dropped unchecked (`dropped`, logged) rather than let memory grow.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from collections.abc import Callable
 class UnseenWatch:
     def __init__(self, after_ms: int, capacity: int = 200_000) -> None:
         self.after_ms = after_ms
-        self._capacity = capacity
+        self.capacity = capacity
         self._due: deque[tuple[int, str]] = deque()  # (check at, message id), in accept order
         self.dropped = 0  # checks given up because `capacity` were waiting
 
@@ -29,7 +29,7 @@ class UnseenWatch:
         return len(self._due)
 
     def note(self, message_id: str, accepted_at_ms: int) -> None:
-        if len(self._due) >= self._capacity:
+        if len(self._due) >= self.capacity:
             self._due.popleft()
             self.dropped += 1
         self._due.append((accepted_at_ms + self.after_ms, message_id))
