@@ -26,6 +26,7 @@ from analytics.migrations import migrate
 from analytics.sink import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
 from analytics.store import QueryLimits, Store, open_client
 from gateway.auth import KeyStore
+from schemas import heap
 from schemas.registry import RegistryError, registry_from_url
 from schemas.settings import AnalyticsSettings, Settings
 from schemas.topics import TOPICS, BoundTopic, Catalog, ensure_topics
@@ -149,6 +150,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,
              len(SOURCE_TOPICS))
+    heap.settle()
     try:
         sink.run()
     finally:

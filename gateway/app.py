@@ -37,6 +37,7 @@ from gateway.services import Services
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
 from gateway.unseen import UnseenWatch
+from schemas import heap
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.staff.start()
         app.state.services = svc
         watcher = asyncio.create_task(_watch_unseen(svc), name="gateway-unseen")
+        heap.settle()  # before the first request: start-up objects stay out of full collections
         try:
             yield
         finally:

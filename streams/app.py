@@ -17,6 +17,7 @@ import mode
 from confluent_kafka.admin import AdminClient
 from faust.types import TP
 
+from schemas import heap
 from schemas.settings import Settings
 from schemas.topics import TOPICS, ensure_topics
 from streams.agents.ai import AiBridge
@@ -277,6 +278,9 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         app.consumer.stop_flow()
         if app.handlers is not None:
             app.handlers.assigned(app.assigned_partitions())
+        # The recovered tables live as long as the assignment: out of later full collections with
+        # the start-up objects (schemas.heap). Nothing is being processed now, so the pause is free.
+        heap.settle()
 
     app.on_rebalance_complete.connect(cast(Any, on_recovered))
 

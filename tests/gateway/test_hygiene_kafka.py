@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -64,3 +65,13 @@ def test_openapi_document(shared_client):
     doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     assert {"/v1/messages", "/v1/messages:batch", "/v1/messages/{message_id}", "/webhooks/meta"} <= set(doc["paths"])
+
+
+def test_the_gateway_freezes_its_start_up_heap_before_serving(settings):
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(settings)) as c:
+            assert gc.get_freeze_count() > 0  # schemas.heap.settle ran in the lifespan
+            wait_ready(c)
+    finally:
+        gc.unfreeze()
