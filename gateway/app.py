@@ -110,7 +110,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
     k = settings.kafka
     registry = registry_from_url(k.schema_registry_url)
     topics = Catalog(k.topic_prefix, registry)
-    publisher = Publisher(k.bootstrap, linger_ms=k.linger_ms, send_timeout_s=k.send_timeout_s,
+    publisher = Publisher(k.bootstrap, linger_ms=settings.gateway.linger_ms, send_timeout_s=k.send_timeout_s,
                           observe=metrics.observe_publish, on_renew=metrics.producer_renewals.inc)
     return Services(
         settings=settings,

@@ -42,7 +42,7 @@ from twilio.request_validator import RequestValidator
 
 from connectors.base import WEBHOOK_PATHS, encode_refs
 from connectors.meta import sign
-from schemas.settings import MetaSettings, TwilioSettings
+from schemas.settings import GatewaySettings, MetaSettings, TwilioSettings
 from stack.javaproc import free_port
 
 AUTH = "Bearer demo-clinic-sender-key"
@@ -273,12 +273,13 @@ def _drive(tool: str, server: Server, load: Load, count: int, seconds: int, conc
 
 def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, batch_requests: int = 200,
             batch_size: int = 50, seconds: int = 10, concurrency: int = 32, workers: int = 1,
-            linger_ms: int = 5, http: str = "auto", webhooks: bool = True) -> dict[str, Result]:
+            linger_ms: int = GatewaySettings.linger_ms, http: str = "auto",
+            webhooks: bool = True) -> dict[str, Result]:
     """The gateway and a bare Starlette endpoint under the same uvicorn and the same load, one after
     the other; then (`webhooks`) signed provider callbacks through the gateway."""
     gateway_env = {
         "CARELAY_KAFKA_BOOTSTRAP": bootstrap, "CARELAY_SCHEMA_REGISTRY_URL": registry,
-        "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_KAFKA_LINGER_MS": str(linger_ms),
+        "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_GATEWAY_LINGER_MS": str(linger_ms),
         "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_PUBLIC_URL": PUBLIC_URL,
     }
     single = send_load("/v1/messages", _body(1, "s"))
@@ -396,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=int, default=10, help="per run (wrk)")
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for both apps")
-    p.add_argument("--linger-ms", type=int, default=5)
+    p.add_argument("--linger-ms", type=int, default=GatewaySettings.linger_ms, help="the gateway's producer linger")
     p.add_argument("--http", choices=("auto", "h11", "httptools"), default="auto",
                    help="uvicorn's HTTP implementation, for both apps (auto: httptools when installed)")
     p.add_argument("--no-webhooks", action="store_true", help="skip the provider callback runs")

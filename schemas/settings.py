@@ -109,6 +109,9 @@ class GatewaySettings:
     api_keys_file: str = ""  # JSON list of hashed keys; empty: the demo keys of `make run`
     staff_view_size: int = 1000  # staff notifications each gateway process holds per organization
     unseen_after_s: float = 60.0  # an accepted send with no state from the workers this long after: alarm
+    # The gateway's own producer batching delay. Every accept waits it out before the broker's ack, so
+    # it is most of a send's answer time; the workers and the sink batch for throughput (kafka.linger_ms).
+    linger_ms: int = 2
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,7 @@ class Settings:
                 api_keys_file=s("API_KEYS_FILE", g.api_keys_file),
                 staff_view_size=at_least("GATEWAY_STAFF_VIEW_SIZE", g.staff_view_size, 1),
                 unseen_after_s=f("GATEWAY_UNSEEN_AFTER_S", g.unseen_after_s),
+                linger_ms=i("GATEWAY_LINGER_MS", g.linger_ms),
             ),
             limits=LimitSettings(
                 dedup_window_s=i("DEDUP_WINDOW_S", lim.dedup_window_s),

@@ -11,6 +11,7 @@ def test_defaults_work_on_a_fresh_clone():
     assert s.kafka.bootstrap == "127.0.0.1:9092"
     assert s.phi_keys[0][0] == "dev1" and len(s.phi_keys[0][1]) == 32
     assert s.limits.breaker_failures == 5 and s.limits.breaker_recovery_s == 30
+    assert (s.gateway.linger_ms, s.kafka.linger_ms) == (2, 5)  # the accept path waits its linger out
 
 
 def test_environment_overrides_and_types():
@@ -24,7 +25,7 @@ def test_environment_overrides_and_types():
     ("var", "value"),
     [("CARELAY_GATEWAY_PORT", "eighty"), ("CARELAY_KAFKA_SEND_TIMEOUT_S", "0"), ("CARELAY_PHI_KEYS", "nokey"),
      ("CARELAY_PHI_KEYS", "k1:not-base64!"), ("CARELAY_PHI_KEYS", "k1:" + base64.b64encode(b"short").decode()),
-     ("CARELAY_PSEUDONYM_KEY", "YQ=="), ("CARELAY_LIMIT_RECIPIENT_HOUR", "-1")],
+     ("CARELAY_PSEUDONYM_KEY", "YQ=="), ("CARELAY_LIMIT_RECIPIENT_HOUR", "-1"), ("CARELAY_GATEWAY_LINGER_MS", "-2")],
 )
 def test_malformed_setting_names_the_variable(var, value):
     with pytest.raises(ConfigError, match=var):
