@@ -33,6 +33,7 @@ from streams.config import StreamsConfig
 from streams.decide.records import Message, Patient
 from streams.partitioning import partition_for_bytes
 from streams.runtime import Record, Runtime
+from streams.stream import Stream
 from streams.tables import PatientTable, add_table
 from streams.transport import TopicTracker, Transport
 
@@ -172,6 +173,7 @@ def create_app(config: StreamsConfig) -> CarelayApp:
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=config.standby_replicas,
         producer_linger=s.kafka.linger_ms / 1000,
+        Stream=Stream,  # take_events without idle wake-ups (streams.stream)
         producer_acks=-1,
         producer_request_timeout=PRODUCER_REQUEST_TIMEOUT_S,
         broker_session_timeout=config.session_timeout_s,
