@@ -1,6 +1,7 @@
 """Session fixtures for the real local stack; tests that request none of them start nothing."""
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +17,15 @@ from stack.kafka import LocalKafka
 from stack.registry import LocalRegistry
 
 STACK_FIXTURES = frozenset({"kafka", "registry", "settings_env", "settings", "kafka_factory"})
+
+
+@pytest.fixture(autouse=True)
+def _thawed_heap() -> Iterator[None]:
+    """A gateway started in this process (TestClient) freezes the heap it runs in (schemas.heap), here
+    the test runner's, which every test shares: frozen objects are never collected, so a reference
+    cycle of one test would outlive it. Thawed after each test, the runner collects as it always did."""
+    yield
+    gc.unfreeze()
 
 
 @dataclass(frozen=True)

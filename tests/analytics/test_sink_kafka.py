@@ -82,10 +82,11 @@ def test_every_event_type_arrives_and_the_figures_match(running):
 def test_undecodable_records_are_dead_lettered_counted_and_skipped(running, stack: Stack):
     proc, _ = running
     q = figures.HttpStore(proc.url, ANALYST_KEY)
-    rows = q.query("SELECT error_code, reason FROM events FINAL WHERE event_type = 'dead.letter' "
-                   "ORDER BY error_code").rows
+    rows = q.query("SELECT error_code, reason FROM events FINAL WHERE event_type = 'dead.letter'").rows
     requests = stack.topic("SendRequest")
-    assert rows == [("undecodable", "carelay.send.requests"), ("undecodable", requests), ("unknown_schema", requests)]
+    # compared as sets of rows: the two `undecodable` rows tie on any key but the random topic prefix
+    assert sorted(rows) == sorted([("undecodable", "carelay.send.requests"), ("undecodable", requests),
+                                   ("unknown_schema", requests)])
     health = proc.health()
     assert health is not None and health["dead_letters"] == 2 and health["status"] == "ok"
     # the dead-letter topic has them whole, for replay once fixed
