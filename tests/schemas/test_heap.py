@@ -1,11 +1,9 @@
-"""schemas.heap.settle: start-up objects leave the collector's walks, and are still freed when dropped."""
+"""schemas.heap.settle: start-up objects leave the collector's walks, and are still freed when dropped.
+Each test starts and ends with a thawed heap (tests/conftest.py)."""
 from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
-
-import pytest
 
 from schemas import heap
 
@@ -14,18 +12,11 @@ class Node:
     pass
 
 
-@pytest.fixture
-def thawed() -> Iterator[None]:
-    gc.unfreeze()  # the rest of the session keeps a collector that walks everything, as before
-    yield
-    gc.unfreeze()
-
-
 def _walked(obj: object) -> bool:
     return any(o is obj for o in gc.get_objects())  # generations 0-2: what a collection walks
 
 
-def test_settle_freezes_what_is_alive_and_not_what_comes_later(thawed):
+def test_settle_freezes_what_is_alive_and_not_what_comes_later():
     before = Node()
     assert _walked(before)
     assert heap.settle() > 0
@@ -34,7 +25,7 @@ def test_settle_freezes_what_is_alive_and_not_what_comes_later(thawed):
     assert _walked(after)
 
 
-def test_a_frozen_object_is_still_freed_when_dropped(thawed):
+def test_a_frozen_object_is_still_freed_when_dropped():
     obj = Node()
     freed = []
     ref = weakref.ref(obj, lambda _: freed.append(True))
@@ -43,7 +34,7 @@ def test_a_frozen_object_is_still_freed_when_dropped(thawed):
     assert freed and ref() is None
 
 
-def test_garbage_left_by_start_up_is_collected_not_frozen(thawed):
+def test_garbage_left_by_start_up_is_collected_not_frozen():
     cycle = Node()
     cycle.me = cycle  # type: ignore[attr-defined]
     freed = []
