@@ -63,6 +63,16 @@ DEMO_KEYS: tuple[tuple[str, str, str, Role], ...] = (
 )
 
 
+def _name(value: object) -> str:
+    """A key file's key_id or organization_id: a non-empty string without surrounding blanks.
+
+    An empty organization would match no tenant filter the way a real one does, so it is refused at start-up.
+    """
+    if not isinstance(value, str) or not value or value != value.strip():
+        raise ValueError("must be a non-empty string without surrounding blanks")
+    return value
+
+
 def hash_key(clear: str) -> str:
     return hashlib.sha256(clear.encode("utf-8")).hexdigest()
 
@@ -94,9 +104,10 @@ class KeyStore:
         for i, item in enumerate(raw):
             try:
                 digest = str(item["sha256"]).lower()
-                key = ApiKey(str(item["key_id"]), str(item["organization_id"]), Role(item["role"]))
+                key = ApiKey(_name(item["key_id"]), _name(item["organization_id"]), Role(item["role"]))
             except (KeyError, TypeError, ValueError) as exc:
-                raise ConfigError(f"{var}: entry {i} needs key_id, sha256, organization_id and a known role") from exc
+                raise ConfigError(f"{var}: entry {i} needs key_id, sha256, organization_id (non-empty strings) "
+                                  "and a known role") from exc
             if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
                 raise ConfigError(f"{var}: entry {i} ({key.key_id}): sha256 must be 64 hex characters")
             entries.append((digest, key))

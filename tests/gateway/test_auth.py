@@ -66,11 +66,24 @@ def test_key_file(tmp_path):
     assert "s3cret" not in path.read_text()
 
 
+def _entry(**fields: object) -> str:
+    return json.dumps([{"key_id": "k", "sha256": hash_key("a"), "organization_id": "o", "role": "sender", **fields}])
+
+
 @pytest.mark.parametrize("content", [
-    "not json", "{}", json.dumps([{"key_id": "k"}]),
-    json.dumps([{"key_id": "k", "sha256": "zz", "organization_id": "o", "role": "sender"}]),
-    json.dumps([{"key_id": "k", "sha256": hash_key("a"), "organization_id": "o", "role": "root"}]),
-    json.dumps([{"key_id": k, "sha256": hash_key("a"), "organization_id": "o", "role": "sender"} for k in "ab"]),
+    pytest.param("not json", id="not-json"),
+    pytest.param("{}", id="not-a-list"),
+    pytest.param(json.dumps([{"key_id": "k"}]), id="missing-fields"),
+    pytest.param(_entry(sha256="zz"), id="bad-sha256"),
+    pytest.param(_entry(role="root"), id="unknown-role"),
+    pytest.param(json.dumps([{"key_id": k, "sha256": hash_key("a"), "organization_id": "o", "role": "sender"}
+                             for k in "ab"]), id="duplicate-key"),
+    pytest.param(_entry(organization_id=""), id="empty-organization"),
+    pytest.param(_entry(organization_id="  "), id="blank-organization"),
+    pytest.param(_entry(organization_id=" o"), id="organization-with-blanks"),
+    pytest.param(_entry(organization_id=None), id="null-organization"),
+    pytest.param(_entry(organization_id=7), id="number-organization"),
+    pytest.param(_entry(key_id=""), id="empty-key-id"),
 ])
 def test_bad_key_files_fail_at_start(tmp_path, content):
     path = tmp_path / "keys.json"
