@@ -161,6 +161,7 @@ class StreamsSettings:
     reconcile_interval_s: int = 60  # the reconciliation timer's period
     reconcile_stuck_s: int = 900  # poll the provider for messages quiet this long
     message_retention_s: int = 7 * 86_400  # keep final message records this long (late `read`s)
+    inbound_dedup_days: int = 7  # a patient's inbound provider message ids are remembered this long (replays)
 
 
 @dataclass(frozen=True)
@@ -405,6 +406,7 @@ class Settings:
                 reconcile_interval_s=at_least("RECONCILE_INTERVAL_S", st.reconcile_interval_s, 1),
                 reconcile_stuck_s=at_least("RECONCILE_STUCK_S", st.reconcile_stuck_s, 1),
                 message_retention_s=at_least("MESSAGE_RETENTION_S", st.message_retention_s, 1),
+                inbound_dedup_days=at_least("INBOUND_DEDUP_DAYS", st.inbound_dedup_days, 1),
             ),
             analytics=AnalyticsSettings(
                 host=s("ANALYTICS_HOST", a.host),

@@ -43,6 +43,7 @@ class StreamsConfig:
                           ping_pong=st.loop_ping_pong, pause_ms=st.loop_pause_s * 1000)
         policy = Policy(
             dedup_window_ms=lim.dedup_window_s * 1000,
+            inbound_dedup_ms=st.inbound_dedup_days * 86_400_000,
             recipient_hour=Limit.per_window(lim.per_recipient_hour, 3600),
             recipient_day=Limit.per_window(lim.per_recipient_day, 86_400),
             urgent_hour=Limit.per_window(lim.urgent_per_recipient_hour, 3600),

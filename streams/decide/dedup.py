@@ -1,4 +1,5 @@
-"""Send-request dedup per (organization, idempotency key) within a window, and bounded seen-id sets.
+"""Send-request dedup per (organization, idempotency key) within a window, and bounded seen-id sets:
+by count for provider callbacks, by time for a patient's inbound messages.
 
 The fingerprint is a keyed hash of the opened request body (sealed fields carry random nonces, so
 their bytes differ between two identical requests); the key keeps it from being a dictionary of
@@ -61,3 +62,25 @@ def remember(seen: tuple[str, ...], event_id: str, cap: int) -> tuple[bool, tupl
     if event_id in seen:
         return True, seen
     return False, (*seen, event_id)[-cap:]
+
+
+# A patient writing more than this within the inbound window (a bot) pushes out the oldest ids: the
+# ceiling keeps one patient's state record well under Kafka's message size.
+INBOUND_IDS_CEILING = 2000
+
+
+@dataclass(frozen=True)
+class SeenId:
+    event_id: str  # provider + provider message id
+    at_ms: int     # when it was first processed
+
+
+def remember_for(seen: tuple[SeenId, ...], event_id: str, now_ms: int, keep_ms: int,
+                 ceiling: int = INBOUND_IDS_CEILING) -> tuple[bool, tuple[SeenId, ...]]:
+    """(already seen?, updated ids) for inbound messages. A captured signed webhook (STOP, a
+    confirmation) can be posted again at any time, and a provider's signature has no timestamp to
+    refuse it by: the id is remembered for `keep_ms`, however many other messages arrive meanwhile."""
+    live = tuple(s for s in seen if now_ms - s.at_ms < keep_ms)
+    if any(s.event_id == event_id for s in live):
+        return True, live
+    return False, (*live, SeenId(event_id, now_ms))[-ceiling:]

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from streams.care import replies
 from streams.decide import keywords, loopguard
 from streams.decide.consent import ALL_CHANNELS, Consent, allowed_channels
-from streams.decide.dedup import remember
+from streams.decide.dedup import SeenId, remember_for
 from streams.decide.keywords import Intent
-from streams.decide.records import RECENT_IDS, Ledger, Message, Patient, Question
+from streams.decide.records import Ledger, Message, Patient, Question
 from streams.decide.world import World
 
 
@@ -62,10 +62,11 @@ class Handled:
 
 def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText, ...], world: World) -> Handled:
     now = world.now_ms
-    dup, seen = remember(patient.inbound_seen, facts.event_id, RECENT_IDS)
+    dup, seen = remember_for(_inbound_ids(patient, now), facts.event_id, now, world.policy.inbound_dedup_ms)
     if dup:
         return Handled(False, "duplicate", patient)
-    patient = replace(patient, inbound_seen=seen, organization_id=patient.organization_id or facts.organization_id)
+    patient = replace(patient, inbound_seen=(), inbound_ids=seen,
+                      organization_id=patient.organization_id or facts.organization_id)
     if facts.own_sender:
         return Handled(False, "own_number", patient)
     if loopguard.is_echo(sent, now, facts.folded, facts.digest, world.policy.loop):
@@ -119,6 +120,15 @@ def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText
         return Handled(True, "free_text_paused", patient, Intent.NONE, alert=alert)
     return Handled(True, "free_text", patient, Intent.NONE, alert=alert, question=question,
                    to_ai=_for_ai(patient, facts, now))
+
+
+def _inbound_ids(patient: Patient, now: int) -> tuple[SeenId, ...]:
+    """The ids of the dedup window; a record of the previous release (its last 32 ids, no times)
+    counts its ids as seen now, so they are kept for a whole window."""
+    if not patient.inbound_seen:
+        return patient.inbound_ids
+    known = {s.event_id for s in patient.inbound_ids}
+    return (*patient.inbound_ids, *(SeenId(i, now) for i in patient.inbound_seen if i not in known))
 
 
 def _for_ai(patient: Patient, facts: InboundFacts, now: int) -> bool:

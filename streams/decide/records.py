@@ -15,13 +15,12 @@ from streams.care.ai_bridge import Bridge
 from streams.care.schedule import Planned
 from streams.decide import status as st
 from streams.decide.consent import Consent
-from streams.decide.dedup import IdempotencyEntry
+from streams.decide.dedup import IdempotencyEntry, SeenId
 from streams.decide.evolve import evolve
 from streams.decide.loopguard import LoopState
 from streams.decide.ratelimit import Bucket
 
 QUESTION_TTL_MS = 72 * 3600 * 1000  # reminders go out 24-48 h ahead; an answer after that is stale
-RECENT_IDS = 32
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,8 @@ class Patient:
     loop: LoopState = field(default_factory=LoopState)
     question: Question | None = None
     pending: tuple[Pending, ...] = ()                # accepted, not yet with a provider
-    inbound_seen: tuple[str, ...] = ()
+    inbound_seen: tuple[str, ...] = ()              # the previous release's last 32 ids: read once into inbound_ids
+    inbound_ids: tuple[SeenId, ...] = ()             # inbound provider message ids of the dedup window
     appointments: tuple[Reminders, ...] = ()         # reminder plans, one per appointment
     ai: Bridge = field(default_factory=Bridge)       # requests awaiting the AI agent (streams.care.ai_bridge)
 

@@ -15,6 +15,7 @@ class Policy:
     """The limits of LimitSettings, in the units the decisions use (ms, Limit)."""
 
     dedup_window_ms: int = 24 * 3600 * 1000
+    inbound_dedup_ms: int = 7 * 86_400_000  # inbound provider message ids are remembered this long
     recipient_hour: Limit = field(default_factory=lambda: Limit.per_window(3, 3600))
     recipient_day: Limit = field(default_factory=lambda: Limit.per_window(6, 86400))
     urgent_hour: Limit = field(default_factory=lambda: Limit.per_window(10, 3600))

@@ -1,4 +1,4 @@
-from streams.decide.dedup import Verdict, decide, fingerprint, remember
+from streams.decide.dedup import SeenId, Verdict, decide, fingerprint, remember, remember_for
 
 HOUR = 3_600_000
 WINDOW = 24 * HOUR
@@ -51,3 +51,14 @@ def test_remember_is_bounded() -> None:
         assert not dup
     assert seen == ("e2", "e3", "e4")
     assert remember(seen, "e3", 3) == (True, seen)
+
+
+def test_remember_for_keeps_ids_for_the_window_and_under_the_ceiling() -> None:
+    seen: tuple[SeenId, ...] = ()
+    for i in range(50):
+        dup, seen = remember_for(seen, f"e{i}", i, 100)
+        assert not dup
+    assert remember_for(seen, "e0", 99, 100)[0]            # 49 others later, still within the window
+    dup, pruned = remember_for(seen, "e0", 100, 100)        # e0 is 100 ms old: forgotten
+    assert not dup and [s.event_id for s in pruned][:2] == ["e1", "e2"]
+    assert [s.event_id for s in remember_for(seen, "x", 0, 100, ceiling=3)[1]] == ["e48", "e49", "x"]

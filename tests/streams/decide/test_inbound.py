@@ -1,5 +1,7 @@
 from dataclasses import replace
 
+import pytest
+
 from streams.decide.consent import ALL_CHANNELS, Consent
 from streams.decide.inbound import InboundFacts, cancellable, decide
 from streams.decide.intake import decide as intake
@@ -139,3 +141,50 @@ def test_an_unclear_reply_gets_one_clarification_then_goes_to_staff_and_the_ai_a
     second = decide(first.patient, facts("mmm no se", event_id="e2"), (), world(NOW + 10))
     assert second.attention == "unclear_reply" and second.to_ai and not second.clarify
     assert second.question is not None and second.question.appointment_id == "apt-1"
+
+
+DAY = 86_400_000
+
+
+def _after(ids: list[str], then: int) -> Patient:
+    """The patient after inbound messages `ids` arrived, one a second, the last at `then`."""
+    patient = Patient()
+    for n, event_id in enumerate(ids):
+        patient = decide(patient, facts("hola", event_id=event_id), (), world(then - (len(ids) - n) * 1000)).patient
+    return patient
+
+
+REPLAYS = [
+    # (id, ids before, the replay's delay after the last one, window days, expected reason)
+    ("replay_at_once", ["twilio:SMstop"], 1000, 7, "duplicate"),
+    ("replay_after_33_others", ["twilio:SMstop", *(f"twilio:SM{i}" for i in range(33))], 1000, 7, "duplicate"),
+    ("replay_after_500_others_6_days", ["twilio:SMstop", *(f"twilio:SM{i}" for i in range(500))], 6 * DAY, 7,
+     "duplicate"),
+    ("replay_after_the_window", ["twilio:SMstop"], 7 * DAY, 7, "opt_out"),
+    ("shorter_window_setting", ["twilio:SMstop"], 2 * DAY, 1, "opt_out"),
+]
+
+
+@pytest.mark.parametrize(("before", "delay", "days", "reason"), [r[1:] for r in REPLAYS], ids=[r[0] for r in REPLAYS])
+def test_a_replayed_inbound_id_is_dropped_for_days(before: list[str], delay: int, days: int, reason: str) -> None:
+    then = NOW + 10 * DAY
+    patient = _after(before, then)
+    h = decide(patient, facts("STOP", event_id="twilio:SMstop"), (), world(then + delay, inbound_dedup_ms=days * DAY))
+    assert h.reason == reason
+
+
+def test_the_inbound_ids_are_pruned_past_the_window() -> None:
+    then = NOW + 10 * DAY
+    patient = _after([f"twilio:SM{i}" for i in range(40)], then)
+    assert len(patient.inbound_ids) == 40
+    later = decide(patient, facts(event_id="twilio:SMnew"), (), world(then + 8 * DAY)).patient
+    assert [s.event_id for s in later.inbound_ids] == ["twilio:SMnew"]
+
+
+def test_ids_of_the_previous_record_format_still_count() -> None:
+    old = Patient(inbound_seen=("twilio:SMstop",))
+    h = decide(old, facts("STOP", event_id="twilio:SMstop"), (), world(NOW))
+    assert h.reason == "duplicate"
+    h = decide(old, facts(event_id="twilio:SMother"), (), world(NOW))
+    assert h.patient.inbound_seen == ()
+    assert [s.event_id for s in h.patient.inbound_ids] == ["twilio:SMstop", "twilio:SMother"]
