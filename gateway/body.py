@@ -14,7 +14,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The raw body; refused by Content-Length before reading, and again while reading (chunked or lying)."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not is_ascii_digits(declared):
             raise MalformedBody("Content-Length is not a number")
         if int(declared) > limit:
             raise BodyTooLarge(f"the body exceeds {limit} bytes")
@@ -29,6 +29,12 @@ async def read_body(request: Request, limit: int) -> bytes:
     except ClientDisconnect:
         raise MalformedBody("the client disconnected before the body ended") from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def is_ascii_digits(text: str) -> bool:
+    """0-9 only. `str.isdigit` also accepts superscripts and other scripts' digits, which `int()` then
+    refuses (`int("²")` raises) or reads as a number nobody sent (`int("٣")` is 3)."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_json(raw: bytes) -> Any:

@@ -441,7 +441,7 @@ async def _accept(request: Request, path_id: str | None) -> Response:
             items = parse_bundle(body, header_zone=header_zone, default_zone=zone_default)
     except CarelayError as exc:
         svc.auditor.fire(actor, ACTION, REJECTED, reason=spec_for(exc).code,
-                         resource=request.url.path if path_id is None else f"Appointment/{path_id}",
+                         resource=request.scope["path"] if path_id is None else f"Appointment/{path_id}",
                          remote_addr=remote, details={"field": getattr(exc, "field", None) or ""})
         return outcome_response(exc)
     deadline = asyncio.get_running_loop().time() + svc.settings.kafka.send_timeout_s

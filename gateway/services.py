@@ -60,7 +60,8 @@ def remote_addr(request: Request) -> str | None:
 
 def route_of(request: Request) -> str:
     path = getattr(request.scope.get("route"), "path", None)
-    return str(path) if path is not None else request.url.path  # request.url is built on demand
+    # not request.url: it is built on demand and raises on a query string that is not UTF-8
+    return str(path) if path is not None else str(request.scope["path"])
 
 
 def guard(request: Request, action: Action) -> ApiKey:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.body import is_ascii_digits
 from gateway.errors import InvalidField
 from gateway.state import iso
 from gateway.topicview import TopicView
@@ -78,7 +79,7 @@ def cursor(n: Notice) -> str:
 
 def parse_cursor(raw: str) -> tuple[int, str]:
     ms, _, event_id = raw.partition(":")
-    if not ms.isdigit() or not event_id or len(raw) > 300:
+    if not is_ascii_digits(ms) or not event_id or len(raw) > 300:
         raise InvalidField("must be a next_after value from an earlier page", field="after")
     return int(ms), event_id
 
@@ -96,7 +97,7 @@ def parse_query(params: Mapping[str, str]) -> StaffQuery:
     raw = params.get("limit")
     limit = DEFAULT_LIMIT
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        if not is_ascii_digits(raw) or not 1 <= int(raw) <= MAX_LIMIT:
             raise InvalidField(f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
         limit = int(raw)
     return StaffQuery(since, limit, after)

@@ -82,6 +82,19 @@ def envelope_id(provider: str, kind: str, *parts: bytes) -> str:
     return uuid5_str(ENVELOPE_NAMESPACE, f"{provider}|{kind}|{digest}")
 
 
+def signed_query(raw: bytes) -> str | None:
+    """The query string as Twilio signed it (UTF-8), or None when it is not UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def has_body_hash(query: str) -> bool:
+    """A JSON webhook's URL names the body's hash (`bodySHA256`); one without it cannot be verified."""
+    return any(name == "bodySHA256" and value for name, value in parse_qsl(query, keep_blank_values=True))
+
+
 def twilio_url(public_url: str, path: str, query: str) -> str:
     """The URL Twilio called and signed: our public base, the path, and the query as received."""
     return f"{public_url}{path}?{query}" if query else f"{public_url}{path}"
@@ -134,19 +147,24 @@ async def _twilio(request: Request, path_kind: str) -> Response:
     action = f"webhook.twilio.{path_kind}"
     raw = await read_body(request, svc.settings.gateway.max_body_bytes)
     signature = request.headers.get(TWILIO_SIGNATURE)
-    query = request.url.query
-    url = twilio_url(svc.settings.gateway.public_url, request.url.path, query)
+    query = signed_query(request.scope["query_string"])
     is_json = request.headers.get("content-type", "").startswith("application/json")
     algorithm = get_signature_algorithm(request.headers.get(TWILIO_SIGNATURE_SETTINGS))
     form: Mapping[str, Any]
-    if is_json:
-        # JSON webhooks are signed over the URL (with bodySHA256 in its query) and the body's hash
+    if query is None:
+        valid = False  # bytes Twilio cannot have signed (it signs a UTF-8 URL)
+    elif is_json:
+        # JSON webhooks are signed over the URL (with bodySHA256 in its query) and the body's hash;
+        # without bodySHA256 there is no body hash to check (and RequestValidator would raise)
+        url = twilio_url(svc.settings.gateway.public_url, request.scope["path"], query)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             text = ""
-        valid = bool(signature) and svc.twilio_validator.validate(url, text, signature, algorithm)
+        valid = bool(signature) and has_body_hash(query) and svc.twilio_validator.validate(
+            url, text, signature, algorithm)
     else:
+        url = twilio_url(svc.settings.gateway.public_url, request.scope["path"], query)
         fields = parse_form(raw)
         valid = bool(signature) and form_signature_valid(svc.twilio_validator, url, fields, str(signature),
                                                          algorithm)
@@ -160,7 +178,7 @@ async def _twilio(request: Request, path_kind: str) -> Response:
     else:
         form = {k: vs[0] if len(vs) == 1 else vs for k, vs in fields.items()}
     kind = twilio_kind(path_kind, form)
-    refs = dict(parse_qsl(request.scope["query_string"].decode("latin-1"), keep_blank_values=True))
+    refs = dict(parse_qsl(query or "", keep_blank_values=True))
     patient_addr, our_addr = twilio_parties(kind, {k: str(v) for k, v in form.items()})
     org = refs.get("org") or (svc.directory.organization_for("twilio", our_addr) if our_addr else None)
     sid = str(form.get("MessageSid") or form.get("CallSid") or form.get("SmsSid") or "")

@@ -87,3 +87,17 @@ def test_the_public_shape_never_carries_the_sealed_text():
     assert "sealed" not in repr(doc) and "nonce" not in repr(doc)
     assert doc["occurred_at"].endswith("Z") and doc["details"] == {"a": "1", "b": "2"}
     assert present(notice(2, text=None))["has_text"] is False
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"limit": "\u00b2"}, "limit"),
+    ({"limit": "1\u00b3"}, "limit"),
+    ({"limit": "\u0661\u0660"}, "limit"),
+    ({"after": "\u00b2:x"}, "after"),
+    ({"after": "\u0663:in-1"}, "after"),
+], ids=["limit-superscript", "limit-digit-superscript", "limit-arabic-indic", "after-superscript",
+        "after-arabic-indic"])
+def test_digits_other_than_ascii_are_refused(params, field):
+    with pytest.raises(InvalidField) as caught:
+        parse_query(params)
+    assert caught.value.field == field
