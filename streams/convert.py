@@ -17,7 +17,7 @@ from streams.decide.consent import ALL_CHANNELS
 from streams.decide.intake import Request
 from streams.decide.lifecycle import Outcome
 from streams.decide.reconcile import DEADLINE_SOURCE, StatusFacts, status_time
-from streams.decide.records import Hop, Message
+from streams.decide.records import Hop, Message, sealed_to_state
 
 OWN_PROVIDER = "carelay"  # ProviderStatus.provider of the events our own clock writes (deadlines)
 CHANNELS = ("WHATSAPP", "SMS", "VOICE", "INAPP")
@@ -49,6 +49,8 @@ def request_facts(rec: Mapping[str, Any], fingerprint: str, templates: TemplateC
         has_text=content.get("text") is not None, asks=asks, appointment_id=rec.get("appointment_id"),
         automated=bool(rec.get("automated_reply")), send_at_ms=ms(rec.get("send_at")),
         expires_at_ms=ms(rec.get("expires_at")),
+        # a reminder that asks keeps its own date and time (sealed): the answer's acknowledgement names them
+        params=sealed_to_state(content.get("params")) if asks else None,
     )
 
 

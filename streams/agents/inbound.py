@@ -3,28 +3,30 @@ free text handed to the AI agent (streams.agents.ai); and the consent agent (con
 elsewhere (API, imports) applied to patient state."""
 from __future__ import annotations
 
+import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from faust.types import EventT
 
+from schemas.errors import PhiError
+from schemas.phi import Sealed
 from streams import convert
 from streams.agents.ai import AiBridge
 from streams.agents.appointments import policy_for
 from streams.agents.automated import automated_reply
 from streams.agents.base import Handler, View, cancel_reminders
 from streams.care import schedule
-from streams.care.flow import ATTENTION, CANCEL_REQUESTED, CONFIRMED, RESCHEDULE_REQUESTED
+from streams.care.flow import ATTENTION, CANCEL_REQUESTED, CONFIRMED, RESCHEDULE_REQUESTED, When, acknowledgement
 from streams.decide import inbound
 from streams.decide.inbound import InboundFacts
 from streams.decide.keywords import fold
+from streams.decide.records import SealedState, sealed_from_state
 from streams.runtime import Out, Runtime
 from streams.tables import PatientTable
 
 HELP_NAMESPACE = uuid.UUID("6f1c2e8a-53d4-4b7e-9a0f-2c8d1e5b7a39")
 ANSWER_EVENTS = {"confirm": CONFIRMED, "cancel": CANCEL_REQUESTED, "reschedule": RESCHEDULE_REQUESTED}
-# what the patient is told after answering; a reschedule request is answered by staff, who call back
-ACKNOWLEDGEMENTS = {"confirm": "appointment_confirmed", "cancel": "appointment_cancelled"}
 
 
 class Inbound(Handler):
@@ -99,7 +101,7 @@ class Inbound(Handler):
         if action != "confirm":
             self.care_event(out, rec, org, rid, ATTENTION, appointment_id, message_id, kind.split(".")[1],
                             h.language, now)
-        self.acknowledge(view, out, rec, org, rid, sender, action, appointment_id, now)
+        self.acknowledge(view, out, rec, org, rid, sender, action, message_id, appointment_id, now)
         if action == "cancel" and appointment_id is not None:
             patient = view.patient(rid)
             updated = cancel_reminders(patient, "cancel_requested", appointment_id)
@@ -107,20 +109,30 @@ class Inbound(Handler):
                 view.put_patient(rid, updated)
 
     def acknowledge(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str,
-                    action: str, appointment_id: str | None, now: int) -> None:
-        """Tell the patient the answer was received, naming the appointment's date and time in their
-        language. Only with the plan at hand (its time and zone) and never on a call: a key press
-        is acknowledged by the call's own script, a second call would be a new ring."""
-        template = ACKNOWLEDGEMENTS.get(action)
+                    action: str, message_id: str, appointment_id: str | None, now: int) -> None:
+        """Tell the patient the answer was received (streams.care.flow.acknowledgement): the date and
+        time from the appointment's plan, else from the answered reminder's own parameters."""
+        plan = reminder = None
         found = view.patient(rid).reminders(appointment_id) if appointment_id is not None else None
-        if template is None or found is None or rec["channel"] == "VOICE":
-            return
-        planned = found.planned
-        params = dict(schedule.params(planned, policy_for(self.rt, org)))
-        if "date" not in params:
-            return
-        self.reply(out, rec, org, rid, sender, template, planned.language,
-                   {"date": params["date"], "time": params["time"]}, now)
+        if found is not None:
+            params = dict(schedule.params(found.planned, policy_for(self.rt, org)))
+            plan = When(found.planned.language, params.get("date"), params.get("time"))
+        asked = view.message(rid, message_id)
+        if asked is not None and asked.params is not None:
+            sent = self.reminder_params(asked.params)
+            reminder = When(asked.language, sent.get("date"), sent.get("time"))
+        ack = acknowledgement(action, rec["channel"], plan, reminder)
+        if ack is not None:
+            self.reply(out, rec, org, rid, sender, ack.template, ack.language, {"date": ack.date, "time": ack.time},
+                       now)
+
+    def reminder_params(self, sealed: SealedState) -> dict[str, str]:
+        """The answered reminder's parameters; a value that does not open names nothing."""
+        try:
+            opened = json.loads(self.rt.cipher.open("params", cast(Sealed, sealed_from_state(sealed))))
+        except (PhiError, ValueError):  # a retired key or a malformed value: no date to name, no acknowledgement
+            return {}
+        return {k: v for k, v in opened.items() if isinstance(v, str)} if isinstance(opened, dict) else {}
 
     def care_event(self, out: Out, rec: dict[str, Any], org: str, rid: str, kind: str,
                    appointment_id: str | None, message_id: str | None, reason: str | None, language: str | None,

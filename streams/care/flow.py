@@ -23,6 +23,8 @@ CONFIRMED = "appointment.confirmed"
 CANCEL_REQUESTED = "appointment.cancel_requested"
 RESCHEDULE_REQUESTED = "appointment.reschedule_requested"
 ATTENTION = "staff.attention_needed"
+# what the patient is told after answering; a reschedule request is answered by staff, who call back
+ACKNOWLEDGEMENTS = {"confirm": "appointment_confirmed", "cancel": "appointment_cancelled"}
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,36 @@ def on_reply(conv: Conversation, msg: Inbound, now_ms: int, *, ai_enabled: bool 
     if ai_enabled:
         return Step(conv, True, reply.answer, staff=staff, to_ai=True, appointment_id=appt)
     return Step(conv, True, reply.answer, staff=staff, send_template="holding_message", appointment_id=appt)
+
+
+@dataclass(frozen=True)
+class When:
+    """An appointment's date and time as words for the patient, in the language they go out in."""
+
+    language: str
+    date: str | None
+    time: str | None
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    template: str
+    language: str
+    date: str
+    time: str
+
+
+def acknowledgement(action: str, channel: str, plan: When | None, reminder: When | None) -> Acknowledgement | None:
+    """What tells the patient their answer was received, naming the appointment's date and time.
+
+    The reminder plan (an appointment booked on `appointments`) knows the start in the patient's zone
+    and wins; otherwise the answered reminder's own parameters (a reminder sent through the API or a
+    producer with its `date` and `time`) do. Without either there is nothing true to name. Never on a
+    call: a key press is acknowledged by the call's own script, a second call would ring again."""
+    template = ACKNOWLEDGEMENTS.get(action)
+    if template is None or channel == "VOICE":
+        return None
+    for when in (plan, reminder):
+        if when is not None and when.date and when.time:
+            return Acknowledgement(template, when.language, when.date, when.time)
+    return None

@@ -15,7 +15,7 @@ from streams.decide import dedup, lifecycle, loopguard, ratelimit
 from streams.decide.consent import allowed_channels
 from streams.decide.fallback import new_hop, next_route
 from streams.decide.lifecycle import Outcome
-from streams.decide.records import Hop, Message, Patient, Question
+from streams.decide.records import Hop, Message, Patient, Question, SealedState
 from streams.decide.routing import NoRoute
 from streams.decide.world import World
 
@@ -39,6 +39,7 @@ class Request:
     automated: bool = False
     send_at_ms: int | None = None
     expires_at_ms: int | None = None
+    params: SealedState | None = None  # kept only for a reminder that asks (sealed, never opened here)
 
 
 class Action(StrEnum):
@@ -65,7 +66,7 @@ class Decision:
 def new_message(req: Request, now_ms: int) -> Message:
     return Message(req.message_id, req.organization_id, req.recipient_id, req.priority, req.channels, req.template,
                    req.language, req.has_text, req.asks, req.appointment_id, req.automated, now_ms,
-                   req.expires_at_ms)
+                   req.expires_at_ms, params=req.params)
 
 
 def _finish(patient: Patient, msg: Message, outs: tuple[Outcome, ...], status: str, reason: str, now_ms: int,

@@ -177,6 +177,7 @@ class Message:
     history: tuple[st.Entry, ...] = ()
     seen_events: tuple[str, ...] = ()
     command: str | None = None  # the current hop's DispatchCommand, base64 wire bytes (re-emission)
+    params: SealedState | None = None  # a reminder that asks: its parameters, sealed (the acknowledgement's date)
 
     @property
     def urgent(self) -> bool:

@@ -1,3 +1,5 @@
+import pytest
+
 from streams.care.flow import (
     ATTENTION,
     CANCEL_REQUESTED,
@@ -6,6 +8,8 @@ from streams.care.flow import (
     RESCHEDULE_REQUESTED,
     Conversation,
     Inbound,
+    When,
+    acknowledgement,
     ask,
     close,
     on_reply,
@@ -99,3 +103,24 @@ def test_ask_is_idempotent_and_close_drops_the_question():
     assert ask(conv, "apt-1", "m-1", T + 99) == conv
     assert ask(conv, "apt-1", "m-9", T + 99).questions[-1].message_id == "m-9"  # a newer reminder replaces it
     assert close(conv, "apt-1").open_question(T) is None
+
+
+PLAN = When("en", "Tuesday 3 March", "10:00 AM")      # an appointment booked on `appointments`
+SENT = When("es", "3/4", "10:00")                     # the reminder's own parameters (API, producer)
+
+
+@pytest.mark.parametrize(("action", "channel", "plan", "reminder", "expected"), [
+    ("confirm", "WHATSAPP", PLAN, None, ("appointment_confirmed", "en", "Tuesday 3 March", "10:00 AM")),
+    ("confirm", "SMS", None, SENT, ("appointment_confirmed", "es", "3/4", "10:00")),
+    ("cancel", "WHATSAPP", None, SENT, ("appointment_cancelled", "es", "3/4", "10:00")),
+    ("confirm", "SMS", PLAN, SENT, ("appointment_confirmed", "en", "Tuesday 3 March", "10:00 AM")),
+    ("confirm", "SMS", When("en", None, None), SENT, ("appointment_confirmed", "es", "3/4", "10:00")),
+    ("confirm", "SMS", None, When("es", "3/4", None), None),
+    ("confirm", "SMS", None, None, None),
+    ("confirm", "VOICE", PLAN, SENT, None),
+    ("reschedule", "SMS", PLAN, SENT, None),
+], ids=["plan", "api-reminder", "api-reminder-cancel-button", "plan-wins", "plan-without-start-uses-reminder",
+        "reminder-without-time", "nothing-known", "voice-key-press", "reschedule-staff-call-back"])
+def test_acknowledgement(action, channel, plan, reminder, expected):
+    ack = acknowledgement(action, channel, plan, reminder)
+    assert (None if ack is None else (ack.template, ack.language, ack.date, ack.time)) == expected
