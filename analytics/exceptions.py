@@ -20,6 +20,10 @@ class QueryRejected(AnalyticsError):
     """An analyst's SQL is not a single read-only SELECT; the request must change."""
 
 
+class BodyTooLarge(AnalyticsError):
+    """A request body over the endpoint's limit; refused before the rest of it is read."""
+
+
 class QueryFailed(AnalyticsError):
     """ClickHouse refused a query (syntax, limits, readonly); the message is ClickHouse's, scrubbed."""
 

@@ -1,9 +1,10 @@
 """Analysts' HTTP access, served by the process that owns the store: read-only SQL, the report, health.
 
-Endpoints only authenticate, call, and answer; one table maps exceptions to responses. Queries run on
-a separate read-only ClickHouse handle (readonly=1 with execution and result limits) after
-`sqlguard.check_select`; every request is audited (who, which endpoint, outcome), never the SQL text's
-results.
+Endpoints only authenticate, call, and answer; one table maps exceptions to responses. Reports and
+ad-hoc SQL run on separate read-only ClickHouse sessions (readonly=1 with execution and result
+limits, each reopened after any failed query, `store.Readers`); ad-hoc SQL runs only as the statement
+`sqlguard.check_select` read back from ClickHouse's own parser. Every request is audited (who, which
+endpoint, outcome), never the SQL text's results.
 """
 from __future__ import annotations
 
@@ -26,14 +27,15 @@ from analytics import queries
 from analytics.access import AccessPolicy
 from analytics.exceptions import (
     AnalyticsError,
+    BodyTooLarge,
     Forbidden,
     QueryFailed,
     QueryRejected,
     StoreUnavailable,
     Unauthenticated,
 )
-from analytics.sqlguard import check_select
-from analytics.store import Result, Store
+from analytics.sqlguard import Formatter, check_select
+from analytics.store import Readers, Result, Store
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ MAX_BODY_BYTES = 64_000
 
 # Looked up along the exception's class hierarchy, most specific first.
 ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
+    BodyTooLarge: (413, "body_too_large"),
     QueryRejected: (400, "query_rejected"),
     QueryFailed: (400, "query_failed"),
     Unauthenticated: (401, "unauthenticated"),
@@ -127,8 +130,36 @@ def _parse_time(text: str | None, default: datetime, name: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[str, Any]],
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it is known to exceed `limit` bytes (never read whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def engine_formatter(parser: Store) -> Formatter:
+    """ClickHouse's own reading of a text: `formatQuery` on a bound parameter, so it is parsed, never run."""
+    def canonical(sql: str) -> str:
+        try:
+            result = parser.query("SELECT formatQuery({sql:String})", {"sql": sql})
+        except QueryFailed as exc:
+            raise QueryRejected(f"ClickHouse does not read this as one statement: {exc}") from None
+        return str(result.rows[0][0])
+    return canonical
+
+
+def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict[str, Any]],
                audit: Auditor | None = None) -> Starlette:
+    canonical = engine_formatter(readers.parser)
+
     def audited(action: str, handler: Callable[[Request], Awaitable[Response]]
                 ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -155,19 +186,17 @@ def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[st
 
     async def sql(request: Request) -> Response:
         policy.require_sql(request.state.key)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise QueryRejected(f"body larger than {MAX_BODY_BYTES} bytes")
+        body = await read_limited(request, MAX_BODY_BYTES)
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise QueryRejected('the body must be JSON: {"sql": "SELECT ..."}') from None
         if not isinstance(payload, dict) or not isinstance(payload.get("sql"), str):
             raise QueryRejected('the body must be JSON: {"sql": "SELECT ...", "params": {...}}')
-        statement = check_select(payload["sql"])
         params = _sql_params(payload.get("params"))
+        statement = await run_in_threadpool(check_select, payload["sql"], canonical)
         started = time.perf_counter()
-        result = await run_in_threadpool(reader.query, statement, params)
+        result = await run_in_threadpool(readers.sql.query, statement, params)
         return json_response(result_payload(result, time.perf_counter() - started))
 
     async def report(request: Request) -> Response:
@@ -176,10 +205,10 @@ def create_app(reader: Store, policy: AccessPolicy, health: Callable[[], dict[st
         end = _parse_time(request.query_params.get("to"), now, "to")
         org = policy.report_org(request.state.key, request.query_params.get("org", ""))
         started = time.perf_counter()
-        result = await run_in_threadpool(queries.delivery_report, reader, start, end, org)
+        result = await run_in_threadpool(queries.delivery_report, readers.report, start, end, org)
         payload = result_payload(result, time.perf_counter() - started)
         started = time.perf_counter()
-        answers = await run_in_threadpool(queries.appointments, reader, start, end, org)
+        answers = await run_in_threadpool(queries.appointments, readers.report, start, end, org)
         payload["appointments"] = result_payload(answers, time.perf_counter() - started)
         return json_response({"from": start, "to": end, "organization_id": org} | payload)
 

@@ -24,7 +24,7 @@ from analytics.exceptions import StoreUnavailable
 from analytics.http import Access, create_app
 from analytics.migrations import migrate
 from analytics.sink import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
-from analytics.store import QueryLimits, Store, open_client
+from analytics.store import QueryLimits, Store, open_client, open_readers
 from gateway.auth import KeyStore
 from schemas import heap
 from schemas.registry import RegistryError, registry_from_url
@@ -128,7 +128,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     store = _retry("opening and migrating the analytics store", open_and_migrate, stop, cfg)
     if store is None:
         return 0
-    reader = open_client(settings.clickhouse, limits=QueryLimits(cfg.query_timeout_s, cfg.max_result_rows))
+    readers = open_readers(settings.clickhouse, QueryLimits(cfg.query_timeout_s, cfg.max_result_rows))
     registry = registry_from_url(settings.kafka.schema_registry_url)
     catalog = _retry("registering schemas", lambda: Catalog(settings.kafka.topic_prefix, registry), stop, cfg)
     if catalog is None:
@@ -146,7 +146,7 @@ def main(environ: dict[str, str] | None = None) -> int:
         sink.stop()
     policy = AccessPolicy(KeyStore.from_settings(settings.gateway.api_keys_file, settings.env),
                           cfg.sql_orgs, production=settings.env == "production")
-    app = create_app(reader, policy, _health(reader, stats), AuditOut(producer, catalog.audit))
+    app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit))
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,
              len(SOURCE_TOPICS))
@@ -157,7 +157,7 @@ def main(environ: dict[str, str] | None = None) -> int:
         server.should_exit = True
         thread.join(timeout=5)
         producer.flush(5)
-        reader.close()
+        readers.close()
         store.close()
     log.info("analytics stopped: %s", stats.snapshot())
     return 0

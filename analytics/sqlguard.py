@@ -1,54 +1,76 @@
-"""Pure check that an analyst's SQL is one read-only SELECT (or WITH … SELECT) statement.
+"""The check that an analyst's SQL is one read-only SELECT (or WITH … SELECT) statement.
 
-This is the first of two locks: the analysts' ClickHouse session is also `readonly=1` with execution
-and result limits that the query cannot lift. The check exists because readonly alone is not enough
-on the embedded engine: it still runs several statements in one call and honours `INTO OUTFILE`.
-Where the lexer is unsure, it errs towards seeing more tokens: `#` is not a comment and `/* */`
-does not nest, so text ClickHouse might treat as a comment is still inspected here.
+ClickHouse's own parser decides, not a guess at its grammar. The embedded engine runs every statement
+of a multi-statement text, and a tokenizer of our own never agrees with ClickHouse's on every corner
+(nested `/* */` comments, `#` comments, `$$` strings), so:
+
+1. `prefilter`: a strict first pass refuses, outside plain quoted literals, `;` (except at the end),
+   `#`, `$` and a `/*` inside a comment, so the text is simple before any engine sees it;
+2. the engine's `formatQuery` (a bound parameter on a read-only session of its own: the text is
+   parsed, never run) must accept it as exactly one statement and returns its canonical form;
+3. `verdict` reads that canonical form, whose layout is the parse: each top-level clause starts a
+   line at column 0, literals and identifiers are escaped onto one line, comments are gone. The first
+   clause must be SELECT or WITH; INTO OUTFILE, FORMAT and SETTINGS clauses are refused. A table or
+   column named `settings` (`system.settings`) is an identifier, never a clause, and passes.
+
+The canonical text is what runs, after checking that formatting it again changes nothing, so the
+statement checked is the statement executed. The analysts' session is also `readonly=1` with
+execution and result limits that the query cannot lift (`store.QueryLimits`).
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from analytics.exceptions import QueryRejected
 
 MAX_SQL_CHARS = 20_000
 _FIRST_WORDS = {"SELECT", "WITH"}
-# One statement starting with SELECT/WITH cannot be DDL, so only clauses of a SELECT need refusing:
-# INTO (OUTFILE), FORMAT (the server picks the wire format), SETTINGS (readonly refuses them too,
-# but a clear message beats ClickHouse's).
-_FORBIDDEN_WORDS = {"INTO", "OUTFILE", "FORMAT", "SETTINGS"}
+# Clauses of a SELECT that do more than read: INTO OUTFILE writes a file (the embedded engine honours
+# it even when readonly), FORMAT changes the wire format the server decodes, SETTINGS tries to change
+# the session (readonly refuses it too, but a clear message beats ClickHouse's).
+_FORBIDDEN_CLAUSES = {"INTO": "INTO OUTFILE", "FORMAT": "FORMAT", "SETTINGS": "SETTINGS"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+# The engine's parser: text in, canonical text out; raises QueryRejected when it is not one statement.
+Formatter = Callable[[str], str]
 
-def _tokens(sql: str) -> list[tuple[str, int]]:
-    """Words and punctuation outside string literals, quoted identifiers and comments, with offsets."""
-    out: list[tuple[str, int]] = []
-    i, n = 0, len(sql)
+
+def prefilter(sql: str) -> str:
+    """The text without a trailing `;`, or QueryRejected for anything whose reading could differ."""
+    if len(sql) > MAX_SQL_CHARS:
+        raise QueryRejected(f"statement longer than {MAX_SQL_CHARS} characters")
+    i, n, end = 0, len(sql), len(sql)
     while i < n:
         c = sql[i]
-        if c.isspace():
-            i += 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
+        if sql.startswith("--", i):
+            newline = sql.find("\n", i)
+            i = n if newline < 0 else newline + 1
         elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            if end < 0:
+            close = sql.find("*/", i + 2)
+            if close < 0:
                 raise QueryRejected("unterminated comment")
-            i = end + 2
+            if "/*" in sql[i + 2:close]:
+                raise QueryRejected("nested comments are not allowed")
+            i = close + 2
+        elif c.isspace():
+            i += 1
+        elif end < n:  # only comments and spaces may follow the `;`
+            raise QueryRejected("only one statement is allowed (`;` ends the statement)")
         elif c in "'`\"":
-            out.append(("LITERAL", i))
             i = _skip_quoted(sql, i, c)
+        elif c == ";":
+            end, i = i, i + 1
+        elif c == "#":
+            raise QueryRejected("`#` comments are not allowed (use `--`)")
+        elif c == "$":
+            raise QueryRejected("`$` quoting is not allowed (use '...' literals)")
         else:
-            m = _WORD.match(sql, i)
-            if m:
-                out.append((m.group(0).upper(), i))
-                i = m.end()
-            else:
-                out.append((c, i))
-                i += 1
-    return out
+            i += 1
+    statement = sql[:end].strip()
+    if not statement:
+        raise QueryRejected("empty statement")
+    return statement
 
 
 def _skip_quoted(sql: str, start: int, quote: str) -> int:
@@ -67,24 +89,32 @@ def _skip_quoted(sql: str, start: int, quote: str) -> int:
     raise QueryRejected("unterminated quoted text")
 
 
-def check_select(sql: str) -> str:
-    """Return the statement cut before any trailing semicolon, or raise QueryRejected."""
-    if len(sql) > MAX_SQL_CHARS:
-        raise QueryRejected(f"statement longer than {MAX_SQL_CHARS} characters")
-    if "outfile" in sql.lower():  # blunt on purpose: even inside a literal, refuse rather than guess
-        raise QueryRejected("INTO OUTFILE is not allowed")
-    located = _tokens(sql)
-    end = len(sql)
-    while located and located[-1][0] == ";":
-        end = located.pop()[1]
-    tokens = [tok for tok, _ in located]
-    if not tokens:
-        raise QueryRejected("empty statement")
-    if tokens[0] not in _FIRST_WORDS:
+def top_level_clauses(canonical: str) -> list[str]:
+    """The first word (or bracket) of each column-0 line of ClickHouse's canonical formatting."""
+    clauses = []
+    for line in canonical.splitlines():
+        if not line or line[0].isspace():
+            continue
+        m = _WORD.match(line)
+        clauses.append(m.group(0).upper() if m else line[0])
+    return clauses
+
+
+def verdict(canonical: str) -> str:
+    """The statement to run, given the engine's canonical form of it, or QueryRejected."""
+    clauses = top_level_clauses(canonical)
+    first = _WORD.search(canonical)  # a union of bracketed SELECTs starts with "(", then its first word
+    if not clauses or clauses[0] not in {"(", *_FIRST_WORDS} or not first or first.group(0).upper() not in _FIRST_WORDS:
         raise QueryRejected("only SELECT or WITH … SELECT statements are allowed")
-    if ";" in tokens:
-        raise QueryRejected("only one statement is allowed")
-    forbidden = sorted(_FORBIDDEN_WORDS.intersection(tokens))
-    if forbidden:
-        raise QueryRejected(f"{forbidden[0]} is not allowed in an analytics query")
-    return sql[:end].strip()
+    for clause in clauses:
+        if clause in _FORBIDDEN_CLAUSES:
+            raise QueryRejected(f"{_FORBIDDEN_CLAUSES[clause]} is not allowed in an analytics query")
+    return canonical
+
+
+def check_select(sql: str, canonical: Formatter) -> str:
+    """The statement to run for the analyst's text `sql`, or QueryRejected saying why not."""
+    formatted = canonical(prefilter(sql))
+    if canonical(formatted) != formatted:  # the text that runs must read back as the text checked
+        raise QueryRejected("the statement does not have a stable reading; simplify it")
+    return verdict(formatted)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -135,6 +136,67 @@ class Store:
 
     def close(self) -> None:
         self._client.close()
+
+
+class ReadSession(Store):
+    """One read-only handle for one kind of caller, opened afresh after any failed query.
+
+    The embedded engine keeps what a failed call left behind on its handle (rows of an earlier
+    statement of the same call) and hands it to the next query on that handle; a fresh handle has
+    nothing to hand over. Queries on one session run one at a time so that a reset never cuts
+    another caller's query short.
+    """
+
+    def __init__(self, opener: Callable[[], Store]) -> None:
+        first = opener()
+        super().__init__(first._client, first.backend, first.database)
+        self._opener = opener
+        self._lock = threading.Lock()
+        self.resets = 0
+
+    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Result:
+        with self._lock:
+            try:
+                return super().query(sql, parameters)
+            except Exception:
+                self._reset()
+                raise
+
+    def _reset(self) -> None:
+        self.resets += 1
+        try:
+            self._client.close()
+        except Exception:  # a broken handle is replaced all the same
+            log.warning("closing a failed read-only ClickHouse handle failed", exc_info=True)
+        try:
+            self._client = self._opener()._client
+        except Exception:  # the next query finds the closed handle, fails, and tries again
+            log.warning("reopening a read-only ClickHouse handle failed", exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The analysts' read-only sessions, one per kind of caller, so no caller ever reads another's
+    leftovers: reports, ad-hoc SQL, and the parser that checks ad-hoc SQL (`sqlguard`) without running it."""
+
+    report: Store
+    sql: Store
+    parser: Store
+
+    def close(self) -> None:
+        for session in (self.report, self.sql, self.parser):
+            session.close()
+
+
+def open_readers(ch: ClickHouseSettings, limits: QueryLimits) -> Readers:
+    def session() -> ReadSession:
+        return ReadSession(lambda: open_client(ch, limits=limits))
+
+    return Readers(report=session(), sql=session(), parser=session())
 
 
 def _scrub(exc: Exception) -> str:

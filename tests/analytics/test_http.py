@@ -6,13 +6,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from starlette.testclient import TestClient
 
 from analytics.access import AccessPolicy
-from analytics.http import Access, create_app
+from analytics.exceptions import QueryFailed
+from analytics.http import MAX_BODY_BYTES, Access, create_app
 from analytics.migrations import migrate
-from analytics.store import QueryLimits, Store, open_client
+from analytics.store import QueryLimits, Readers, Store, open_client, open_readers
 from gateway.auth import KeyStore
 from schemas.settings import ClickHouseSettings
 from tests.analytics import figures
@@ -24,24 +26,24 @@ SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Store, Scenario, Path]]:
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Readers, Scenario, Path]]:
     path = tmp_path_factory.mktemp("http") / "chdb"
     ch = ClickHouseSettings(path=str(path))
     writer = open_client(ch)
     migrate(writer, ch)
     sc = build(messages=20)
     figures.load(writer, sc)
-    reader = open_client(ch, limits=QueryLimits(max_execution_time_s=1, max_result_rows=50))
-    yield writer, reader, sc, path
-    reader.close()
+    readers = open_readers(ch, QueryLimits(max_execution_time_s=1, max_result_rows=50))
+    yield writer, readers, sc, path
+    readers.close()
     writer.close()
 
 
-def make_client(reader: Store, *, sql_orgs: frozenset[str] = frozenset(), production: bool = False
+def make_client(readers: Readers, *, sql_orgs: frozenset[str] = frozenset(), production: bool = False
                 ) -> tuple[TestClient, list[Access]]:
     audited: list[Access] = []
     policy = AccessPolicy(KeyStore.demo(), sql_orgs, production=production)
-    app = create_app(reader, policy, lambda: {"status": "ok"}, audited.append)
+    app = create_app(readers, policy, lambda: {"status": "ok"}, audited.append)
     return TestClient(app), audited
 
 
@@ -89,6 +91,70 @@ def test_sql_refuses_writes_files_and_runaway_queries(loaded, statement: str, er
     r = sql(client, statement)
     assert (r.status_code, r.json()["error"]) == (400, error), r.text
     assert not Path("leak.csv").exists()
+
+
+def test_system_settings_is_a_table_not_a_settings_clause(loaded):
+    client, _ = make_client(loaded[1])
+    r = sql(client, "SELECT name, value FROM system.settings WHERE name = 'readonly'")
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == [["readonly", "1"]]
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT 1 /* /* */ ' */ ; SELECT organization_id, message_id FROM message_state --'",
+    "SELECT 1 # '\n; SELECT organization_id, message_id FROM message_state --'",
+    "SELECT $$'$$; SELECT organization_id, message_id FROM message_state --'",
+], ids=["nested-comment", "hash-comment", "dollar-string"])
+def test_a_second_statement_never_runs_nor_reaches_the_next_caller(loaded, statement: str):
+    _, readers, sc, _ = loaded
+    client, _ = make_client(readers)
+    r = sql(client, statement)
+    assert (r.status_code, r.json()["error"]) == (400, "query_rejected"), r.text
+    start, end = figures.window(sc)
+    report = client.get("/v1/report", params={"from": start.isoformat(), "to": end.isoformat(), "org": "clinic-a"},
+                        headers=ANALYST).json()
+    assert {row[0] for row in report["rows"]} == {"clinic-a"}
+    assert sql(client, "SELECT 42").json()["rows"] == [[42]]
+
+
+def test_a_session_is_reopened_after_a_failed_call_so_its_leftovers_are_gone(loaded):
+    session = loaded[1].sql
+    resets = session.resets
+    # the engine runs the first two statements, fails on the third, and keeps their rows on the handle
+    with pytest.raises(QueryFailed):
+        session.query("SELECT 1; SELECT 2; SELECT throwIf(1)")
+    assert session.resets == resets + 1
+    assert session.query("SELECT 42").rows == [(42,)]
+
+
+def test_reports_and_sql_use_separate_sessions(loaded):
+    readers = loaded[1]
+    assert len({id(readers.report), id(readers.sql), id(readers.parser)}) == 3
+
+
+def test_sql_body_is_refused_before_it_is_read_whole(loaded):
+    client, _ = make_client(loaded[1])
+    app = client.app
+    chunk = b" " * 8192
+    sent: list[int] = []
+    answer: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        sent.append(len(chunk))
+        return {"type": "http.request", "body": chunk, "more_body": sum(sent) < 10_000_000}
+
+    async def send(message: dict[str, Any]) -> None:
+        answer.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/sql", "raw_path": b"/v1/sql", "query_string": b"",
+             "headers": [(b"authorization", ANALYST["Authorization"].encode())], "http_version": "1.1",
+             "scheme": "http", "server": ("test", 80), "client": ("127.0.0.1", 1), "root_path": ""}
+    anyio.run(app, scope, receive, send)
+    assert answer[0]["status"] == 413
+    assert b"body_too_large" in answer[1]["body"]
+    assert sum(sent) <= MAX_BODY_BYTES + len(chunk)
+    declared = client.post("/v1/sql", content=b"x" * (MAX_BODY_BYTES + 1), headers=ANALYST)
+    assert (declared.status_code, declared.json()["error"]) == (413, "body_too_large")
 
 
 def test_sql_body_must_be_json_with_sql_and_scalar_params(loaded):

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from analytics.http import engine_formatter
 from analytics.migrations import migrate
 from analytics.sqlguard import check_select
-from analytics.store import QueryLimits, open_client
+from analytics.store import QueryLimits, open_client, open_readers
 from schemas.settings import ClickHouseSettings
 from tests.analytics import figures
 from tests.analytics.scenario import build
@@ -23,12 +24,12 @@ def test_readme_queries_run_and_return_rows(tmp_path: Path):
     migrate(writer, ch)
     sc = build()
     figures.load(writer, sc)
-    reader = open_client(ch, limits=QueryLimits(10, 1000))
+    readers = open_readers(ch, QueryLimits(10, 1000))
     start, end = figures.window(sc)
     params = {"start": start.strftime("%Y-%m-%d %H:%M:%S"), "end": end.strftime("%Y-%m-%d %H:%M:%S"), "org": ""}
     try:
         for statement in statements:
-            assert reader.query(check_select(statement), params).rows, statement
+            assert readers.sql.query(check_select(statement, engine_formatter(readers.parser)), params).rows, statement
     finally:
-        reader.close()
+        readers.close()
         writer.close()

@@ -13,7 +13,7 @@ from analytics.access import AccessPolicy
 from analytics.http import create_app
 from analytics.migrations import migrate
 from analytics.service import _serve
-from analytics.store import QueryLimits, open_client
+from analytics.store import QueryLimits, open_client, open_readers
 from gateway.auth import KeyStore
 from schemas.settings import AnalyticsSettings, ClickHouseSettings
 from stack.javaproc import free_port
@@ -51,14 +51,14 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sc
     migrate(writer, ch)
     sc = build(messages=20)
     figures.load(writer, sc)
-    reader = open_client(ch, limits=QueryLimits(10, 1000))
+    readers = open_readers(ch, QueryLimits(10, 1000))
     cfg = AnalyticsSettings(port=free_port())
-    app = create_app(reader, AccessPolicy(KeyStore.demo(), frozenset(), production=False), lambda: {"status": "ok"})
+    app = create_app(readers, AccessPolicy(KeyStore.demo(), frozenset(), production=False), lambda: {"status": "ok"})
     server, thread = _serve(app, cfg)
     yield cfg.base_url, sc
     server.should_exit = True
     thread.join(5)
-    reader.close()
+    readers.close()
     writer.close()
 
 

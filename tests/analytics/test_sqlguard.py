@@ -1,50 +1,140 @@
-"""The analysts' SQL check: one SELECT/WITH statement, nothing that writes or changes the session."""
+"""The analysts' SQL check: one SELECT/WITH statement as ClickHouse reads it, nothing that writes or
+changes the session. The prefilter and the verdict are pure; `check_select` is tested on the engine."""
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
 from analytics.exceptions import QueryRejected
-from analytics.sqlguard import check_select
+from analytics.http import engine_formatter
+from analytics.sqlguard import Formatter, check_select, prefilter, verdict
+from analytics.store import QueryLimits, ReadSession, open_client
+from schemas.settings import ClickHouseSettings
 
-ALLOWED = [
-    ("SELECT 1", "SELECT 1"),
-    ("  select count() from events FINAL ;  ", "select count() from events FINAL"),
-    ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x"),
-    ("SELECT ';' AS s, `a;b` FROM t", "SELECT ';' AS s, `a;b` FROM t"),
-    ("SELECT 'it''s', 'a\\'b' -- trailing ; comment", "SELECT 'it''s', 'a\\'b' -- trailing ; comment"),
-    ("SELECT 1; -- done", "SELECT 1"),
-    ("SELECT /* into */ name FROM system.columns", "SELECT /* into */ name FROM system.columns"),
-    ("SELECT \"format\" FROM t", "SELECT \"format\" FROM t"),
+PREFILTER_PASSES = [
+    pytest.param("  select 1 ;  ", "select 1", id="trailing-semicolon-and-space"),
+    pytest.param("SELECT 1; -- done", "SELECT 1", id="comment-after-semicolon"),
+    pytest.param("SELECT ';' AS s, `a;b`, \"#$\" FROM t", "SELECT ';' AS s, `a;b`, \"#$\" FROM t",
+                 id="semicolon-hash-dollar-in-literals"),
+    pytest.param("SELECT 'it''s', 'a\\'b' -- trailing ; # $", "SELECT 'it''s', 'a\\'b' -- trailing ; # $",
+                 id="escaped-quotes-and-line-comment"),
+    pytest.param("SELECT /* into ; */ 1", "SELECT /* into ; */ 1", id="plain-block-comment"),
 ]
 
-REJECTED = [
-    "",
-    "   ;",
-    "INSERT INTO events VALUES (1)",
-    "DROP TABLE events",
-    "SET readonly = 0",
-    "SELECT 1; DROP TABLE events",
-    "SELECT 1 ; SELECT 2",
-    "SELECT * FROM events INTO OUTFILE '/tmp/x'",
-    "SELECT 'outfile'",  # blunt by design
-    "SELECT 1 FORMAT JSON",
-    "SELECT 1 SETTINGS readonly = 0",
-    "SELECT 1 # ; DROP TABLE t",  # '#' is not treated as a comment: the ';' is seen
-    "SELECT /* /* */ 1 ; DROP TABLE t /* */",  # comments do not nest
-    "SELECT 'unterminated",
-    "SELECT 1 /* unterminated",
-    "EXPLAIN SELECT 1",
-    "SHOW TABLES",
-    "SELECT " + "1," * 10_000 + "1",
+PREFILTER_REFUSES = [
+    pytest.param("", id="empty"),
+    pytest.param("   ;", id="only-semicolon"),
+    pytest.param("SELECT 1 ; SELECT 2", id="two-statements"),
+    pytest.param("SELECT 1 /* /* */ ' */ ; SELECT 2 --'", id="nested-comment"),
+    pytest.param("SELECT 1 # ; SELECT 2", id="hash-comment"),
+    pytest.param("SELECT 1 #'\n; SELECT 2 --'", id="hash-comment-hiding-a-quote"),
+    pytest.param("SELECT $$'$$; SELECT 2 --'", id="dollar-string"),
+    pytest.param("SELECT $a$ x $a$", id="tagged-dollar-string"),
+    pytest.param("SELECT 'unterminated", id="unterminated-literal"),
+    pytest.param("SELECT 1 /* unterminated", id="unterminated-comment"),
+    pytest.param("SELECT " + "1," * 10_000 + "1", id="too-long"),
 ]
 
 
-@pytest.mark.parametrize(("sql", "cleaned"), ALLOWED)
-def test_allowed(sql: str, cleaned: str) -> None:
-    assert check_select(sql) == cleaned
+@pytest.mark.parametrize(("sql", "statement"), PREFILTER_PASSES)
+def test_prefilter_passes_plain_text(sql: str, statement: str) -> None:
+    assert prefilter(sql) == statement
 
 
-@pytest.mark.parametrize("sql", REJECTED)
-def test_rejected(sql: str) -> None:
+@pytest.mark.parametrize("sql", PREFILTER_REFUSES)
+def test_prefilter_refuses_what_could_be_read_two_ways(sql: str) -> None:
     with pytest.raises(QueryRejected):
-        check_select(sql)
+        prefilter(sql)
+
+
+# ClickHouse's canonical formatting (formatQuery), as the engine returns it
+VERDICT_ALLOWS = [
+    pytest.param("SELECT name\nFROM system.settings\nWHERE name = 'readonly'", id="system-settings-table"),
+    pytest.param("SELECT\n    SETTINGS,\n    settings,\n    format\nFROM t\nORDER BY format DESC",
+                 id="columns-named-like-clauses"),
+    pytest.param("SELECT 1 AS FORMAT", id="alias-named-format"),
+    pytest.param("WITH\n    x AS\n    (\n        SELECT 1\n    )\nSELECT *\nFROM x", id="with"),
+    pytest.param("(\n    SELECT 1\n)\nUNION ALL\n(\n    SELECT 2\n)", id="bracketed-union"),
+    pytest.param("SELECT a\nFROM t\nWHERE (x IN (\n    SELECT settings\n    FROM u\n)) AND (y = 'a\\nb')",
+                 id="subquery"),
+]
+
+VERDICT_REFUSES = [
+    pytest.param("INSERT INTO t FORMAT Values", id="insert"),
+    pytest.param("SET readonly = 0", id="set"),
+    pytest.param("EXPLAIN\nSELECT 1", id="explain"),
+    pytest.param("SHOW TABLES", id="show"),
+    pytest.param("SELECT *\nFROM t\nINTO OUTFILE 'x'", id="into-outfile"),
+    pytest.param("SELECT 1\nFORMAT JSON", id="format"),
+    pytest.param("SELECT 1\nSETTINGS readonly = 0", id="settings"),
+    pytest.param("(\n    SELECT 1\n)\nUNION ALL\n(\n    SELECT 2\n)\nSETTINGS max_threads = 1", id="union-settings"),
+    pytest.param("(\n    INSERT INTO t FORMAT Values\n)", id="bracketed-non-select"),
+]
+
+
+@pytest.mark.parametrize("canonical", VERDICT_ALLOWS)
+def test_verdict_allows_reads(canonical: str) -> None:
+    assert verdict(canonical) == canonical
+
+
+@pytest.mark.parametrize("canonical", VERDICT_REFUSES)
+def test_verdict_refuses_other_statements_and_clauses(canonical: str) -> None:
+    with pytest.raises(QueryRejected):
+        verdict(canonical)
+
+
+@pytest.fixture(scope="module")
+def canonical(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Formatter]:
+    ch = ClickHouseSettings(path=str(tmp_path_factory.mktemp("guard") / "chdb"))
+    writer = open_client(ch)  # creates the database the read-only session opens
+    parser = ReadSession(lambda: open_client(ch, limits=QueryLimits(5, 100)))
+    yield engine_formatter(parser)
+    parser.close()
+    writer.close()
+
+
+ENGINE_ALLOWS = [
+    pytest.param("SELECT 1", "SELECT 1", id="select"),
+    pytest.param("  select count() from events FINAL ;  ", "SELECT count()\nFROM events\nFINAL", id="final"),
+    pytest.param("SELECT name, value FROM system.settings WHERE name = 'readonly'",
+                 "SELECT\n    name,\n    value\nFROM system.settings\nWHERE name = 'readonly'", id="system-settings"),
+    pytest.param("SELECT 'it''s', 'a\\'b' -- trailing ; comment", "SELECT\n    'it\\'s',\n    'a\\'b'", id="quotes"),
+    pytest.param("SELECT count() FROM t WHERE organization_id = {org:String}",
+                 "SELECT count()\nFROM t\nWHERE organization_id = {org:String}", id="bound-parameter"),
+    pytest.param("SELECT /* into */ \"format\" FROM t", "SELECT format\nFROM t", id="comment-and-quoted-name"),
+]
+
+ENGINE_REFUSES = [
+    pytest.param("SELECT 1 /* /* */ ' */ ; SELECT 2 --'", id="nested-comment"),
+    pytest.param("SELECT 1 #'\n; SELECT 2 --'", id="hash-comment"),
+    pytest.param("SELECT $$'$$; SELECT 2 --'", id="dollar-string"),
+    pytest.param("SELECT 1; DROP TABLE events", id="two-statements"),
+    pytest.param("INSERT INTO events (event_id) VALUES ('x')", id="insert"),
+    pytest.param("SELECT * FROM events INTO OUTFILE '/tmp/x'", id="into-outfile"),
+    pytest.param("SELECT 1 FORMAT JSON", id="format"),
+    pytest.param("SELECT 1 SETTINGS readonly = 0", id="settings"),
+    pytest.param("SELECT 1 UNION ALL SELECT 2 SETTINGS max_threads = 1", id="union-settings"),
+    pytest.param("EXPLAIN SELECT 1", id="explain"),
+    pytest.param("SELECT FROM WHERE", id="syntax-error"),
+]
+
+
+@pytest.mark.parametrize(("sql", "statement"), ENGINE_ALLOWS)
+def test_check_select_runs_the_engines_reading(canonical: Formatter, sql: str, statement: str) -> None:
+    assert check_select(sql, canonical) == statement
+
+
+@pytest.mark.parametrize("sql", ENGINE_REFUSES)
+def test_check_select_refuses(canonical: Formatter, sql: str) -> None:
+    with pytest.raises(QueryRejected):
+        check_select(sql, canonical)
+
+
+def test_an_unstable_reading_is_refused() -> None:
+    def drifting(sql: str) -> str:
+        return sql + " "
+
+    with pytest.raises(QueryRejected, match="stable"):
+        check_select("SELECT 1", drifting)
+
