@@ -108,6 +108,8 @@ def _serve(app: Any, cfg: AnalyticsSettings) -> tuple[uvicorn.Server, threading.
 def main(environ: dict[str, str] | None = None) -> int:
     settings = Settings.from_env(environ)
     cfg = settings.analytics
+    keys = KeyStore.from_settings(settings.gateway.api_keys_file, settings.env,  # fail fast on a bad file
+                                  demo_keys=settings.gateway.demo_api_keys)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     sink_box: list[Sink] = []
@@ -144,8 +146,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     sink_box.append(sink)
     if stop.is_set():
         sink.stop()
-    policy = AccessPolicy(KeyStore.from_settings(settings.gateway.api_keys_file, settings.env),
-                          cfg.sql_orgs, production=settings.env == "production")
+    policy = AccessPolicy(keys, cfg.sql_orgs, production=settings.production)
     app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit))
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,

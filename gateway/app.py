@@ -52,7 +52,8 @@ TOPIC_SETUP_RETRY_S = 1.0
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    keys = KeyStore.from_settings(settings.gateway.api_keys_file, settings.env)  # fail fast on a bad file
+    keys = KeyStore.from_settings(settings.gateway.api_keys_file, settings.env,
+                                 demo_keys=settings.gateway.demo_api_keys)  # fail fast on a bad file
     metrics = GatewayMetrics()
     openapi_body = orjson.dumps(build_document(settings.gateway))
 

@@ -2,8 +2,8 @@
 
 The key file (CARELAY_API_KEYS_FILE) is a JSON list of
 `{"key_id": "...", "sha256": "<hex sha256 of the clear key>", "organization_id": "...", "role": "..."}`.
-Without one the gateway uses the demo keys below (documented in gateway/README.md for `make run`
-and the tests); production refuses to start with them.
+Without one the gateway uses the demo keys below only when CARELAY_DEMO_API_KEYS opts in (`make run` and
+the tests do; gateway/README.md); production refuses to start with them.
 """
 from __future__ import annotations
 
@@ -114,11 +114,15 @@ class KeyStore:
         return cls(entries)
 
     @classmethod
-    def from_settings(cls, api_keys_file: str, env: str) -> KeyStore:
+    def from_settings(cls, api_keys_file: str, env: str, *, demo_keys: bool) -> KeyStore:
+        """The key file; without one, the demo keys only when asked for (CARELAY_DEMO_API_KEYS) outside production."""
         if api_keys_file:
             return cls.from_file(Path(api_keys_file))
         if env == "production":
             raise ConfigError("CARELAY_API_KEYS_FILE: required in production (the demo keys are refused)")
+        if not demo_keys:
+            raise ConfigError("CARELAY_API_KEYS_FILE: required (or CARELAY_DEMO_API_KEYS=true for the development "
+                              "demo keys)")
         return cls.demo()
 
     def lookup(self, clear: str) -> ApiKey | None:

@@ -280,7 +280,7 @@ def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, b
     gateway_env = {
         "CARELAY_KAFKA_BOOTSTRAP": bootstrap, "CARELAY_SCHEMA_REGISTRY_URL": registry,
         "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_GATEWAY_LINGER_MS": str(linger_ms),
-        "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_PUBLIC_URL": PUBLIC_URL,
+        "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_PUBLIC_URL": PUBLIC_URL, "CARELAY_DEMO_API_KEYS": "true",
     }
     single = send_load("/v1/messages", _body(1, "s"))
     batch = send_load("/v1/messages:batch", _body(batch_size, "b"))
@@ -368,7 +368,7 @@ async def measure_in_process(bootstrap: str, registry: str, *, requests: int = 5
     settings = Settings.from_env({**os.environ, "CARELAY_KAFKA_BOOTSTRAP": bootstrap,
                                   "CARELAY_SCHEMA_REGISTRY_URL": registry, "CARELAY_PUBLIC_URL": PUBLIC_URL,
                                   "CARELAY_TOPIC_PREFIX": f"benchip{uuid.uuid4().hex[:6]}.",
-                                  "CARELAY_LOG_LEVEL": "WARNING"})
+                                  "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_DEMO_API_KEYS": "true"})
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         deadline = time.monotonic() + 60

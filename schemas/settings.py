@@ -19,9 +19,10 @@ from starlette.config import Config
 from starlette.datastructures import Secret
 
 from schemas.errors import ConfigError
+from schemas.secrets import KeyRing, SecretUrl, parse_environment, production_refusals
 
 # Development-only keys: `make run` and the tests use them so that a fresh clone works.
-# `CARELAY_ENV=production` refuses to start with them (see `_check_production`).
+# `CARELAY_ENV=production` refuses to start with them, compared as decoded bytes (see `_check_production`).
 DEV_PHI_KEYS = "dev1:ZGV2LW9ubHktcGhpLWtleS0wMDAwMDAwMDAwMDAwMDA="
 DEV_PSEUDONYM_KEY = "ZGV2LW9ubHktcHNldWRvbnltLWtleS0wMDAwMDAwMDA="
 
@@ -38,7 +39,7 @@ def _decode_key(var: str, text: str, *, size: int | None = 32) -> bytes:
     return raw
 
 
-def parse_key_ring(var: str, text: str) -> tuple[tuple[str, bytes], ...]:
+def parse_key_ring(var: str, text: str) -> KeyRing:
     """`id1:base64key,id2:base64key`; the last entry is the newest and encrypts, all decrypt."""
     ring: list[tuple[str, bytes]] = []
     for item in (part.strip() for part in text.split(",")):
@@ -52,7 +53,7 @@ def parse_key_ring(var: str, text: str) -> tuple[tuple[str, bytes], ...]:
         ring.append((kid, _decode_key(var, b64)))
     if not ring:
         raise ConfigError(f"{var}: at least one key is required")
-    return tuple(ring)
+    return KeyRing(ring)
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,14 @@ class KafkaSettings:
 
 @dataclass(frozen=True)
 class ClickHouseSettings:
-    url: str = ""  # empty: the embedded chdb engine at `path`
+    url: str = ""  # empty: the embedded chdb engine at `path`; may hold a password, so a SecretUrl
     path: str = "var/chdb"
     event_ttl_days: int = 400
     state_ttl_days: int = 400
     audit_ttl_days: int = 2190  # six years: HIPAA documentation retention
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", SecretUrl(self.url))
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,8 @@ class GatewaySettings:
     public_url: str = "http://127.0.0.1:8000"  # the URL providers call; Twilio signs it
     max_body_bytes: int = 1_000_000
     max_batch_items: int = 1000
-    api_keys_file: str = ""  # JSON list of hashed keys; empty: the demo keys of `make run`
+    api_keys_file: str = ""  # JSON list of hashed keys
+    demo_api_keys: bool = False  # without a key file, the demo keys (gateway/auth.py); never in production
     staff_view_size: int = 1000  # staff notifications each gateway process holds per organization
     unseen_after_s: float = 60.0  # an accepted send with no state from the workers this long after: alarm
     # The gateway's own producer batching delay. Every accept waits it out before the broker's ack, so
@@ -243,8 +248,8 @@ def parse_care_orgs(var: str, text: str) -> tuple[OrgCare, ...]:
 
 @dataclass(frozen=True)
 class Settings:
-    env: str = "development"
-    phi_keys: tuple[tuple[str, bytes], ...] = ()
+    env: str = "development"  # one of schemas.secrets.ENVIRONMENTS
+    phi_keys: tuple[tuple[str, bytes], ...] = ()  # a KeyRing: its repr shows the key ids only
     pseudonym_key: Secret = field(default_factory=lambda: Secret(""))
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     clickhouse: ClickHouseSettings = field(default_factory=ClickHouseSettings)
@@ -258,6 +263,13 @@ class Settings:
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     channels_file: str = ""  # JSON list of channel instances; empty: the demo set (connectors.instances)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phi_keys", KeyRing(self.phi_keys))
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def pseudonym_key_bytes(self) -> bytes:
@@ -290,8 +302,14 @@ class Settings:
                 raise ConfigError(f"CARELAY_{name}: must be positive")
             return value
 
-        def secret(name: str, default: str) -> Secret:
-            return Secret(s(name, default))
+        def secret(name: str, default: str, *, blank_ok: bool = False) -> Secret:
+            value = s(name, default)
+            if not blank_ok and not value.strip():
+                raise ConfigError(f"CARELAY_{name}: must not be empty (an empty key signs for anyone)")
+            return Secret(value)
+
+        def b(name: str, default: bool) -> bool:
+            return bool(get(name, bool, default))
 
         phi_keys = parse_key_ring("CARELAY_PHI_KEYS", s("PHI_KEYS", DEV_PHI_KEYS))
         pseudonym_text = s("PSEUDONYM_KEY", DEV_PSEUDONYM_KEY)
@@ -316,7 +334,7 @@ class Settings:
         if any(o <= 0 for o in offsets):
             raise ConfigError("CARELAY_CARE_REMINDER_OFFSETS_S: offsets must be positive")
         settings = cls(
-            env=s("ENV", "development"),
+            env=parse_environment("CARELAY_ENV", s("ENV", "development")),
             phi_keys=phi_keys,
             pseudonym_key=Secret(pseudonym_text),
             data_dir=Path(s("DATA_DIR", "var")),
@@ -332,7 +350,7 @@ class Settings:
                 linger_ms=i("KAFKA_LINGER_MS", k.linger_ms),
             ),
             clickhouse=ClickHouseSettings(
-                url=s("CLICKHOUSE_URL", c.url),
+                url=SecretUrl(s("CLICKHOUSE_URL", c.url)),
                 path=s("CLICKHOUSE_PATH", c.path),
                 event_ttl_days=i("CLICKHOUSE_EVENT_TTL_DAYS", c.event_ttl_days),
                 state_ttl_days=i("CLICKHOUSE_STATE_TTL_DAYS", c.state_ttl_days),
@@ -365,6 +383,7 @@ class Settings:
                 max_body_bytes=i("GATEWAY_MAX_BODY_BYTES", g.max_body_bytes),
                 max_batch_items=i("GATEWAY_MAX_BATCH_ITEMS", g.max_batch_items),
                 api_keys_file=s("API_KEYS_FILE", g.api_keys_file),
+                demo_api_keys=b("DEMO_API_KEYS", g.demo_api_keys),
                 staff_view_size=at_least("GATEWAY_STAFF_VIEW_SIZE", g.staff_view_size, 1),
                 unseen_after_s=f("GATEWAY_UNSEEN_AFTER_S", g.unseen_after_s),
                 linger_ms=i("GATEWAY_LINGER_MS", g.linger_ms),
@@ -412,7 +431,7 @@ class Settings:
                 host=s("ANALYTICS_HOST", a.host),
                 port=i("ANALYTICS_PORT", a.port),
                 url=s("ANALYTICS_URL", a.url),
-                api_key=secret("ANALYTICS_API_KEY", ""),
+                api_key=secret("ANALYTICS_API_KEY", "", blank_ok=True),
                 batch_rows=int(f("ANALYTICS_BATCH_ROWS", a.batch_rows)),
                 batch_interval_s=f("ANALYTICS_BATCH_INTERVAL_S", a.batch_interval_s),
                 query_timeout_s=int(f("ANALYTICS_QUERY_TIMEOUT_S", a.query_timeout_s)),
@@ -435,9 +454,28 @@ class Settings:
         return settings
 
     def _check_production(self) -> None:
-        if self.env != "production":
+        if not self.production:
             return
-        if any(b64 in DEV_PHI_KEYS for b64 in (base64.b64encode(key).decode() for _, key in self.phi_keys)):
-            raise ConfigError("CARELAY_PHI_KEYS: the development key must not be used in production")
-        if str(self.pseudonym_key) == DEV_PSEUDONYM_KEY:
-            raise ConfigError("CARELAY_PSEUDONYM_KEY: the development key must not be used in production")
+        t, m = self.twilio, self.meta
+        dev_t, dev_m = TwilioSettings(), MetaSettings()
+        given: dict[str, tuple[bytes, ...]] = {
+            "CARELAY_PHI_KEYS": tuple(key for _, key in self.phi_keys),
+            "CARELAY_PSEUDONYM_KEY": (self.pseudonym_key_bytes,),
+            "CARELAY_TWILIO_AUTH_TOKEN": (str(t.auth_token).encode(),),
+            "CARELAY_META_ACCESS_TOKEN": (str(m.access_token).encode(),),
+            "CARELAY_META_APP_SECRET": (str(m.app_secret).encode(),),
+            "CARELAY_META_VERIFY_TOKEN": (str(m.verify_token).encode(),),
+        }
+        development = {
+            "CARELAY_PHI_KEYS": parse_key_ring("CARELAY_PHI_KEYS", DEV_PHI_KEYS)[0][1],
+            "CARELAY_PSEUDONYM_KEY": base64.b64decode(DEV_PSEUDONYM_KEY),
+            "CARELAY_TWILIO_AUTH_TOKEN": str(dev_t.auth_token).encode(),
+            "CARELAY_META_ACCESS_TOKEN": str(dev_m.access_token).encode(),
+            "CARELAY_META_APP_SECRET": str(dev_m.app_secret).encode(),
+            "CARELAY_META_VERIFY_TOKEN": str(dev_m.verify_token).encode(),
+        }
+        refused = production_refusals(given, development)
+        if refused:
+            raise ConfigError(f"{', '.join(refused)}: production refuses an empty or development value")
+        if self.gateway.demo_api_keys:
+            raise ConfigError("CARELAY_DEMO_API_KEYS: production refuses the demo API keys")

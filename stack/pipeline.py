@@ -93,6 +93,7 @@ class Pipeline:
         base = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
+            "CARELAY_DEMO_API_KEYS": "true",  # the local stack's explicit opt-in to the demo API keys
             "CARELAY_TWILIO_BASE_URL": self.simulator_url,
             "CARELAY_META_BASE_URL": self.simulator_url,
             "CARELAY_GATEWAY_PORT": str(p.gateway),

@@ -106,6 +106,7 @@ def settings_env(
         "CARELAY_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
         "CARELAY_DATA_DIR": str(tmp_path / "var"),
         "CARELAY_CLICKHOUSE_PATH": str(tmp_path / "chdb"),
+        "CARELAY_DEMO_API_KEYS": "true",
     }
 
 

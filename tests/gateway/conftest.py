@@ -34,6 +34,7 @@ def shared_settings(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -
         "CARELAY_SCHEMA_REGISTRY_URL": registry.url,
         "CARELAY_TOPIC_PREFIX": f"g{uuid.uuid4().hex[:8]}.",
         "CARELAY_DATA_DIR": str(tmp_path_factory.mktemp("gateway-var")),
+        "CARELAY_DEMO_API_KEYS": "true",
     })
 
 

@@ -60,7 +60,7 @@ def test_key_file(tmp_path):
     path = tmp_path / "keys.json"
     path.write_text(json.dumps([{"key_id": "k1", "sha256": hash_key("s3cret"), "organization_id": "org1",
                                  "role": "auditor"}]))
-    store = KeyStore.from_settings(str(path), "production")
+    store = KeyStore.from_settings(str(path), "production", demo_keys=False)
     key = store.lookup("s3cret")
     assert key is not None and (key.key_id, key.role) == ("k1", Role.AUDITOR)
     assert "s3cret" not in path.read_text()
@@ -94,4 +94,4 @@ def test_bad_key_files_fail_at_start(tmp_path, content):
 
 def test_production_refuses_the_demo_keys():
     with pytest.raises(ConfigError):
-        KeyStore.from_settings("", "production")
+        KeyStore.from_settings("", "production", demo_keys=True)

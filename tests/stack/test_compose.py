@@ -8,14 +8,17 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from stack.kafka import KAFKA_VERSION
 from stack.registry import APICURIO_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
+PROVIDER_SECRETS = ("CARELAY_TWILIO_AUTH_TOKEN", "CARELAY_META_ACCESS_TOKEN", "CARELAY_META_APP_SECRET",
+                    "CARELAY_META_VERIFY_TOKEN")
 REQUIRED = {"CARELAY_PHI_KEYS": "k1:" + "A" * 43 + "=", "CARELAY_PSEUDONYM_KEY": "B" * 24,
-            "CLICKHOUSE_PASSWORD": "test-password"}
+            "CLICKHOUSE_PASSWORD": "test-password", **{var: f"test-{var.lower()}" for var in PROVIDER_SECRETS}}
 
 
 def compose() -> dict[str, Any]:
@@ -23,9 +26,9 @@ def compose() -> dict[str, Any]:
 
 
 def settings_variables() -> set[str]:
-    # Every variable Settings.from_env reads is spelt s("X"), i("X"), f("X") or secret("X").
+    # Every variable Settings.from_env reads is spelt s("X"), i("X"), f("X"), b("X") or secret("X").
     source = (REPO / "schemas" / "settings.py").read_text()
-    return {f"CARELAY_{name}" for name in re.findall(r'\b(?:s|i|f|secret)\("([A-Z_0-9]+)"', source)}
+    return {f"CARELAY_{name}" for name in re.findall(r'\b(?:s|i|f|b|secret)\("([A-Z_0-9]+)"', source)}
 
 
 def test_compose_runs_the_versions_the_local_stack_tests() -> None:
@@ -91,3 +94,19 @@ def test_docker_compose_accepts_the_file_and_demands_the_secrets() -> None:
     missing = subprocess.run(command, env=base, capture_output=True, text=True, check=False)
     assert missing.returncode != 0
     assert "CARELAY_PHI_KEYS" in missing.stderr or "CLICKHOUSE_PASSWORD" in missing.stderr
+
+
+@pytest.mark.parametrize("value", [pytest.param(None, id="unset"), pytest.param("", id="empty")])
+@pytest.mark.parametrize("var", PROVIDER_SECRETS)
+def test_docker_compose_demands_every_provider_secret(var: str, value: str | None) -> None:
+    compose = _compose_command()
+    assert compose is not None, "docker-compose is missing: `make tools` installs it"
+    base = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("CARELAY_")}
+    env = {**base, **REQUIRED}
+    if value is None:
+        del env[var]
+    else:
+        env[var] = value
+    command = [*compose, "-f", str(REPO / "docker-compose.yml"), "config", "-q"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and var in result.stderr

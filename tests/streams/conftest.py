@@ -37,6 +37,7 @@ def stack(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "CARELAY_SCHEMA_REGISTRY_URL": registry.url,
         "CARELAY_TOPIC_PREFIX": f"s{uuid.uuid4().hex[:8]}.",
         "CARELAY_DATA_DIR": str(tmp / "var"),
+        "CARELAY_DEMO_API_KEYS": "true",
         **FAST,
     }
     s = Stack(env, tmp).start()
