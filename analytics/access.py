@@ -1,9 +1,10 @@
 """Who may read analytics: the gateway's hashed API keys, roles analyst or auditor, behind one function.
 
-Raw SQL cannot be limited to one organization's rows (the embedded engine has no row policies), so
-`POST /v1/sql` is for the operator's organizations only (CARELAY_ANALYTICS_SQL_ORGS); every other
-analyst gets the report of their own organization. Outside production, with the setting empty, any
-analyst or auditor may use SQL, so that the demo keys of `make run` work.
+A key reads its own organization only, in every environment, unless its organization is explicitly
+configured as the operator (CARELAY_ANALYTICS_SQL_ORGS): the operator's keys may ask for any
+organization's report, or all. Raw SQL cannot be limited to one organization's rows (the embedded
+engine has no row policies), so `POST /v1/sql` is for the operator's keys only; with the setting empty
+nobody has it, the demo keys of `make run` included.
 """
 from __future__ import annotations
 
@@ -20,8 +21,7 @@ READER_ROLES = frozenset({Role.ANALYST, Role.AUDITOR})
 @dataclass(frozen=True)
 class AccessPolicy:
     keys: KeyStore
-    sql_orgs: frozenset[str]  # organizations whose analysts see every tenant; empty: see docstring
-    production: bool
+    sql_orgs: frozenset[str]  # the operator: organizations whose keys see every tenant; empty: nobody
 
     def identify(self, headers: Mapping[str, str]) -> ApiKey:
         try:
@@ -41,13 +41,12 @@ class AccessPolicy:
         return key
 
     def sees_all(self, key: ApiKey) -> bool:
-        if self.sql_orgs:
-            return key.organization_id in self.sql_orgs
-        return not self.production
+        return key.organization_id in self.sql_orgs
 
     def require_sql(self, key: ApiKey) -> None:
         if not self.sees_all(key):
-            raise Forbidden("SQL access spans every organization; ask the operator for a report instead")
+            raise Forbidden("SQL access spans every organization and is for the operator only; "
+                            "GET /v1/report gives your organization's figures")
 
     def report_org(self, key: ApiKey, requested: str) -> str:
         """The organization a report covers: any (or all, '') for the operator, else the key's own."""

@@ -146,7 +146,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     sink_box.append(sink)
     if stop.is_set():
         sink.stop()
-    policy = AccessPolicy(keys, cfg.sql_orgs, production=settings.production)
+    policy = AccessPolicy(keys, cfg.sql_orgs)
     app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit))
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,

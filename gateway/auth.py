@@ -60,6 +60,7 @@ DEMO_KEYS: tuple[tuple[str, str, str, Role], ...] = (
     ("demo-clinic-auditor-key", "demo-auditor", "demo-clinic", Role.AUDITOR),
     ("other-clinic-sender-key", "other-sender", "other-clinic", Role.SENDER),
     ("other-clinic-admin-key", "other-admin", "other-clinic", Role.ADMIN),
+    ("other-clinic-analyst-key", "other-analyst", "other-clinic", Role.ANALYST),
 )
 
 

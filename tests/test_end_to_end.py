@@ -33,6 +33,7 @@ def pipeline(kafka, registry, tmp_path_factory) -> Iterator[Pipeline]:
         "CARELAY_TOPIC_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",
         "CARELAY_ANALYTICS_GROUP_ID": f"e2e-analytics-{uuid.uuid4().hex[:6]}",
         "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.3",
+        "CARELAY_ANALYTICS_SQL_ORGS": "demo-clinic",  # the operator: its analyst key has /v1/sql
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "10",
         "CARELAY_LOG_LEVEL": "DEBUG",  # the most talkative logs are the ones to scan for PHI
     }

@@ -108,14 +108,15 @@ class _Msg:
         return outcome
 
 
-def build(messages: int = 40, seed: int = 7, start: datetime | None = None) -> Scenario:
+def build(messages: int = 40, seed: int = 7, start: datetime | None = None, orgs: tuple[str, ...] = ORGS
+          ) -> Scenario:
     rnd = random.Random(seed)
     sc = Scenario(start or datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2))
     sc.messages = messages
     dispatched: dict[str, set[str]] = defaultdict(set)
     fell_back: dict[str, set[str]] = defaultdict(set)
     for i in range(messages):
-        org = ORGS[i % len(ORGS)]
+        org = orgs[i % len(orgs)]
         plan = PLANS[i % len(PLANS)]
         template = TEMPLATES[(i // len(PLANS)) % len(TEMPLATES)]
         first = "WHATSAPP" if i % 3 else "SMS"
@@ -219,7 +220,7 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None) -> S
             sc.opted_out[org].add(rid)
         if i % 5 in (0, 1):
             _answer(sc, i, org, rid, mid, accepted + timedelta(minutes=5))
-    for org in ORGS:
+    for org in orgs:
         sc.fallback[org] = (len(dispatched[org]), len(fell_back[org]))
     now = _ms(sc.start)
     sc.records += [

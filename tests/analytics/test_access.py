@@ -1,4 +1,5 @@
-"""Who reads analytics: analysts and auditors only; raw SQL only for the operator's organizations."""
+"""Who reads analytics: analysts and auditors only; each key its own organization, in every environment,
+unless its organization is configured as the operator (which alone has raw SQL)."""
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,8 @@ from analytics.exceptions import Forbidden, Unauthenticated
 from gateway.auth import KeyStore
 
 DEMO = KeyStore.demo()
+NOBODY: frozenset[str] = frozenset()
+DEMO_OPERATOR = frozenset({"demo-clinic"})
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -15,9 +18,10 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def test_only_analysts_and_auditors_are_readers():
-    policy = AccessPolicy(DEMO, frozenset(), production=False)
+    policy = AccessPolicy(DEMO, NOBODY)
     assert policy.reader(bearer("demo-clinic-analyst-key")).key_id == "demo-analyst"
     assert policy.reader(bearer("demo-clinic-auditor-key")).key_id == "demo-auditor"
+    assert policy.reader(bearer("other-clinic-analyst-key")).organization_id == "other-clinic"
     with pytest.raises(Forbidden):
         policy.reader(bearer("demo-clinic-sender-key"))
     with pytest.raises(Forbidden):
@@ -28,25 +32,47 @@ def test_only_analysts_and_auditors_are_readers():
         policy.reader({})
 
 
-def test_sql_is_for_operator_organizations_when_configured():
-    policy = AccessPolicy(DEMO, frozenset({"demo-clinic"}), production=True)
-    demo = policy.reader(bearer("demo-clinic-analyst-key"))
-    policy.require_sql(demo)
-    assert policy.report_org(demo, "other-clinic") == "other-clinic"
-    assert policy.report_org(demo, "") == ""
+# (operator organizations, key, requested organization, the organization the report covers or None: 403)
+REPORT_SCOPE = [
+    pytest.param(NOBODY, "demo-clinic-analyst-key", "", "demo-clinic", id="no-operator-own-by-default"),
+    pytest.param(NOBODY, "demo-clinic-analyst-key", "demo-clinic", "demo-clinic", id="no-operator-own-asked"),
+    pytest.param(NOBODY, "demo-clinic-analyst-key", "other-clinic", None, id="no-operator-demo-asks-other"),
+    pytest.param(NOBODY, "other-clinic-analyst-key", "", "other-clinic", id="no-operator-other-own-by-default"),
+    pytest.param(NOBODY, "other-clinic-analyst-key", "demo-clinic", None, id="no-operator-other-asks-demo"),
+    pytest.param(NOBODY, "demo-clinic-auditor-key", "other-clinic", None, id="no-operator-auditor-asks-other"),
+    pytest.param(DEMO_OPERATOR, "demo-clinic-analyst-key", "other-clinic", "other-clinic", id="operator-asks-other"),
+    pytest.param(DEMO_OPERATOR, "demo-clinic-analyst-key", "", "", id="operator-sees-all"),
+    pytest.param(DEMO_OPERATOR, "other-clinic-analyst-key", "", "other-clinic", id="tenant-of-operator-own"),
+    pytest.param(DEMO_OPERATOR, "other-clinic-analyst-key", "demo-clinic", None, id="tenant-asks-operator"),
+]
 
 
-def test_in_production_without_operator_orgs_nobody_gets_sql_and_reports_are_own_org():
-    policy = AccessPolicy(DEMO, frozenset(), production=True)
-    key = policy.reader(bearer("demo-clinic-auditor-key"))
-    with pytest.raises(Forbidden):
-        policy.require_sql(key)
-    assert policy.report_org(key, "") == "demo-clinic"
-    assert policy.report_org(key, "demo-clinic") == "demo-clinic"
-    with pytest.raises(Forbidden):
-        policy.report_org(key, "other-clinic")
+@pytest.mark.parametrize(("operator", "key", "requested", "covered"), REPORT_SCOPE)
+def test_report_scope(operator: frozenset[str], key: str, requested: str, covered: str | None):
+    policy = AccessPolicy(DEMO, operator)
+    reader = policy.reader(bearer(key))
+    if covered is None:
+        with pytest.raises(Forbidden):
+            policy.report_org(reader, requested)
+    else:
+        assert policy.report_org(reader, requested) == covered
 
 
-def test_development_default_lets_demo_readers_use_sql():
-    policy = AccessPolicy(DEMO, frozenset(), production=False)
-    policy.require_sql(policy.reader(bearer("demo-clinic-analyst-key")))
+SQL_ACCESS = [
+    pytest.param(NOBODY, "demo-clinic-analyst-key", False, id="no-operator-nobody"),
+    pytest.param(NOBODY, "other-clinic-analyst-key", False, id="no-operator-nobody-other"),
+    pytest.param(DEMO_OPERATOR, "demo-clinic-analyst-key", True, id="operator-analyst"),
+    pytest.param(DEMO_OPERATOR, "demo-clinic-auditor-key", True, id="operator-auditor"),
+    pytest.param(DEMO_OPERATOR, "other-clinic-analyst-key", False, id="tenant"),
+]
+
+
+@pytest.mark.parametrize(("operator", "key", "allowed"), SQL_ACCESS)
+def test_sql_is_for_the_operator_only(operator: frozenset[str], key: str, allowed: bool):
+    policy = AccessPolicy(DEMO, operator)
+    reader = policy.reader(bearer(key))
+    if allowed:
+        policy.require_sql(reader)
+    else:
+        with pytest.raises(Forbidden):
+            policy.require_sql(reader)

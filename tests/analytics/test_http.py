@@ -23,6 +23,9 @@ from tests.analytics.scenario import Scenario, build
 ANALYST = {"Authorization": "Bearer demo-clinic-analyst-key"}
 AUDITOR = {"Authorization": "Bearer demo-clinic-auditor-key"}
 SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
+OTHER_ANALYST = {"Authorization": "Bearer other-clinic-analyst-key"}
+OPERATOR = frozenset({"demo-clinic"})  # most tests: demo-clinic is the operator, so its keys have SQL
+ORGS = ("demo-clinic", "other-clinic")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Re
     ch = ClickHouseSettings(path=str(path))
     writer = open_client(ch)
     migrate(writer, ch)
-    sc = build(messages=20)
+    sc = build(messages=20, orgs=ORGS)
     figures.load(writer, sc)
     readers = open_readers(ch, QueryLimits(max_execution_time_s=1, max_result_rows=50))
     yield writer, readers, sc, path
@@ -39,10 +42,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, Re
     writer.close()
 
 
-def make_client(readers: Readers, *, sql_orgs: frozenset[str] = frozenset(), production: bool = False
-                ) -> tuple[TestClient, list[Access]]:
+def make_client(readers: Readers, *, sql_orgs: frozenset[str] = OPERATOR) -> tuple[TestClient, list[Access]]:
     audited: list[Access] = []
-    policy = AccessPolicy(KeyStore.demo(), sql_orgs, production=production)
+    policy = AccessPolicy(KeyStore.demo(), sql_orgs)
     app = create_app(readers, policy, lambda: {"status": "ok"}, audited.append)
     return TestClient(app), audited
 
@@ -68,7 +70,7 @@ def test_sql_answers_json_with_columns_and_bound_params(loaded):
     _, _, sc, _ = loaded
     client, _ = make_client(loaded[1])
     r = sql(client, "SELECT count() AS n, max(updated_at) AS last FROM message_state FINAL "
-                    "WHERE organization_id = {org:String}", params={"org": "clinic-a"})
+                    "WHERE organization_id = {org:String}", params={"org": "demo-clinic"})
     assert r.status_code == 200, r.text
     body = r.json()
     assert [c["name"] for c in body["columns"]] == ["n", "last"]
@@ -111,9 +113,9 @@ def test_a_second_statement_never_runs_nor_reaches_the_next_caller(loaded, state
     r = sql(client, statement)
     assert (r.status_code, r.json()["error"]) == (400, "query_rejected"), r.text
     start, end = figures.window(sc)
-    report = client.get("/v1/report", params={"from": start.isoformat(), "to": end.isoformat(), "org": "clinic-a"},
+    report = client.get("/v1/report", params={"from": start.isoformat(), "to": end.isoformat(), "org": "demo-clinic"},
                         headers=ANALYST).json()
-    assert {row[0] for row in report["rows"]} == {"clinic-a"}
+    assert {row[0] for row in report["rows"]} == {"demo-clinic"}
     assert sql(client, "SELECT 42").json()["rows"] == [[42]]
 
 
@@ -167,31 +169,49 @@ def test_sql_body_must_be_json_with_sql_and_scalar_params(loaded):
     assert client.post("/v1/sql", json={"query": "SELECT 1"}, headers=ANALYST).status_code == 400
 
 
-def test_sql_is_for_operator_organizations_in_production(loaded):
-    client, _ = make_client(loaded[1], production=True)
-    assert sql(client, "SELECT 1").status_code == 403
-    client, _ = make_client(loaded[1], sql_orgs=frozenset({"demo-clinic"}), production=True)
-    assert sql(client, "SELECT 1").status_code == 200
+@pytest.mark.parametrize("operator", [frozenset(), frozenset({"ops"}), frozenset({"other-clinic"})],
+                         ids=["none", "another-organization", "the-other-clinic"])
+def test_sql_is_for_the_operators_keys_only(loaded, operator: frozenset[str]):
+    client, _ = make_client(loaded[1], sql_orgs=operator)
+    r = sql(client, "SELECT 1")
+    assert (r.status_code, r.json()["error"]) == (403, "forbidden")
+    assert sql(client, "SELECT 1", headers=OTHER_ANALYST).status_code == (200 if "other-clinic" in operator else 403)
 
 
-def test_report_covers_the_range_and_scopes_to_the_keys_organization(loaded):
-    _, reader, sc, _ = loaded
+def test_the_operator_reads_every_organization(loaded):
+    _, readers, sc, _ = loaded
     start, end = figures.window(sc)
     span = {"from": start.isoformat(), "to": end.isoformat()}
-    operator, _ = make_client(reader)
+    operator, _ = make_client(readers)
     body = operator.get("/v1/report", params=span, headers=ANALYST).json()
     rows = [dict(zip([c["name"] for c in body["columns"]], r, strict=True)) for r in body["rows"]]
-    assert {r["organization_id"] for r in rows} == {"clinic-a", "clinic-b"}
+    assert {r["organization_id"] for r in rows} == set(ORGS)
     for r in rows:
         want = sc.rates(r["organization_id"], r["channel"])
         assert (r["messages"], r["delivered"], r["read"], r["failed"], r["blocked"]) == (
             want["messages"], want["delivered"], want["read"], want["failed_final"], want["blocked"])
-    only_a = operator.get("/v1/report", params=span | {"org": "clinic-a"}, headers=ANALYST).json()
-    assert {r[0] for r in only_a["rows"]} == {"clinic-a"}
-    tenant, _ = make_client(reader, production=True)  # demo-clinic's analyst: its own organization only
-    own = tenant.get("/v1/report", params=span, headers=ANALYST).json()
-    assert own["organization_id"] == "demo-clinic" and own["rows"] == []
-    assert tenant.get("/v1/report", params=span | {"org": "clinic-a"}, headers=ANALYST).status_code == 403
+    only_other = operator.get("/v1/report", params=span | {"org": "other-clinic"}, headers=ANALYST).json()
+    assert {r[0] for r in only_other["rows"]} == {"other-clinic"}
+
+
+@pytest.mark.parametrize("operator", [frozenset(), frozenset({"ops"})], ids=["none", "another-organization"])
+@pytest.mark.parametrize(("key", "own", "other"), [
+    (ANALYST, "demo-clinic", "other-clinic"),
+    (OTHER_ANALYST, "other-clinic", "demo-clinic"),
+], ids=["demo-reads-other", "other-reads-demo"])
+def test_a_tenant_analyst_reads_only_its_own_organization(loaded, operator: frozenset[str], key: dict[str, str],
+                                                          own: str, other: str):
+    _, readers, sc, _ = loaded
+    start, end = figures.window(sc)
+    span = {"from": start.isoformat(), "to": end.isoformat()}
+    client, audited = make_client(readers, sql_orgs=operator)
+    unscoped = client.get("/v1/report", params=span, headers=key).json()
+    assert unscoped["organization_id"] == own
+    assert unscoped["rows"] and {r[0] for r in unscoped["rows"]} == {own}
+    assert unscoped["appointments"]["rows"] and {r[0] for r in unscoped["appointments"]["rows"]} == {own}
+    asked = client.get("/v1/report", params=span | {"org": other}, headers=key)
+    assert (asked.status_code, asked.json()["error"]) == (403, "forbidden")
+    assert [a.outcome for a in audited] == ["allowed", "denied"]
 
 
 def test_report_rejects_bad_ranges(loaded):

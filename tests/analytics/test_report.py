@@ -20,6 +20,8 @@ from stack.javaproc import free_port
 from tests.analytics import figures
 from tests.analytics.scenario import Scenario, build
 
+OPERATOR = frozenset({"demo-clinic"})  # the demo-clinic keys see every organization's report
+
 
 def test_table_aligns_numbers_right_and_blanks_nulls():
     out = io.StringIO()
@@ -53,7 +55,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sc
     figures.load(writer, sc)
     readers = open_readers(ch, QueryLimits(10, 1000))
     cfg = AnalyticsSettings(port=free_port())
-    app = create_app(readers, AccessPolicy(KeyStore.demo(), frozenset(), production=False), lambda: {"status": "ok"})
+    app = create_app(readers, AccessPolicy(KeyStore.demo(), OPERATOR), lambda: {"status": "ok"})
     server, thread = _serve(app, cfg)
     yield cfg.base_url, sc
     server.should_exit = True

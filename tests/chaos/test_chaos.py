@@ -32,6 +32,7 @@ def _env(bootstrap: str, registry_url: str, **extra: str) -> dict[str, str]:
         "CARELAY_TOPIC_PREFIX": f"chaos{tag}.",
         "CARELAY_ANALYTICS_GROUP_ID": f"chaos-analytics-{tag}",
         "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.3",
+        "CARELAY_ANALYTICS_SQL_ORGS": "demo-clinic",  # the operator: its analyst key has /v1/sql
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",
         "CARELAY_LOG_LEVEL": "INFO",
         **extra,
