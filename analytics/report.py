@@ -39,7 +39,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--org", default="", help="one organization (default: all the key may see)")
     p.add_argument("--csv", metavar="PATH", help="also write the rows as CSV to PATH ('-' for stdout only)")
     p.add_argument("--url", help="analytics endpoint (default: CARELAY_ANALYTICS_URL or http://host:port)")
+    p.add_argument("--key", help="analyst or auditor API key (default: CARELAY_ANALYTICS_API_KEY, which keeps it "
+                   "out of the process list)")
     return p
+
+
+def _bearer(api_key: str) -> dict[str, str]:
+    """The Authorization header, or a one-line exit saying what is wrong with the key."""
+    key = api_key.strip()
+    if not key:
+        raise SystemExit("carelay report: no API key; pass --key or set CARELAY_ANALYTICS_API_KEY "
+                         "(an analyst or auditor key)")
+    if not key.isascii() or not key.isprintable() or " " in key:
+        raise SystemExit("carelay report: the API key must be printable ASCII without spaces")
+    return {"Authorization": f"Bearer {key}"}
 
 
 Table = tuple[list[str], list[list[Any]]]  # column names, rows
@@ -47,8 +60,14 @@ Table = tuple[list[str], list[list[Any]]]  # column names, rows
 
 def fetch_http(base_url: str, api_key: str, start: datetime, end: datetime, org: str) -> dict[str, Table]:
     params = {"from": start.isoformat(), "to": end.isoformat()} | ({"org": org} if org else {})
-    response = httpx.get(f"{base_url}/v1/report", params=params, timeout=60,
-                         headers={"Authorization": f"Bearer {api_key}"})
+    headers = _bearer(api_key)
+    try:
+        response = httpx.get(f"{base_url}/v1/report", params=params, timeout=60, headers=headers)
+    except httpx.InvalidURL:
+        raise SystemExit(f"carelay report: not a valid analytics URL: {base_url!r}") from None
+    except httpx.HTTPError as exc:
+        raise SystemExit(f"carelay report: cannot reach analytics at {base_url} ({type(exc).__name__}); "
+                         "is `carelay run` (or the analytics service) running?") from None
     if response.status_code != 200:
         try:
             message = response.json().get("message", response.text)
@@ -117,7 +136,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     if settings.clickhouse.url:
         tables = fetch_server(settings, cfg, start, end, args.org)
     else:
-        tables = fetch_http(args.url or cfg.base_url, str(cfg.api_key), start, end, args.org)
+        tables = fetch_http((args.url or cfg.base_url).rstrip("/"), args.key or str(cfg.api_key), start, end,
+                            args.org)
     columns, rows = tables["delivery"]
     if args.csv == "-":  # the CSV holds the delivery rows only
         write_csv(columns, rows, sys.stdout)

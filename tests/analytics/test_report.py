@@ -110,3 +110,35 @@ def test_report_with_a_wrong_key_exits_with_the_reason(endpoint):
     url, _ = endpoint
     with pytest.raises(SystemExit, match="401"):
         report.main([], {"CARELAY_ANALYTICS_URL": url, "CARELAY_ANALYTICS_API_KEY": "nope"})
+
+
+@pytest.mark.parametrize(("argv", "env_key", "message"), [
+    pytest.param([], "", "no API key; pass --key or set CARELAY_ANALYTICS_API_KEY", id="no-key"),
+    pytest.param([], "   ", "no API key", id="blank-key"),
+    pytest.param(["--key", "bad key"], "", "printable ASCII without spaces", id="key-with-space"),
+    pytest.param(["--key", "ключ"], "", "printable ASCII without spaces", id="non-ascii-key"),
+], )
+def test_report_without_a_usable_key_exits_with_one_line(endpoint, argv: list[str], env_key: str, message: str):
+    url, _ = endpoint
+    with pytest.raises(SystemExit) as exited:
+        report.main(argv, {"CARELAY_ANALYTICS_URL": url, "CARELAY_ANALYTICS_API_KEY": env_key})
+    text = str(exited.value.code)
+    assert message in text and "\n" not in text
+
+
+def test_report_key_and_url_options_override_the_environment(endpoint, capsys: pytest.CaptureFixture):
+    url, sc = endpoint
+    start, end = figures.window(sc)
+    env = {"CARELAY_ANALYTICS_URL": f"http://127.0.0.1:{free_port()}", "CARELAY_ANALYTICS_API_KEY": "nope"}
+    argv = ["--from", start.isoformat(), "--to", end.isoformat(), "--csv", "-"]
+    assert report.main([*argv, "--key", "demo-clinic-analyst-key", "--url", url + "/"], env) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows
+
+
+def test_report_with_no_analytics_listening_exits_with_one_line():
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SystemExit) as exited:
+        report.main(["--key", "demo-clinic-analyst-key", "--url", url], {})
+    text = str(exited.value.code)
+    assert text.startswith(f"carelay report: cannot reach analytics at {url}") and "\n" not in text
