@@ -6,12 +6,13 @@ embedded engine's data directory can be open in one process only.
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -105,7 +106,13 @@ def _serve(app: Any, cfg: AnalyticsSettings) -> tuple[uvicorn.Server, threading.
     return server, thread
 
 
-def main(environ: dict[str, str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m analytics.sink",
+        description="The analytics owner: migrates the ClickHouse schema, consumes the topics into it and "
+                    "serves POST /v1/sql and GET /v1/report until SIGTERM/SIGINT. Settings from CARELAY_* "
+                    "variables (README: Settings).",
+    ).parse_args(argv)
     settings = Settings.from_env(environ)
     cfg = settings.analytics
     keys = KeyStore.from_settings(settings.gateway.api_keys_file, settings.env,  # fail fast on a bad file

@@ -12,13 +12,14 @@ the answer's id derives from the request, so carelay recognises a repeated answe
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import re
 import signal
 import threading
 import time
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -165,7 +166,12 @@ class ReferenceAgent:
         log.info("answered %s with rule %s (%s)", request["message_id"], reply.rule, reply.language)
 
 
-def main(environ: dict[str, str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m connectors.reference_agent",
+        description="The rule-based reference AI agent: answers ai.requests on ai.responses until "
+                    "SIGTERM/SIGINT. Settings from CARELAY_* variables (README: Settings).",
+    ).parse_args(argv)
     settings = Settings.from_env(environ)
     kafka = settings.kafka
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -5,8 +5,10 @@ contracts against, so a change that would break existing readers fails `make tes
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 
 from schemas import contracts
 
@@ -25,7 +27,12 @@ def release() -> list[str]:
     return written
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    argparse.ArgumentParser(
+        prog="python -m schemas.release",
+        description="Release the current Avro contracts: write each contract that differs from its latest "
+                    "released version to schemas/avro/released/<name>.v<N+1>.avsc and print its name.",
+    ).parse_args(argv)
     for name in release():
         print(f"released {name}")
     return 0

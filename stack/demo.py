@@ -8,9 +8,11 @@ Patients are shown by number in this list, never by phone number.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -108,5 +110,14 @@ def main(gateway_url: str = "http://127.0.0.1:8000", simulator_url: str = "http:
                        environ={"CARELAY_ANALYTICS_API_KEY": ANALYST_KEY})
 
 
+def cli(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m stack.demo", description=__doc__.split("\n\n")[0])
+    p.add_argument("--gateway-url", default="http://127.0.0.1:8000")
+    p.add_argument("--simulator-url", default="http://127.0.0.1:8100")
+    p.add_argument("--analytics-url", default="http://127.0.0.1:8200")
+    args = p.parse_args(argv)
+    return main(args.gateway_url, args.simulator_url, args.analytics_url)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -69,15 +69,16 @@ def _read_pid_file(path: Path) -> dict[str, int] | None:
 
 
 def main(kind: str, argv: list[str]) -> int:
-    settings = Settings.from_env()
-    parser = argparse.ArgumentParser(prog=f"python -m stack.{kind}")
+    parser = argparse.ArgumentParser(prog=f"python -m stack.{kind}",
+                                     description=f"Fetch (checksums pinned), start, stop or check the local {kind}.")
     parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
-    parser.add_argument("--data-dir", type=Path, default=settings.data_dir / kind)
+    parser.add_argument("--data-dir", type=Path, default=None, help="default: CARELAY_DATA_DIR/" + kind)
     parser.add_argument("--port", type=int, default=None, help="default: from CARELAY_* settings")
     parser.add_argument("--background", action="store_true", help="start: detach and write a pid file")
     parser.add_argument("--timeout", type=float, default=120.0)
-    args = parser.parse_args(argv)
-    data_dir: Path = args.data_dir.resolve()
+    args = parser.parse_args(argv)  # --help exits here, before the settings are read
+    settings = Settings.from_env()
+    data_dir: Path = (args.data_dir or settings.data_dir / kind).resolve()
     pid_file = _pid_file(data_dir, kind)
     record = _read_pid_file(pid_file)
     try:
