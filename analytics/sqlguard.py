@@ -10,8 +10,9 @@ of a multi-statement text, and a tokenizer of our own never agrees with ClickHou
    parsed, never run) must accept it as exactly one statement and returns its canonical form;
 3. `verdict` reads that canonical form, whose layout is the parse: each top-level clause starts a
    line at column 0, literals and identifiers are escaped onto one line, comments are gone. The first
-   clause must be SELECT or WITH; INTO OUTFILE, FORMAT and SETTINGS clauses are refused. A table or
-   column named `settings` (`system.settings`) is an identifier, never a clause, and passes.
+   clause must be SELECT or WITH; INTO OUTFILE, FORMAT, SETTINGS and PARALLEL WITH are refused, and
+   so is any clause a read does not have. A table or column named `settings` (`system.settings`) is
+   an identifier, never a clause, and passes.
 
 The canonical text is what runs, after checking that formatting it again changes nothing, so the
 statement checked is the statement executed. The analysts' session is also `readonly=1` with
@@ -28,8 +29,18 @@ MAX_SQL_CHARS = 20_000
 _FIRST_WORDS = {"SELECT", "WITH"}
 # Clauses of a SELECT that do more than read: INTO OUTFILE writes a file (the embedded engine honours
 # it even when readonly), FORMAT changes the wire format the server decodes, SETTINGS tries to change
-# the session (readonly refuses it too, but a clear message beats ClickHouse's).
-_FORBIDDEN_CLAUSES = {"INTO": "INTO OUTFILE", "FORMAT": "FORMAT", "SETTINGS": "SETTINGS"}
+# the session (readonly refuses it too, but a clear message beats ClickHouse's), PARALLEL WITH joins
+# several statements into one.
+_FORBIDDEN_CLAUSES = {"INTO": "INTO OUTFILE", "FORMAT": "FORMAT", "SETTINGS": "SETTINGS", "PARALLEL": "PARALLEL WITH"}
+# Every other top-level clause must be one a read can have; anything new to this list is refused
+# rather than guessed at.
+_READ_CLAUSES = frozenset({
+    "SELECT", "WITH", "FROM", "FINAL", "SAMPLE", "ARRAY", "PREWHERE", "WHERE", "GROUP", "HAVING", "WINDOW",
+    "QUALIFY", "ORDER", "INTERPOLATE", "LIMIT", "OFFSET", "FETCH", "UNION", "INTERSECT", "EXCEPT",
+    # joins: `LEFT ARRAY JOIN`, `GLOBAL ANY LEFT JOIN`, `ASOF JOIN`, `PASTE JOIN`, ...
+    "JOIN", "LEFT", "RIGHT", "INNER", "OUTER", "FULL", "CROSS", "GLOBAL", "LOCAL", "ALL", "ANY", "ASOF", "SEMI",
+    "ANTI", "PASTE", "ON", "USING",
+})
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # The engine's parser: text in, canonical text out; raises QueryRejected when it is not one statement.
@@ -109,6 +120,8 @@ def verdict(canonical: str) -> str:
     for clause in clauses:
         if clause in _FORBIDDEN_CLAUSES:
             raise QueryRejected(f"{_FORBIDDEN_CLAUSES[clause]} is not allowed in an analytics query")
+        if clause not in _READ_CLAUSES and clause not in "()":
+            raise QueryRejected(f"a {clause} clause is not allowed in an analytics query")
     return canonical
 
 

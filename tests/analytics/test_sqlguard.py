@@ -70,6 +70,8 @@ VERDICT_REFUSES = [
     pytest.param("SELECT 1\nSETTINGS readonly = 0", id="settings"),
     pytest.param("(\n    SELECT 1\n)\nUNION ALL\n(\n    SELECT 2\n)\nSETTINGS max_threads = 1", id="union-settings"),
     pytest.param("(\n    INSERT INTO t FORMAT Values\n)", id="bracketed-non-select"),
+    pytest.param("SELECT 1\nPARALLEL WITH\nSELECT 2", id="parallel-with"),
+    pytest.param("SELECT 1\nSOMETHING NEW", id="unknown-clause"),
 ]
 
 
@@ -105,7 +107,32 @@ ENGINE_ALLOWS = [
     pytest.param("SELECT /* into */ \"format\" FROM t", "SELECT format\nFROM t", id="comment-and-quoted-name"),
 ]
 
+# Reads with every kind of top-level clause: the engine's reading of each must pass the verdict.
+ENGINE_READS = [
+    pytest.param("SELECT DISTINCT a FROM t FINAL SAMPLE 1/10 ARRAY JOIN arr AS x LEFT ARRAY JOIN b AS y PREWHERE a "
+                 "WHERE b GROUP BY a WITH TOTALS HAVING c WINDOW w AS (ORDER BY a) QUALIFY 1 ORDER BY a DESC "
+                 "LIMIT 1 BY a LIMIT 10 OFFSET 5", id="select-clauses"),
+    pytest.param("SELECT * FROM a LEFT JOIN b ON a.x = b.x INNER JOIN c USING (x) CROSS JOIN d GLOBAL ANY LEFT JOIN e "
+                 "ON 1 ASOF JOIN f ON a.t >= f.t LEFT SEMI JOIN g ON 1 RIGHT ANTI JOIN h ON 1 FULL OUTER JOIN i ON 1 "
+                 "ALL INNER JOIN j USING x PASTE JOIN k", id="joins"),
+    pytest.param("SELECT a FROM t ORDER BY a WITH FILL INTERPOLATE (b AS b + 1)", id="interpolate"),
+    pytest.param("SELECT a FROM t ORDER BY a OFFSET 1 ROW FETCH FIRST 2 ROWS ONLY", id="fetch"),
+    pytest.param("SELECT 1 EXCEPT SELECT 2", id="except"),
+    pytest.param("SELECT 1 INTERSECT DISTINCT SELECT 1", id="intersect"),
+    pytest.param("SELECT 1 UNION DISTINCT (SELECT 2)", id="union"),
+    pytest.param("WITH RECURSIVE x AS (SELECT 1) SELECT * FROM x", id="recursive-with"),
+    pytest.param("SELECT a FROM t WHERE a GLOBAL IN (SELECT 1) GROUP BY GROUPING SETS ((a), ())", id="grouping-sets"),
+    pytest.param("SELECT * APPLY(sum) FROM t", id="apply"),
+]
+
+
+@pytest.mark.parametrize("sql", ENGINE_READS)
+def test_check_select_allows_every_read_clause(canonical: Formatter, sql: str) -> None:
+    assert check_select(sql, canonical)
+
+
 ENGINE_REFUSES = [
+    pytest.param("SELECT 1 PARALLEL WITH SELECT 2", id="parallel-with"),
     pytest.param("SELECT 1 /* /* */ ' */ ; SELECT 2 --'", id="nested-comment"),
     pytest.param("SELECT 1 #'\n; SELECT 2 --'", id="hash-comment"),
     pytest.param("SELECT $$'$$; SELECT 2 --'", id="dollar-string"),
