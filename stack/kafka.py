@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 
 from stack.errors import StartupError
 from stack.javaproc import JavaProcess, LocalServer, free_port, java_executable, port_open
-from stack.maven import cache_root, copy_dependencies, fetch_lock
+from stack.maven import cache_root, copy_dependencies, fetch_lock, is_verified, verify_cached
 
 KAFKA_VERSION = "3.9.1"  # 3.9 still accepts the old protocol versions some aiokafka releases send
 LOG4J_CONFIG = Path(__file__).with_name("log4j.properties")
@@ -35,12 +35,14 @@ def fetch(home: Path | None = None) -> Path:
     """Download the broker classpath once; returns the lib directory."""
     home = home or kafka_home()
     lib = home / "lib"
-    if (lib / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
+    if (lib / f"kafka_2.13-{KAFKA_VERSION}.jar").exists() and is_verified(lib):
         return lib
     with fetch_lock(home.parent):
         if not (lib / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
             home.mkdir(parents=True, exist_ok=True)
-            copy_dependencies(lib)
+            copy_dependencies(lib)  # checks every jar against stack/jars.sha256 before it enters the cache
+        elif not is_verified(lib):
+            verify_cached(lib)  # fetched before the pins: checked in place once
     return lib
 
 

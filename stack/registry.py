@@ -10,7 +10,7 @@ import httpx
 
 from stack.errors import StartupError
 from stack.javaproc import JavaProcess, LocalServer, port_open
-from stack.maven import cache_root, fetch_lock, unpack_artifact
+from stack.maven import cache_root, fetch_lock, is_verified, unpack_artifact, verify_unpacked
 
 # 3.0.x is the newest line whose classes still run on Java 17 (3.1+ needs Java 21).
 APICURIO_VERSION = "3.0.9"
@@ -27,11 +27,13 @@ def fetch(home: Path | None = None) -> Path:
     """Download and unpack the Quarkus assembly once; returns the runner jar."""
     home = home or registry_home()
     jar = home / RUNNER_JAR
-    if jar.exists():
+    if jar.exists() and is_verified(home):
         return jar
     with fetch_lock(home.parent):
         if not jar.exists():
-            unpack_artifact(ARTIFACT, home)
+            unpack_artifact(ARTIFACT, home)  # checks the archive against stack/jars.sha256 before unpacking
+        elif not is_verified(home):
+            verify_unpacked(ARTIFACT, home)  # unpacked before the pins: checked in place once
     if not jar.exists():
         raise StartupError(f"{ARTIFACT} unpacked without {RUNNER_JAR}; the assembly layout changed")
     return jar
