@@ -16,7 +16,8 @@ from analytics import tables as t
 
 Record = Mapping[str, Any]
 
-FAILED_STATUSES = ("failed", "undelivered", "expired")
+FAILED_STATUSES = ("failed", "undelivered", "expired")  # the message failed: failed_at is set
+ENDED_STATUSES = ("blocked", "cancelled")  # ended without a failure: an error code, no failed_at
 
 
 @dataclass(frozen=True)
@@ -163,29 +164,40 @@ def delivery_outcome(rec: Record, src: Source) -> list[Row]:
 
 
 def message_state(rec: Record, src: Source) -> list[Row]:
+    """The message's row, by the streams' rule (streams/decide/status.py): a late entry (one that did not
+    move its attempt's status) feeds no column, and only a message whose status is a failure has
+    `failed_at` and `error_code`, from the entry that ended it: a message that was delivered never has
+    them, whatever failed before its fallback or arrived after its delivery."""
+    status = _s(rec["status"])
     first: dict[str, datetime] = {}
-    error_code = ""
+    ended: Record | None = None
     for entry in rec.get("history") or []:
+        if entry.get("late"):
+            continue
         at = ts(entry["at"])
-        status = entry["status"]
-        if status not in first or at < first[status]:
-            first[status] = at
-        error_code = _s(entry.get("error_code")) or error_code
+        name = entry["status"]
+        if name not in first or at < first[name]:
+            first[name] = at
+        if name == status:
+            ended = entry
 
     def earliest(*statuses: str) -> datetime | None:
         seen = [first[s] for s in statuses if s in first]
         return min(seen) if seen else None
 
+    failed = status in FAILED_STATUSES or status in ENDED_STATUSES
+    error_code = _s(rec.get("error_code")) or (_s(ended.get("error_code")) if failed and ended else "")
     # Statuses are ranked: a later rank implies the earlier ones happened (read ⇒ delivered ⇒ sent),
     # even when a provider skipped the callback for the lower one.
     return [_build(t.MESSAGE_STATE, {
         "message_id": rec["message_id"], "organization_id": rec["organization_id"],
-        "recipient_id": rec["recipient_id"], "status": _s(rec["status"]), "channel": _s(rec.get("channel")),
+        "recipient_id": rec["recipient_id"], "status": status, "channel": _s(rec.get("channel")),
         "provider": _s(rec.get("provider")), "hop": int(rec.get("hop") or 0),
-        "is_final": int(bool(rec.get("is_final"))), "error_code": error_code,
+        "is_final": int(bool(rec.get("is_final"))), "error_code": error_code if failed else "",
         "accepted_at": ts(rec["created_at"]), "sent_at": earliest("sent", "delivered", "read"),
         "delivered_at": earliest("delivered", "read"), "read_at": earliest("read"),
-        "failed_at": earliest(*FAILED_STATUSES), "updated_at": ts(rec["updated_at"]),
+        "failed_at": ts(ended["at"]) if status in FAILED_STATUSES and ended else None,
+        "updated_at": ts(rec["updated_at"]),
     })]
 
 

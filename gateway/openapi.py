@@ -224,7 +224,11 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
     status_entry = {"type": "object", "properties": {
         "status": {"type": "string"}, "at": {"type": "string"}, "channel": {"type": ["string", "null"]},
         "provider": {"type": ["string", "null"]}, "attempt_id": {"type": ["string", "null"]},
-        "error_code": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]}}}
+        "error_code": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+        "reason": {"type": ["string", "null"], "description": "why (failures, blocks, expiry, retries, holds): a code"},
+        "late": {"type": "boolean", "description": "reported after its attempt moved past it: never the latest event"},
+        "attempt": {"type": ["integer", "null"], "description": "retrying: the provider call that failed"},
+        "next_attempt_at": {"type": ["string", "null"], "description": "retrying, held, scheduled: the next try"}}}
     schemas = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
@@ -268,6 +272,10 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                                           "many items share a millisecond)"}}},
         "MessageState": {"type": "object", "properties": {
             "message_id": {"type": "string"}, "status": {"type": "string"},
+            "reason": {"type": ["string", "null"],
+                       "description": "why a message is failed, blocked, expired, cancelled, retrying or held"},
+            "error_code": {"type": ["string", "null"], "description": "never set on a delivered message"},
+            "next_attempt_at": {"type": ["string", "null"], "description": "retrying, held, scheduled"},
             "channel": {"type": ["string", "null"]}, "provider": {"type": ["string", "null"]},
             "provider_message_id": {"type": ["string", "null"]}, "hop": {"type": "integer"},
             "is_final": {"type": "boolean"}, "created_at": {"type": ["string", "null"]},

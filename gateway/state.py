@@ -65,11 +65,29 @@ def iso(value: Any) -> str | None:
     return datetime.fromtimestamp(int(value) / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+FAILURES = frozenset({"failed", "undelivered", "expired", "cancelled", "blocked"})
+
+
+def _why(record: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The message's reason, error code and next try: as the streams wrote them; for a record written
+    before they did, from the non-late history entry that ended a failed, blocked, expired or cancelled
+    message (streams.decide.status.explain), never from a late one."""
+    if record.get("reason") is not None or record.get("status") not in FAILURES:
+        return {"reason": record.get("reason"), "error_code": record.get("error_code"),
+                "next_attempt_at": iso(record.get("next_attempt_at"))}
+    ended = next((h for h in reversed(history) if not h.get("late") and h["status"] == record["status"]), None)
+    return {"reason": ended.get("reason") if ended else None,
+            "error_code": record.get("error_code") or (ended.get("error_code") if ended else None),
+            "next_attempt_at": None}
+
+
 def present(record: dict[str, Any]) -> dict[str, Any]:
     """The public shape of a MessageState (no recipient pseudonym: callers know their own patient)."""
+    history = record.get("history", [])
     return {
         "message_id": record["message_id"],
         "status": record["status"],
+        **_why(record, history),
         "channel": record.get("channel"),
         "provider": record.get("provider"),
         "provider_message_id": record.get("provider_message_id"),
@@ -86,16 +104,25 @@ def present(record: dict[str, Any]) -> dict[str, Any]:
                 "attempt_id": h.get("attempt_id"),
                 "error_code": h.get("error_code"),
                 "source": h.get("source"),
+                "reason": h.get("reason"),
+                "late": h.get("late", False),
+                "attempt": h.get("attempt"),
+                "next_attempt_at": iso(h.get("next_attempt_at")),
             }
-            for h in record.get("history", [])
+            for h in history
         ],
     }
 
 
 def accepted_only(message_id: str, created_at_ms: int) -> dict[str, Any]:
-    """What this worker knows of a message it accepted before the streams reported on it."""
+    """What the gateway knows of a message it accepted before the streams reported on it: accepted,
+    with that one event in its history."""
+    at = iso(created_at_ms)
     return {
-        "message_id": message_id, "status": "accepted", "channel": None, "provider": None,
-        "provider_message_id": None, "hop": 0, "is_final": False, "created_at": iso(created_at_ms),
-        "updated_at": iso(created_at_ms), "history": [],
+        "message_id": message_id, "status": "accepted", "reason": None, "error_code": None,
+        "next_attempt_at": None, "channel": None, "provider": None, "provider_message_id": None, "hop": 0,
+        "is_final": False, "created_at": at, "updated_at": at,
+        "history": [{"status": "accepted", "at": at, "channel": None, "provider": None, "attempt_id": None,
+                     "error_code": None, "source": "gateway", "reason": None, "late": False, "attempt": None,
+                     "next_attempt_at": None}],
     }

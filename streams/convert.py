@@ -12,6 +12,7 @@ from schemas.errors import UnknownTemplateError
 from schemas.ids import uuid4_str
 from schemas.templates import TemplateCatalog
 from streams.care.urgent import UNREAD
+from streams.decide import status as st
 from streams.decide.circuit import Transition
 from streams.decide.consent import ALL_CHANNELS
 from streams.decide.intake import Request
@@ -78,6 +79,7 @@ def outcome_record(o: Outcome, msg: Message) -> dict[str, Any]:
 
 def state_record(msg: Message) -> dict[str, Any]:
     hop = msg.current
+    why = st.explain(msg.history, msg.status, final=msg.is_final)
     return {
         "message_id": msg.message_id, "organization_id": msg.organization_id, "recipient_id": msg.recipient_id,
         "status": msg.status, "channel": hop.channel if hop else "UNKNOWN", "provider": hop.provider if hop else None,
@@ -85,10 +87,14 @@ def state_record(msg: Message) -> dict[str, Any]:
         "is_final": msg.is_final, "created_at": msg.accepted_at_ms, "updated_at": msg.updated_at_ms,
         "history": [
             {"status": e.status, "at": e.at_ms, "channel": e.channel if e.channel in CHANNELS else "UNKNOWN",
-             "provider": e.provider, "attempt_id": e.attempt_id, "error_code": e.error_code, "source": e.source}
+             "provider": e.provider, "attempt_id": e.attempt_id, "error_code": e.error_code, "source": e.source,
+             "reason": e.reason, "late": e.late, "attempt": e.attempt, "next_attempt_at": e.next_attempt_at_ms}
             for e in msg.history
         ],
+        "reason": why.reason if why else None, "error_code": why.error_code if why else None,
+        "next_attempt_at": why.next_attempt_at_ms if why else None,
     }
+
 
 
 def dispatch_command(base: Mapping[str, Any], msg: Message, hop: Hop) -> dict[str, Any]:

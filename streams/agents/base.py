@@ -114,11 +114,12 @@ class View:
         self._messages.data[key] = msg
 
     def restated(self) -> list[Message]:
-        """Changed messages whose status or history changed (a ledger-only change is not news)."""
+        """Changed messages whose status, history or finality changed (a ledger-only change is not news)."""
         found = []
         for key, msg in self._dirty_messages.items():
             first = self._first.get(key)
-            if first is None or msg.history is not first.history or msg.status != first.status:
+            if (first is None or msg.history is not first.history or msg.status != first.status
+                    or msg.is_final != first.is_final):
                 found.append(msg)
         return found
 

@@ -108,7 +108,9 @@ class Sweeper:
             call_at = urgent.call_due_ms(msg)
             if call_at is not None and msg.current is not None:
                 rt.deadlines.arm(call_at, key, msg.current.hop)
-            if msg.is_final and not urgent.calling(msg):  # a delivered notice's call still goes on below
+            # delivered (final, or an urgent notice waiting for its time to read): nothing to poll;
+            # a delivered notice's call still goes on below
+            if (msg.is_final or msg.reached) and not urgent.calling(msg):
                 stale = msg.final_at_ms is not None and now - msg.final_at_ms > cfg.message_retention_ms
                 if stale and call_at is None:
                     expired[key] = None

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from streams.decide import status as st
 from streams.decide.consent import Consent
-from streams.decide.lifecycle import Outcome
 from streams.decide.records import Message
+
+if TYPE_CHECKING:  # lifecycle asks `awaiting` before it finalizes a message
+    from streams.decide.lifecycle import Outcome
 
 VOICE = "VOICE"
 ESCALATION = "urgent_unread"  # the route reason of the voice hop
@@ -83,6 +86,12 @@ def calling(msg: Message) -> bool:
     hop = msg.current
     return (hop is not None and hop.reason == ESCALATION and msg.status != "read"
             and hop.status not in st.REACHED and hop.status not in st.FAILURES)
+
+
+def awaiting(msg: Message) -> bool:
+    """A delivered urgent notice whose call may still follow (its time to read is set) or is under
+    way: not final yet, whatever its status says."""
+    return msg.urgent and (call_due_ms(msg) is not None or calling(msg))
 
 
 def failed(msg: Message, outcomes: Iterable[Outcome]) -> Outcome | None:

@@ -121,7 +121,9 @@ def failed(msg: Message, hop: Hop, failure: Failure, patient: Patient, world: Wo
     if failure.kind in ("retryable", "rate_limited"):
         decision = retry.after_retryable(world.policy.retry, hop.tries, rand, failure.retry_after_s)
         if decision.action is retry.Action.RETRY:
-            waiting = msg.with_hop(evolve(hop, ledger=Ledger.WAITING, error_code=failure.code or hop.error_code))
+            waiting_hop = evolve(hop, ledger=Ledger.WAITING, error_code=failure.code or hop.error_code)
+            waiting = lifecycle.retrying(msg.with_hop(waiting_hop), waiting_hop, now, failure.kind, failure.code,
+                                         now + decision.delay_ms)
             return AfterFailure(After.RETRY, failure.kind, waiting, decision.delay_ms)
         reason = "retries_exhausted"
     else:
@@ -143,7 +145,9 @@ def circuit_blocked(msg: Message, hop: Hop, patient: Patient, world: World, reop
         nxt = new_hop(msg_failed, found, world)
         msg_routed, routed = lifecycle.route(msg_failed, nxt, world.now_ms)
         return AfterFailure(After.ENDED, "circuit_open", msg_routed, end=HopEnd(msg_routed, (*outs, routed), nxt))
-    return AfterFailure(After.RETRY, "circuit_open", msg, max(0, reopens_at_ms - world.now_ms))
+    delay = max(0, reopens_at_ms - world.now_ms)
+    waiting = lifecycle.retrying(msg, hop, world.now_ms, "circuit_open", None, world.now_ms + delay)
+    return AfterFailure(After.RETRY, "circuit_open", waiting, delay)
 
 
 def consent_withdrawn(msg: Message, hop: Hop, patient: Patient, world: World) -> AfterFailure:

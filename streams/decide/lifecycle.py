@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from streams.care import urgent
 from streams.decide import status as st
 from streams.decide.evolve import evolve
 from streams.decide.records import Hop, Message
@@ -31,11 +32,20 @@ class Outcome:
         return f"{self.message_id}:{self.hop}:{self.status}"
 
 
-def _finalize(msg: Message, now_ms: int) -> Message:
-    final = msg.status in st.REACHED or msg.status in st.FAILURES
+def finalize(msg: Message, now_ms: int) -> Message:
+    """A message is final once delivered, read or ended, except an urgent notice whose unread call
+    may still follow (care.urgent.awaiting): it becomes final when read, when the call ends, or when
+    no call will be made."""
+    final = (msg.status in st.REACHED or msg.status in st.FAILURES) and not urgent.awaiting(msg)
     if final and not msg.is_final:
         return evolve(msg, is_final=True, final_at_ms=now_ms)
     return msg
+
+
+def _is_final(msg: Message, status: str) -> bool:
+    """An outcome is final when it is the status the message ended in (an implied `delivered` before
+    `read`, or a failed call after the notice was delivered, is not)."""
+    return msg.is_final and status == msg.status
 
 
 def accept(msg: Message, now_ms: int) -> tuple[Message, Outcome]:
@@ -54,23 +64,43 @@ def route(msg: Message, hop: Hop, now_ms: int) -> tuple[Message, Outcome]:
                         hop.channel, hop.provider, None, hop.reason, False, now_ms)
 
 
-def hop_event(msg: Message, hop: Hop, entry: st.Entry, *, final: bool, reason: str | None = None
-              ) -> tuple[Message, tuple[Outcome, ...]]:
-    """One status event of a hop's attempt. `final`: a failure here ends the message (no fallback)."""
+def hop_event(msg: Message, hop: Hop, entry: st.Entry, *, final: bool, reason: str | None = None,
+              voice_after_ms: int | None = None) -> tuple[Message, tuple[Outcome, ...]]:
+    """One status event of a hop's attempt. `final`: a failure here ends the message (no fallback).
+    `reason` goes to the outcomes and to the entry of a failure that moved the attempt.
+    `voice_after_ms`: a delivery starts an urgent notice's time to read (care.urgent.watch)."""
     step = st.advance(hop.status, entry)
-    hop = evolve(hop, status=step.status, error_code=entry.error_code or hop.error_code)
+    hop = evolve(hop, status=step.status, error_code=entry.error_code if step.changes else hop.error_code)
     status = msg.status
     for change in step.changes:
         status = st.message_merge(status, change.status, final=final)
-    msg = evolve(msg.with_hop(hop), status=status, history=(*msg.history, *step.history),
-                  updated_at_ms=max(msg.updated_at_ms, entry.at_ms))
-    msg = _finalize(msg, entry.at_ms)
+    added = tuple(evolve(e, reason=reason) if reason and not e.late and e.status in st.FAILURES and not e.reason
+                  else e for e in step.history)
+    msg = evolve(msg.with_hop(hop), status=status, history=(*msg.history, *added),
+                 updated_at_ms=max(msg.updated_at_ms, entry.at_ms))
+    if voice_after_ms is not None and step.changes and status in st.REACHED:
+        msg = urgent.watch(msg, entry.at_ms, voice_after_ms)
+    msg = finalize(msg, entry.at_ms)
     outcomes = tuple(
         Outcome(msg.message_id, c.status, c.previous, hop.hop, hop.attempt_id, hop.channel, hop.provider,
-                c.entry.error_code, reason, msg.is_final, c.entry.at_ms)
+                c.entry.error_code, reason, _is_final(msg, c.status), c.entry.at_ms)
         for c in step.changes
     )
     return msg, outcomes
+
+
+def retrying(msg: Message, hop: Hop, now_ms: int, reason: str, error_code: str | None, next_at_ms: int) -> Message:
+    """The hop's attempt waits for another provider call: a `retrying` history entry with the call
+    that failed and when the next one is due. The message's status stays; a wait that follows the
+    same call again (an open circuit checked once more) replaces its entry instead of adding one."""
+    entry = st.Entry(st.RETRYING, now_ms, hop.channel, hop.provider, hop.attempt_id, error_code, "pipeline",
+                     reason=reason, attempt=hop.tries, next_attempt_at_ms=next_at_ms)
+    history = msg.history
+    last = history[-1] if history else None
+    if (last is not None and last.status == st.RETRYING and last.attempt_id == hop.attempt_id
+            and last.attempt == hop.tries and last.reason == reason):
+        history = history[:-1]
+    return evolve(msg, history=(*history, entry), updated_at_ms=max(msg.updated_at_ms, now_ms))
 
 
 def finish(msg: Message, status: str, now_ms: int, reason: str, error_code: str | None = None
@@ -80,10 +110,10 @@ def finish(msg: Message, status: str, now_ms: int, reason: str, error_code: str 
     previous = msg.status
     new = st.merge(previous, status)
     entry = st.Entry(status, now_ms, hop.channel if hop else "UNKNOWN", hop.provider if hop else None,
-                     hop.attempt_id if hop else None, error_code)
-    msg = _finalize(evolve(msg, status=new, history=(*msg.history, entry), updated_at_ms=now_ms), now_ms)
+                     hop.attempt_id if hop else None, error_code, reason=reason, late=new == previous)
+    msg = finalize(evolve(msg, status=new, history=(*msg.history, entry), updated_at_ms=now_ms), now_ms)
     if new == previous:
         return msg, ()
     return msg, (Outcome(msg.message_id, new, previous, hop.hop if hop else 0, hop.attempt_id if hop else None,
                          hop.channel if hop else "UNKNOWN", hop.provider if hop else None, error_code, reason,
-                         msg.is_final, now_ms),)
+                         _is_final(msg, new), now_ms),)

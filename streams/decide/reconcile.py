@@ -89,9 +89,10 @@ def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: Worl
     ends_hop = (facts.status in st.FAILURES and hop is msg.current and not msg.reached
                 and hop.status not in st.FAILURES)
     if not ends_hop:
-        msg, more = lifecycle.hop_event(msg, hop, entry, final=False)
-        if facts.status in st.REACHED:
-            msg = urgent.watch(msg, facts.at_ms, world.policy.urgent_voice_after_ms)
+        if st.is_repeat(msg.history, entry):  # this attempt has this status already: nothing to add
+            return Reconciled(True, "repeat", msg, outs, opt_out_channel=opt_out)
+        msg, more = lifecycle.hop_event(msg, hop, entry, final=False,
+                                        voice_after_ms=world.policy.urgent_voice_after_ms)
         return Reconciled(True, "applied", msg, outs + more, opt_out_channel=opt_out)
     end = end_hop(msg, hop, entry, patient, world, final_error=facts.error_class == "final",
                   next_reason="fallback_permanent_failure", same_channel=facts.error_class == "instance")
@@ -121,10 +122,11 @@ def _escalate(msg: Message, hop: Hop, patient: Patient, world: World) -> Reconci
     if decided in (urgent.Escalate.MOOT, urgent.Escalate.WAIT):
         return Reconciled(False, f"escalation_{decided}", msg)
     if decided is urgent.Escalate.NO_CONSENT:
-        return Reconciled(True, "escalation_no_consent", urgent.settle(msg))
+        return Reconciled(True, "escalation_no_consent", lifecycle.finalize(urgent.settle(msg), world.now_ms))
     found = next_route(msg, patient, world, urgent.ESCALATION, only=(urgent.VOICE,))
     if isinstance(found, NoRoute):
-        return Reconciled(True, f"escalation_{found.reason}", urgent.settle(msg))
+        settled = lifecycle.finalize(urgent.settle(msg), world.now_ms)
+        return Reconciled(True, f"escalation_{found.reason}", settled)
     call = new_hop(msg, found, world)
     msg, routed = lifecycle.route(msg, call, world.now_ms)
     return Reconciled(True, "escalation_call", msg, (routed,), call)

@@ -111,9 +111,50 @@ def test_message_state_derives_stage_times_by_rank():
     d = as_dict(r.message_state(rec, SRC)[0])
     # read at 5 s before the late delivered callback at 6 s: read implies delivered (and sent) by 5 s
     assert (d["sent_at"], d["delivered_at"], d["read_at"]) == (_at(5000), _at(5000), _at(5000))
+    # the first hop's failure (before the fallback that was read) is not the message's
     assert (d["failed_at"], d["error_code"], d["accepted_at"], d["updated_at"]) == (
-        _at(2000), "63016", _at(1000), _at(9000))
+        None, "", _at(1000), _at(9000))
     assert (d["hop"], d["is_final"], d["status"]) == (1, 1, "read")
+
+
+def _state(status: str, *entries: tuple[str, int, str | None, bool], **top: object) -> dict:
+    base = {"channel": "SMS", "provider": "twilio", "attempt_id": "m:0", "source": "provider"}
+    history = [base | {"status": s, "at": at, "error_code": code, "late": late} for s, at, code, late in entries]
+    return {"message_id": "m", "organization_id": "o", "recipient_id": "rid", "status": status, "channel": "SMS",
+            "provider": "twilio", "hop": 0, "is_final": True, "created_at": 1000, "updated_at": 9000,
+            "history": history} | top
+
+
+DELIVERED = (("accepted", 1000, None, False), ("queued", 1100, None, False), ("sent", 1200, None, False),
+             ("delivered", 2000, None, False))
+STATE_ROWS = [
+    # (case, MessageState, (status, error_code, failed_at, delivered_at, sent_at))
+    ("replayed_queued_and_undelivered_after_delivered",
+     _state("delivered", *DELIVERED, ("queued", 3000, None, True), ("undelivered", 3100, "30003", True)),
+     ("delivered", "", None, _at(2000), _at(1200))),
+    ("written_before_late_flags_delivered_then_undelivered",
+     _state("delivered", *DELIVERED, ("undelivered", 3100, "30003", False)),
+     ("delivered", "", None, _at(2000), _at(1200))),
+    ("late_sent_with_an_earlier_time_feeds_no_column",
+     _state("delivered", *DELIVERED[:2], DELIVERED[3], ("sent", 900, None, True)),
+     ("delivered", "", None, _at(2000), _at(2000))),
+    ("failed_after_a_fallback_ends_at_the_last_failure",
+     _state("failed", ("accepted", 1000, None, False), ("failed", 1500, "63016", False),
+            ("failed", 2500, "30008", False), ("failed", 2600, "30003", True)),
+     ("failed", "30008", _at(2500), None, None)),
+    ("blocked_has_its_code_but_no_failed_at",
+     _state("blocked", ("accepted", 1000, None, False), ("blocked", 1100, "no_consent", False)),
+     ("blocked", "no_consent", None, None, None)),
+    ("the_top_level_error_code_wins",
+     _state("expired", ("accepted", 1000, None, False), ("expired", 1400, None, False), error_code="deadline"),
+     ("expired", "deadline", _at(1400), None, None)),
+]
+
+
+@pytest.mark.parametrize(("case", "rec", "expected"), STATE_ROWS, ids=[row[0] for row in STATE_ROWS])
+def test_message_state_follows_the_streams_rule_for_late_and_failed(case, rec, expected):
+    d = as_dict(r.message_state(rec, SRC)[0])
+    assert (d["status"], d["error_code"], d["failed_at"], d["delivered_at"], d["sent_at"]) == expected
 
 
 def test_audit_relays_conversation_events_but_not_appointment_answers(ex):

@@ -186,7 +186,60 @@ def test_the_view_keeps_the_last_state_per_message_and_skips_a_record_not_in_wir
 def test_a_send_is_readable_as_accepted_before_the_streams_report(client):
     mid = client.post("/v1/messages", json=send_body(idempotency_key=key()), headers=SENDER).json()["message_id"]
     r = client.get(f"/v1/messages/{mid}", headers=SENDER)
-    assert r.status_code == 200 and r.json()["status"] == "accepted" and r.json()["history"] == []
+    assert r.status_code == 200 and r.json()["status"] == "accepted"
+    assert [(h["status"], h["source"]) for h in r.json()["history"]] == [("accepted", "gateway")]
+
+
+def _entry(status: str, at: int, **more: object) -> dict:
+    return {"status": status, "at": at, "channel": "SMS", "provider": "twilio", "attempt_id": "a1",
+            "error_code": None, "source": "provider"} | more
+
+
+def test_get_shows_why_a_message_ended_or_waits_and_marks_late_statuses(client, services: Services,
+                                                                        settings: Settings):
+    """Every blocked, failed or expired state carries its reason; a retry shows its call and next try;
+    a status reported after delivery is marked late and gives the delivered message no error code.
+    Written as the streams write them, and (`old`) as records written before the reasons existed."""
+    topic = services.topics.message_state
+    producer = Producer({"bootstrap.servers": settings.kafka.bootstrap})
+    now = int(time.time() * 1000)
+    ids = {name: f"m-{name}-{key()}" for name in ("blocked", "old", "retrying", "late")}
+    base = _state("", "demo-clinic", "accepted", [])
+    records = {
+        "blocked": base | {"status": "blocked", "is_final": True, "reason": "blocked_no_consent",
+                           "history": [_entry("accepted", now - 10, source="pipeline"),
+                                       _entry("blocked", now, source="pipeline", reason="blocked_no_consent")]},
+        "old": base | {"status": "failed", "is_final": True,
+                       "history": [_entry("failed", now - 9, error_code="63016", reason="fallback_permanent_failure"),
+                                   _entry("failed", now, error_code="30008", reason="no_channel_left"),
+                                   _entry("failed", now + 1, error_code="30003", late=True)]},
+        "retrying": base | {"status": "routed", "reason": "rate_limited", "error_code": "20429",
+                            "next_attempt_at": now + 5000,
+                            "history": [_entry("routed", now - 10, source="pipeline"),
+                                        _entry("retrying", now, source="pipeline", error_code="20429",
+                                               reason="rate_limited", attempt=1, next_attempt_at=now + 5000)]},
+        "late": base | {"status": "delivered", "is_final": True,
+                        "history": [_entry("delivered", now - 10), _entry("queued", now - 5, late=True),
+                                    _entry("undelivered", now, error_code="30003", late=True)]},
+    }
+    for name, rec in records.items():
+        producer.produce(topic.name, topic.codec.encode(rec | {"message_id": ids[name]}), ids[name])
+    assert producer.flush(10) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(services.state.has(m) for m in ids.values()):
+        time.sleep(0.05)
+    docs = {name: client.get(f"/v1/messages/{mid}", headers=SENDER).json() for name, mid in ids.items()}
+    why = {name: (d["status"], d["reason"], d["error_code"]) for name, d in docs.items()}
+    assert why == {"blocked": ("blocked", "blocked_no_consent", None),
+                   "old": ("failed", "no_channel_left", "30008"),
+                   "retrying": ("routed", "rate_limited", "20429"),
+                   "late": ("delivered", None, None)}
+    retry = docs["retrying"]["history"][-1]
+    assert (retry["status"], retry["attempt"], retry["reason"]) == ("retrying", 1, "rate_limited")
+    assert retry["next_attempt_at"] == docs["retrying"]["next_attempt_at"] and retry["next_attempt_at"].endswith("Z")
+    assert [(h["status"], h["late"]) for h in docs["late"]["history"]] == [
+        ("delivered", False), ("queued", True), ("undelivered", True)]
+    assert docs["blocked"]["history"][-1]["reason"] == "blocked_no_consent"
 
 
 def test_templates_are_listed(client):

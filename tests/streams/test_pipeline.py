@@ -227,10 +227,12 @@ def test_statuses_out_of_order_and_twice_reconcile_to_one_history(stack: Stack, 
     assert of(seen, req["message_id"]) == ["accepted", "routed", "queued", "delivered", "read"]
     final = [r for r in states.poll(0.5) if r["message_id"] == req["message_id"]][-1]
     assert final["status"] == "read"
-    history = [(h["status"], h["source"]) for h in final["history"]]
-    assert history == [("accepted", "pipeline"), ("routed", "pipeline"), ("queued", "provider"),
-                       ("delivered", "implied"), ("read", "provider"), ("delivered", "provider"),
-                       ("sent", "provider")]  # every distinct event kept; the duplicates dropped
+    history = [(h["status"], h["source"], h["late"]) for h in final["history"]]
+    # every distinct status kept once per attempt, the duplicates dropped; those after `read` are late
+    assert history == [("accepted", "pipeline", False), ("routed", "pipeline", False), ("queued", "provider", False),
+                       ("delivered", "implied", False), ("read", "provider", False), ("delivered", "provider", True),
+                       ("sent", "provider", True)]
+    assert (final["reason"], final["error_code"], final["is_final"]) == (None, None, True)
 
 
 def test_circuit_opens_on_an_outage_routes_around_it_and_closes_again(

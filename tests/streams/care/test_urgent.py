@@ -2,7 +2,10 @@
 that reached nobody. Pure: the reconciler's and dispatcher's decisions over message records."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+
+import pytest
 
 from streams import convert
 from streams.care import urgent
@@ -56,7 +59,7 @@ def delivered(**req: object) -> Message:
 # -- when the time to read starts ----------------------------------------------------------------
 def test_an_urgent_delivery_on_whatsapp_starts_the_time_to_read() -> None:
     msg = delivered()
-    assert msg.status == "delivered" and msg.is_final
+    assert msg.status == "delivered" and not msg.is_final  # a call may follow: see test_finality
     assert msg.hops[0].voice_at_ms == NOW + 20 + AFTER
     assert urgent.call_due_ms(msg) == NOW + 20 + AFTER
 
@@ -164,6 +167,62 @@ def test_a_busy_voice_sender_moves_the_call_to_another_voice_sender_only() -> No
     found = next_route(r.message, PATIENT, world(NOW + AFTER + 30), "fallback_circuit_open", same_channel=True,
                        avoid=frozenset({"voice-twilio"}))
     assert not isinstance(found, Route)  # the one voice sender is busy: no SMS instead (already delivered)
+
+
+# -- finality: not final while the call may still follow ------------------------------------------
+def _called() -> Message:
+    r = unread_event(delivered(), NOW + 20 + AFTER)
+    assert r.message is not None
+    msg = mark_in_flight(r.message, r.message.hops[1], NOW + AFTER + 30)
+    msg, _ = accepted(msg, msg.hops[1], "CA1", "queued", NOW + AFTER + 40)
+    return msg
+
+
+def _no_voice_consent() -> Message:
+    patient = replace(PATIENT, consent=Consent().apply("VOICE", False, NOW + 100, "keyword"))
+    r = unread_event(delivered(), NOW + 20 + AFTER, patient)
+    assert r.message is not None
+    return r.message
+
+
+FINALITY = [
+    # (case, the message, is_final, status)
+    ("delivered_call_pending", delivered, False, "delivered"),
+    ("read_before_the_call", lambda: callback(delivered(), "read", NOW + 30), True, "read"),
+    ("normal_priority_delivered", lambda: delivered(priority="NORMAL"), True, "delivered"),
+    ("no_voice_among_channels", lambda: delivered(channels=("WHATSAPP", "SMS")), True, "delivered"),
+    ("call_routed", lambda: unread_event(delivered(), NOW + 20 + AFTER).message, False, "delivered"),
+    ("call_ringing", _called, False, "delivered"),
+    ("call_answered", lambda: callback(_called(), "delivered", NOW + AFTER + 60, hop=1), True, "delivered"),
+    ("call_not_answered", lambda: callback(_called(), "undelivered", NOW + AFTER + 60, hop=1), True, "delivered"),
+    ("read_while_calling", lambda: callback(_called(), "read", NOW + AFTER + 50), True, "read"),
+    ("no_voice_consent", _no_voice_consent, True, "delivered"),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "final", "status"), FINALITY, ids=[row[0] for row in FINALITY])
+def test_finality(case: str, make: Callable[[], Message | None], final: bool, status: str) -> None:
+    msg = make()
+    assert msg is not None
+    assert (msg.status, msg.is_final) == (status, final)
+    assert (msg.final_at_ms is not None) == final
+    assert convert.state_record(msg)["is_final"] is final
+
+
+def test_the_delivered_outcome_of_a_notice_that_may_be_called_is_not_final() -> None:
+    r = apply(sent(), StatusFacts("meta:wamid-1:delivered", "meta", "WHATSAPP", "wamid-1", "delivered", NOW + 20,
+                                  "m1:0"), PATIENT, world(NOW + 20))
+    assert [(o.status, o.is_final) for o in r.outcomes] == [("delivered", False)]
+    calling = _called()
+    h = calling.hops[1]
+    r = apply(calling, StatusFacts("twilio:CA1:undelivered", "twilio", "VOICE", "CA1", "undelivered",
+                                   NOW + AFTER + 60, h.attempt_id, "no-answer", "fallback"), PATIENT,
+              world(NOW + AFTER + 60))
+    assert r.message is not None and r.message.is_final
+    # the unanswered call is not the message's end: it stays delivered, with no error code
+    assert [(o.status, o.hop, o.is_final) for o in r.outcomes] == [("undelivered", 1, False)]
+    state = convert.state_record(r.message)
+    assert (state["status"], state["error_code"], state["reason"]) == ("delivered", None, None)
 
 
 # -- staff ---------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 from dataclasses import replace
 
+import pytest
+
+from streams import convert
+from streams.decide import status as st
 from streams.decide.dispatch import After, Failure, Screen, accepted, circuit_blocked, failed, mark_in_flight, screen
 from streams.decide.intake import decide as intake
 from streams.decide.records import Ledger, Message, Patient
@@ -157,3 +161,42 @@ def test_a_failure_of_a_superseded_hop_does_not_fall_back_again() -> None:
     assert late.end is not None and late.end.next_hop is None
     assert [h.channel for h in late.message.hops] == ["WHATSAPP", "SMS"]
     assert late.message.current is not None and late.message.current.channel == "SMS"
+
+
+RETRIES = [
+    # (case, failure, (reason, error code) of the retrying entry)
+    ("provider_5xx", Failure("retryable", "500"), ("retryable", "500")),
+    ("rate_limited_with_retry_after", Failure("rate_limited", "20429", retry_after_s=5.0), ("rate_limited", "20429")),
+]
+
+
+@pytest.mark.parametrize(("case", "failure", "expected"), RETRIES, ids=[row[0] for row in RETRIES])
+def test_a_retry_shows_in_the_history_with_its_call_and_next_try(case: str, failure: Failure,
+                                                                 expected: tuple[str, str]) -> None:
+    msg = routed()
+    for call in (1, 2):
+        msg = mark_in_flight(msg, msg.hops[-1], NOW + call)
+        r = failed(msg, msg.hops[-1], failure, Patient(), world(NOW + call), 0.5)
+        assert r.action is After.RETRY
+        msg = r.message
+        entry = msg.history[-1]
+        assert (entry.status, entry.reason, entry.error_code, entry.attempt, entry.attempt_id) == (
+            st.RETRYING, *expected, call, "m1:0")
+        assert entry.next_attempt_at_ms == NOW + call + r.delay_ms and not entry.late
+        state = convert.state_record(msg)
+        assert (state["status"], state["reason"], state["error_code"], state["next_attempt_at"]) == (
+            "routed", expected[0], expected[1], NOW + call + r.delay_ms)
+    assert [e.attempt for e in msg.history if e.status == st.RETRYING] == [1, 2]
+    sent, _ = accepted(msg, msg.hops[0], "wamid-1", "sent", NOW + 60_000)
+    assert convert.state_record(sent)["next_attempt_at"] is None  # the retry went out
+
+
+def test_an_open_circuit_wait_shows_once_per_call_in_the_history() -> None:
+    msg = routed(channels=("WHATSAPP",))
+    everything = frozenset({"wa-meta", "wa-twilio"})
+    for at in (NOW, NOW + 30_000):
+        r = circuit_blocked(msg, msg.hops[0], Patient(), world(at, open_ids=everything), at + 30_000)
+        assert r.action is After.RETRY
+        msg = r.message
+    waits = [e for e in msg.history if e.status == st.RETRYING]
+    assert [(e.reason, e.attempt, e.next_attempt_at_ms) for e in waits] == [("circuit_open", 0, NOW + 60_000)]

@@ -1,9 +1,17 @@
+from collections.abc import Callable
+
+import pytest
+
+from streams import convert
 from streams.decide import lifecycle
+from streams.decide.consent import ALL_CHANNELS, Consent
+from streams.decide.dispatch import Failure, consent_withdrawn, failed, mark_in_flight
+from streams.decide.intake import decide as intake
 from streams.decide.intake import new_message
-from streams.decide.records import Hop
+from streams.decide.records import Hop, Message, Patient
 from streams.decide.status import Entry
 
-from .helpers import request
+from .helpers import request, world
 
 NOW = 1_000
 
@@ -46,3 +54,53 @@ def test_a_second_hop_outcome_carries_its_own_hop_and_channel() -> None:
     msg, _ = lifecycle.route(msg, hop(0), NOW)
     msg, routed = lifecycle.route(msg, hop(1, "SMS"), NOW + 50)
     assert (routed.hop, routed.channel, routed.event_id, routed.previous) == (1, "SMS", "m1:1:routed", None)
+
+
+def _intake(patient: Patient, **req: object) -> Message:
+    d = intake(patient, None, request(**req), world(NOW), {})
+    assert d.message is not None
+    return d.message
+
+
+def _blocked_at_intake() -> Message:
+    return _intake(Patient(consent=Consent().apply(ALL_CHANNELS, False, NOW - 1, "keyword")))
+
+
+def _withdrawn_at_dispatch() -> Message:
+    msg = _intake(Patient(), channels=("SMS",))
+    patient = Patient(consent=Consent().apply("SMS", False, NOW, "keyword"))
+    return consent_withdrawn(msg, msg.hops[0], patient, world(NOW + 1)).message
+
+
+def _failed_on_the_last_channel() -> Message:
+    msg = _intake(Patient(), channels=("SMS",))
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    return failed(msg, msg.hops[0], Failure("fallback", "30008"), Patient(), world(NOW + 1), 0.0).message
+
+
+ENDINGS = [
+    # (case, the message, (status, reason, error_code) that GET and analytics show)
+    ("blocked_no_consent", _blocked_at_intake, ("blocked", "blocked_no_consent", None)),
+    ("consent_withdrawn_no_channel_left", _withdrawn_at_dispatch, ("blocked", "no_channel_left", "no_consent")),
+    ("failed_no_channel_left", _failed_on_the_last_channel, ("failed", "no_channel_left", "30008")),
+    ("expired_before_the_call", lambda: lifecycle.finish(_intake(Patient()), "expired", NOW + 5, "message_expired")[0],
+     ("expired", "message_expired", None)),
+    ("cancelled_opted_out", lambda: lifecycle.finish(_intake(Patient()), "cancelled", NOW + 5, "opted_out")[0],
+     ("cancelled", "opted_out", None)),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "expected"), ENDINGS, ids=[row[0] for row in ENDINGS])
+def test_every_ended_message_carries_its_reason(case: str, make: Callable[[], Message],
+                                                expected: tuple[str, str, str | None]) -> None:
+    state = convert.state_record(make())
+    assert (state["status"], state["reason"], state["error_code"]) == expected
+    assert state["is_final"]
+    ended = [h for h in state["history"] if h["status"] == expected[0]]
+    assert ended[-1]["reason"] == expected[1] and not ended[-1]["late"]
+
+
+def test_finishing_an_ended_message_again_is_kept_late() -> None:
+    msg, _ = lifecycle.finish(_blocked_at_intake(), "cancelled", NOW + 9, "opted_out")
+    assert msg.status == "blocked" and msg.history[-1].late
+    assert convert.state_record(msg)["reason"] == "blocked_no_consent"

@@ -1,5 +1,10 @@
 import itertools
+from dataclasses import replace
 
+import pytest
+
+from streams import convert
+from streams.decide import status as st
 from streams.decide.consent import Consent
 from streams.decide.dispatch import accepted, mark_in_flight
 from streams.decide.intake import decide as intake
@@ -142,3 +147,63 @@ def test_a_whole_second_provider_time_is_refined_by_a_receipt_within_that_second
     # no provider time: the receipt
     assert status_time(None, 1_764_090_000_230) == 1_764_090_000_230
     assert status_time(None, None) == 0
+
+
+# -- history never runs backwards: one rule for every status after the attempt moved past it ----------
+def twilio_delivered() -> Message:
+    """An SMS accepted as `queued` (the send result), then `sent` and `delivered` callbacks."""
+    d = intake(Patient(), None, request(channels=("SMS",)), world(NOW), {})
+    assert d.message is not None
+    msg = mark_in_flight(d.message, d.message.hops[0], NOW)
+    msg, _ = accepted(msg, msg.hops[0], "SM1", "queued", NOW + 10)
+    for s, at in (("sent", NOW + 20), ("delivered", NOW + 30)):
+        r = apply(msg, sms(s, at), Patient(), world(at))
+        assert r.message is not None
+        msg = r.message
+    return msg
+
+
+def sms(s: str, at: int, *, code: str | None = None, source: str = "provider", suffix: str = "") -> StatusFacts:
+    return StatusFacts(f"twilio:SM1:{s}{suffix}", "twilio", "SMS", "SM1", s, at, "m1:0", code,
+                       "fallback" if code else None, source)
+
+
+LATE = [
+    # (case, event after `delivered`, reason, appended (status, late) or None, message status)
+    ("replayed_queued", sms("queued", NOW + 99), "repeat", None, "delivered"),
+    ("replayed_sent_same_id", sms("sent", NOW + 99), "duplicate", None, "delivered"),
+    ("replayed_sent_other_id", sms("sent", NOW + 99, suffix=":replay"), "repeat", None, "delivered"),
+    ("polled_delivered", sms("delivered", NOW + 99, source="poll", suffix=":poll"), "repeat", None, "delivered"),
+    ("undelivered_30003", sms("undelivered", NOW + 99, code="30003"), "applied", ("undelivered", True), "delivered"),
+    ("failed_21610", sms("failed", NOW + 99, code="30005"), "applied", ("failed", True), "delivered"),
+    ("read", sms("read", NOW + 99), "applied", ("read", False), "read"),
+]
+
+
+@pytest.mark.parametrize(("case", "event", "reason", "appended", "status"), LATE, ids=[row[0] for row in LATE])
+def test_after_delivered_a_late_status_is_kept_late_or_dropped_never_the_latest(
+        case: str, event: StatusFacts, reason: str, appended: tuple[str, bool] | None, status: str) -> None:
+    msg = twilio_delivered()
+    r = apply(msg, event, Patient(), world(NOW + 100))
+    assert r.reason == reason and r.message is not None
+    after = r.message
+    added = after.history[len(msg.history):]
+    assert [(e.status, e.late) for e in added] == ([appended] if appended else [])
+    assert after.status == status and r.next_hop is None
+    latest = st.latest(after.history)
+    assert latest is not None and latest.status == status
+    state = convert.state_record(after)
+    assert (state["status"], state["error_code"], state["reason"]) == (status, None, None)
+    assert after.hops[0].error_code is None  # a late failure does not mark the delivered attempt either
+    assert [o.status for o in r.outcomes] == ([status] if appended and not appended[1] else [])
+
+
+def test_a_late_status_is_kept_once_whatever_its_kind() -> None:
+    msg = twilio_delivered()
+    for event in (sms("queued", NOW + 40), sms("undelivered", NOW + 41, code="30003")):
+        for suffix in ("", ":again"):
+            r = apply(msg, replace(event, event_id=event.event_id + suffix), Patient(), world(NOW + 50))
+            assert r.message is not None
+            msg = r.message
+    late = [(e.status, e.error_code) for e in msg.history if e.late]
+    assert late == [("undelivered", "30003")]  # queued: the send result said so already
