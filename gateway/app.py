@@ -26,12 +26,13 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from connectors.instances import load_directory
-from gateway import errors, fhir, health, reads, sends, webhooks
+from gateway import appointments, errors, fhir, health, reads, sends, webhooks
 from gateway.audit import Auditor
 from gateway.auth import KeyStore
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.openapi import build_document
+from gateway.plans import AppointmentPlanView
 from gateway.publisher import Publisher
 from gateway.services import Services
 from gateway.staff import StaffNotificationView
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.publisher.start()
         svc.state.start()
         svc.staff.start()
+        svc.plans.start()
         app.state.services = svc
         watcher = asyncio.create_task(_watch_unseen(svc), name="gateway-unseen")
         heap.settle()  # before the first request: start-up objects stay out of full collections
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             setup.close()
             svc.state.close()
             svc.staff.close()
+            svc.plans.close()
             svc.auditor.flush_tally()
             left = await svc.publisher.aclose()
             if left:
@@ -93,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/messages/{message_id}", reads.get_message, methods=["GET"]),
         Route("/v1/templates", reads.list_templates, methods=["GET"]),
         Route("/v1/staff/notifications", reads.list_notifications, methods=["GET"]),
+        Route(appointments.PATH, appointments.get_appointment, methods=["GET"]),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -123,6 +127,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         state=MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec),
         staff=StaffNotificationView(k.bootstrap, topics.staff_notifications.name, topics.staff_notifications.codec,
                                     settings.gateway.staff_view_size),
+        plans=AppointmentPlanView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
         idempotency=IdempotencyTable(),
         unseen=UnseenWatch(int(settings.gateway.unseen_after_s * 1000)),
         cipher=PhiCipher(settings.phi_keys),

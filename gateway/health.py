@@ -1,4 +1,4 @@
-"""/healthz (the process is alive) and /readyz (Kafka reachable, the message-state and staff views loaded)."""
+"""/healthz (the process is alive) and /readyz (Kafka reachable, every read view loaded)."""
 from __future__ import annotations
 
 import orjson
@@ -18,8 +18,9 @@ async def readyz(request: Request) -> Response:
     topics = svc.topics_ready.is_set()
     state = svc.state.loaded
     staff = svc.staff.loaded
-    ready = kafka and topics and state and staff
+    plans = svc.plans.loaded
+    ready = kafka and topics and state and staff and plans
     doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "topics": topics,
-           "message_state_loaded": state, "staff_notifications_loaded": staff}
+           "message_state_loaded": state, "staff_notifications_loaded": staff, "appointment_plans_loaded": plans}
     return Response(orjson.dumps(doc), 200 if ready else 503, {"Retry-After": "1"} if not ready else None,
                     media_type="application/json")

@@ -170,6 +170,18 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                                         "`since` and `after`; `field` names it"),
                           "503": _error("the view is still loading: retry after Retry-After seconds", RETRY_AFTER)},
         }},
+        "/v1/appointments/{appointment_id}": {"get": {
+            "summary": "The appointment's reminder plan: each reminder scheduled, sent (with its message id), "
+                       "skipped or cancelled with the reason; reminder_impossible when none can be sent",
+            "tags": ["appointments"], "operationId": "getAppointment",
+            "parameters": [{"name": "appointment_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 64}}],
+            "responses": {"200": {"description": "the plan",
+                                  "content": {JSON: {"schema": {"$ref": "#/components/schemas/AppointmentPlan"}}}},
+                          "404": _error("no plan (unknown, or another organization's)"),
+                          "503": _error("the view is still loading: retry after Retry-After seconds", RETRY_AFTER),
+                          **{k: v for k, v in COMMON_ERRORS.items() if k != "503"}},
+        }},
         "/fhir/Appointment/{appointment_id}": {"put": {
             "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
             "operationId": "putFhirAppointment",
@@ -270,6 +282,22 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "next_after": {"type": ["string", "null"],
                            "description": "when truncated: pass as `after` for the next page (exact, however "
                                           "many items share a millisecond)"}}},
+        "AppointmentPlan": {"type": "object", "properties": {
+            "appointment_id": {"type": "string"},
+            "status": {"type": "string", "description": "booked, rescheduled, cancelled, noshow or other"},
+            "start_at": {"type": ["string", "null"], "format": "date-time"}, "timezone": {"type": "string"},
+            "reminders": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string", "description": "the offset: 24h, 2h"},
+                "due_at": {"type": "string", "format": "date-time"},
+                "state": {"type": "string", "enum": ["scheduled", "sent", "skipped", "cancelled"]},
+                "reason": {"type": ["string", "null"],
+                           "description": "quiet_hours (moved earlier), past, collapsed, late, already_sent, "
+                                          "opted_out, cancelled, cancel_requested, ..."},
+                "message_id": {"type": ["string", "null"], "description": "sent: GET /v1/messages/{id}"}}}},
+            "reminder_impossible": {"type": "boolean", "description": "no reminder can be sent; staff were told"},
+            "impossible_reason": {"type": ["string", "null"],
+                                  "description": "each slot's reason, e.g. 24h=past,2h=past"},
+            "updated_at": {"type": "string", "format": "date-time"}}},
         "MessageState": {"type": "object", "properties": {
             "message_id": {"type": "string"}, "status": {"type": "string"},
             "reason": {"type": ["string", "null"],

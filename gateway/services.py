@@ -16,6 +16,7 @@ from gateway.auth import Action, ApiKey, KeyStore, authenticate, authorize
 from gateway.errors import GatewayError, spec_for
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics
+from gateway.plans import AppointmentPlanView
 from gateway.publisher import Publisher
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
@@ -37,6 +38,7 @@ class Services:
     auditor: Auditor
     state: MessageStateView
     staff: StaffNotificationView
+    plans: AppointmentPlanView
     idempotency: IdempotencyTable
     unseen: UnseenWatch
     cipher: PhiCipher

@@ -68,6 +68,11 @@ class _Catalog:
     appointment_events: Topic = Topic("appointment.events", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)
     staff_notifications: Topic = Topic("staff.notifications", "CareEvent", "recipient_id",
                                        retention_ms=30 * DAY_MS)
+    # each appointment's reminder plan, for GET /v1/appointments/{id}: the latest per appointment, kept
+    # 30 days after its last change (compacted, then deleted)
+    appointment_plans: Topic = Topic("appointment.plans", "AppointmentPlan", "organization_id|appointment_id",
+                                     retention_ms=30 * DAY_MS, compacted=True,
+                                     extra={"cleanup.policy": "compact,delete"})
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
     ai_responses: Topic = Topic("ai.responses", "AiMessage", "recipient_id")
     delays: tuple[Topic, ...] = tuple(

@@ -11,7 +11,6 @@ against it by the inbound agent.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, cast
@@ -20,7 +19,7 @@ from faust.types import EventT
 
 from streams import convert
 from streams.agents.base import Handler, PatientDeadlines, View
-from streams.care import schedule
+from streams.care import plans, schedule
 from streams.care.clock import QuietHours
 from streams.care.schedule import Appointment, Due, Kind, SchedulePolicy
 from streams.decide.consent import allowed_channels
@@ -28,7 +27,6 @@ from streams.decide.records import Patient, Reminders, sealed_from_state, sealed
 from streams.runtime import Out, Runtime
 from streams.tables import PatientTable
 
-REMINDER_NAMESPACE = uuid.UUID("0b7d3c1e-9a52-4f68-8c1d-5e2f7a9b4c60")
 CHANNELS = ("WHATSAPP", "SMS")
 KEEP_AFTER_START_MS = 24 * 3600 * 1000  # a finished plan is forgotten a day after its start
 
@@ -105,7 +103,7 @@ class Appointments(Handler):
         params["patient_name"] = cipher.open("recipient_name", cast(Any, name)) if name is not None else ""
         planned = reminders.planned
         request = {
-            "message_id": str(uuid.uuid5(REMINDER_NAMESPACE, f"{due.organization_id}|{due.idempotency_key}")),
+            "message_id": plans.message_id(due.organization_id, due.idempotency_key),
             "organization_id": due.organization_id, "idempotency_key": due.idempotency_key,
             "recipient": sealed_from_state(reminders.recipient), "recipient_id": due.recipient_id,
             "patient_ref": None, "recipient_name": None, "channels": list(CHANNELS),

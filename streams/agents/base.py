@@ -18,9 +18,9 @@ from faust.types import EventT
 from schemas.topics import BoundTopic
 from streams import convert
 from streams.agents.delay import delay_topic_for
-from streams.care import urgent
+from streams.care import plans, urgent
 from streams.care.flow import ATTENTION
-from streams.care.schedule import cancel_all
+from streams.care.schedule import Planned, cancel_all
 from streams.decide import lifecycle
 from streams.decide.consent import ALL_CHANNELS
 from streams.decide.evolve import evolve
@@ -90,12 +90,15 @@ class View:
         self._dirty_patients: dict[str, Patient] = {}
         self._dirty_messages: dict[str, Message] = {}
         self._first: dict[str, Message | None] = {}  # each message as the batch first saw it
+        self._first_patients: dict[str, Patient] = {}  # each changed patient as the batch first saw it
 
     def patient(self, rid: str) -> Patient:
         found = self._patients.data.get(rid)
         return found if found is not None else Patient()
 
     def put_patient(self, rid: str, patient: Patient) -> None:
+        if rid not in self._first_patients:
+            self._first_patients[rid] = self.patient(rid)
         self._dirty_patients[rid] = patient
         self._patients.data[rid] = patient
 
@@ -123,11 +126,25 @@ class View:
                 found.append(msg)
         return found
 
+    def replanned(self) -> list[tuple[Planned | None, Planned]]:
+        """Reminder plans the batch changed, each as (before the batch, now); a plan pruned from the
+        patient is not news (its last record stays on appointment.plans)."""
+        found = []
+        for rid, patient in self._dirty_patients.items():
+            first = self._first_patients.get(rid)
+            old = {r.planned.appointment_id: r.planned for r in first.appointments} if first is not None else {}
+            for r in patient.appointments:
+                before = old.get(r.planned.appointment_id)
+                if before is not r.planned and before != r.planned:
+                    found.append((before, r.planned))
+        return found
+
     def changelog(self) -> list[Record]:
         """The batch's changes as changelog records; the view starts afresh."""
         patients, self._dirty_patients = self._dirty_patients, {}
         messages, self._dirty_messages = self._dirty_messages, {}
         self._first.clear()
+        self._first_patients.clear()
         return [*self._patients.records(patients), *self._messages.records(messages)]
 
 
@@ -158,10 +175,13 @@ class Handler:
         raise NotImplementedError
 
     async def complete(self, view: View, out: Out) -> None:
-        """Emit the batch's outputs (with one MessageState per restated message) and wait for the
-        broker, then write the changelog and wait again: the state is durable when this returns."""
+        """Emit the batch's outputs (with one MessageState per restated message and one AppointmentPlan
+        per changed reminder plan) and wait for the broker, then write the changelog and wait again:
+        the state is durable when this returns."""
         for msg in view.restated():
             out.add(self.rt.catalog.message_state, msg.message_id.encode(), convert.state_record(msg), None)
+        for before, after in view.replanned():
+            self.replanned(out, before, after)
         await self.rt.emit(out)
         await self.rt.send_all(view.changelog())
 
@@ -252,6 +272,17 @@ class Handler:
         }
         out.add(topic, rid.encode(), record, rt.partition(rid))
         rt.metrics.decide(self.name, kind)
+
+    def replanned(self, out: Out, before: Planned | None, after: Planned) -> None:
+        """A changed plan goes to appointment.plans (GET /v1/appointments/{id}); one that can no longer
+        send any reminder (every slot in the past or moved there by quiet hours) is handed to staff."""
+        now = self.rt.now()
+        out.add(self.rt.catalog.appointment_plans, plans.key(after), plans.record(after, now), None)
+        why = plans.newly_impossible(before, after)
+        if why is not None:
+            self.emit_care_event(out, ATTENTION, after.organization_id, after.recipient_id, plans.notice_id(after),
+                                 now, appointment_id=after.appointment_id, reason=plans.IMPOSSIBLE,
+                                 language=after.language, details={"slots": why})
 
     def outcomes(self, outcomes: Iterable[Outcome], msg: Message, out: Out) -> None:
         """Emit `msg`'s outcomes; an urgent notice that ended without reaching the patient is also

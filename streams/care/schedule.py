@@ -231,7 +231,7 @@ def params(planned: Planned, policy: SchedulePolicy) -> tuple[tuple[str, str], .
 def _notice(planned: Planned, policy: SchedulePolicy, template: str, name: str, now_ms: int) -> Due:
     return Due(planned.appointment_id, planned.organization_id, planned.recipient_id, name, now_ms, template,
                planned.language, params(planned, policy),
-               f"appt:{planned.appointment_id}:{name}:{planned.start_at_ms}", planned.urgent)
+               reminder_key(planned, name), planned.urgent)
 
 
 def due(planned: Planned, policy: SchedulePolicy, now_ms: int) -> tuple[Planned, tuple[Due, ...]]:
@@ -263,8 +263,14 @@ def due(planned: Planned, policy: SchedulePolicy, now_ms: int) -> tuple[Planned,
         slots.append(replace(s, state=SlotState.SENT))
         out.append(Due(planned.appointment_id, planned.organization_id, planned.recipient_id, s.name, s.due_at_ms,
                        REMINDER_TEMPLATE, planned.language, params(planned, policy),
-                       f"appt:{planned.appointment_id}:{s.name}:{planned.start_at_ms}", planned.urgent))
+                       reminder_key(planned, s.name), planned.urgent))
     return replace(planned, slots=tuple(slots)), tuple(out)
+
+
+def reminder_key(planned: Planned, slot_name: str) -> str:
+    """A reminder's idempotency key: from the plan (appointment, offset, start), so a timer firing
+    again after a crash asks for the same send (intake makes it a replay)."""
+    return f"appt:{planned.appointment_id}:{slot_name}:{planned.start_at_ms}"
 
 
 def cancel_all(planned: Planned, reason: str = "opted_out") -> Planned:

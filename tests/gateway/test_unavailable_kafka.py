@@ -76,4 +76,4 @@ def test_not_ready_but_alive(down):
 def test_ready_with_a_broker(client):
     doc = client.get("/readyz").json()
     assert doc == {"status": "ready", "kafka": True, "topics": True, "message_state_loaded": True,
-                   "staff_notifications_loaded": True}
+                   "staff_notifications_loaded": True, "appointment_plans_loaded": True}

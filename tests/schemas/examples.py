@@ -131,4 +131,15 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "correlation_id": "twilio:SM123", "text": cipher.seal("text", BODY), "language": "es", "channel": "SMS",
             "appointment_id": None, "handoff": False, "created_at": now, "metadata": {"agent": "reference"},
         },
+        "AppointmentPlan": {
+            "organization_id": ORG, "appointment_id": "appt-991", "recipient_id": rid, "kind": "BOOKED",
+            "start_at": now + 86_400_000, "timezone": "America/Mexico_City", "urgent": False,
+            "reminders": [
+                {"name": "24h", "offset_s": 86_400, "due_at": now, "state": "sent", "reason": None,
+                 "message_id": MID},
+                {"name": "2h", "offset_s": 7200, "due_at": now + 79_200_000, "state": "scheduled",
+                 "reason": "quiet_hours", "message_id": None},
+            ],
+            "impossible": None, "updated_at": now,
+        },
     }
