@@ -140,7 +140,8 @@ class SinkProcess:
             "CARELAY_ANALYTICS_PORT": str(self.port), "CARELAY_ANALYTICS_GROUP_ID": stack.group,
             "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "0.3", "CARELAY_ANALYTICS_RETRY_INITIAL_S": "0.1",
             "CARELAY_ANALYTICS_QUERY_TIMEOUT_S": "30", "CARELAY_ANALYTICS_MAX_RESULT_ROWS": "100000",
-            "CARELAY_LOG_LEVEL": "INFO",
+            "CARELAY_LOG_LEVEL": "INFO", "CARELAY_DEMO_API_KEYS": "true",
+            "CARELAY_ANALYTICS_SQL_ORGS": "demo-clinic",  # the operator: the figures are read over /v1/sql
         } | extra
         self.proc: subprocess.Popen[bytes] | None = None
 
