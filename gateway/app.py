@@ -26,7 +26,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from connectors.instances import load_directory
-from gateway import appointments, errors, fhir, health, reads, sends, webhooks
+from gateway import appointments, conversations, errors, fhir, health, reads, sends, webhooks
 from gateway.audit import Auditor
 from gateway.auth import KeyStore
 from gateway.idempotency import IdempotencyTable
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/templates", reads.list_templates, methods=["GET"]),
         Route("/v1/staff/notifications", reads.list_notifications, methods=["GET"]),
         Route(appointments.PATH, appointments.get_appointment, methods=["GET"]),
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in conversations.ROUTES),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

@@ -29,14 +29,17 @@ class Action(StrEnum):
     SEND = "message.send"
     READ = "message.read"
     STAFF_READ = "staff.notifications.read"
+    CONVERSATION_RESUME = "conversation.resume"
 
 
 # Who may do what. Every key acts only within its own organization (checked by the endpoints).
 # Staff notifications name patients (pseudonyms, appointment ids) to act on: the clinic's systems
-# and auditors read them; analysts get their counts from analytics instead.
+# and auditors read them; analysts get their counts from analytics instead. Resuming a conversation the
+# loop guard paused lets automated replies reach the patient again: a person's decision (an admin key),
+# not something a sending system does on its own.
 PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.SENDER: frozenset({Action.SEND, Action.READ, Action.STAFF_READ}),
-    Role.ADMIN: frozenset({Action.SEND, Action.READ, Action.STAFF_READ}),
+    Role.ADMIN: frozenset({Action.SEND, Action.READ, Action.STAFF_READ, Action.CONVERSATION_RESUME}),
     Role.ANALYST: frozenset({Action.READ}),
     Role.AUDITOR: frozenset({Action.READ, Action.STAFF_READ}),
 }

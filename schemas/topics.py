@@ -74,6 +74,8 @@ class _Catalog:
                                      retention_ms=30 * DAY_MS, compacted=True,
                                      extra={"cleanup.policy": "compact,delete"})
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
+    # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
+    conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)
     ai_responses: Topic = Topic("ai.responses", "AiMessage", "recipient_id")
     delays: tuple[Topic, ...] = tuple(
         Topic(f"delay.{s}s", "DelayedRecord", "original key", retention_ms=7 * DAY_MS) for s in DELAY_STEPS_S

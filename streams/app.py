@@ -22,6 +22,7 @@ from schemas.settings import Settings
 from schemas.topics import TOPICS, ensure_topics
 from streams.agents.ai import AiBridge
 from streams.agents.appointments import Appointments, ReminderTimer
+from streams.agents.conversations import Conversations
 from streams.agents.delay import DelayService
 from streams.agents.dispatcher import Dispatcher
 from streams.agents.inbound import ConsentAgent, Inbound
@@ -63,6 +64,7 @@ class Handlers:
     appointments: Appointments
     reminders: ReminderTimer
     ai: AiBridge
+    conversations: Conversations
 
     def assigned(self, partitions: set[int]) -> None:
         """The one notification of a completed assignment (partitions assigned, tables recovered):
@@ -103,7 +105,7 @@ class CarelayApp(faust.App):
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
                                  Inbound(*args, ai), ConsentAgent(*args), DelayService(rt, self._untrack),
                                  Sweeper(rt, self.messages, self.owned_partitions),
-                                 Appointments(*args, reminders.due_index), reminders, ai)
+                                 Appointments(*args, reminders.due_index), reminders, ai, Conversations(*args))
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
 
@@ -218,6 +220,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     batch_agent("consent", "consent")
     batch_agent("appointments", "appointments")
     batch_agent("ai_responses", "ai")
+    batch_agent("conversations", "conversations")
 
     for delay in TOPICS.delays:
         name = delay.name(prefix)

@@ -32,6 +32,7 @@ from streams.runtime import DeadlineHeap, Out, Record, Runtime, b64, unb64
 from streams.tables import PatientTable, scan
 
 log = logging.getLogger("carelay.streams")
+LOOP_PAUSED = "loop_paused"  # the staff notice of a paused conversation (streams.care.ai_bridge says it too)
 
 
 def cancel_reminders(patient: Patient, reason: str, appointment_id: str | None = None) -> Patient:
@@ -248,11 +249,18 @@ class Handler:
                 patient = cancel_reminders(patient, "opted_out")
         view.put_patient(rid, patient)
 
-    def alert(self, out: Out, org: str, rid: str, reason: str, now: int) -> None:
-        """The loop guard paused a conversation: staff are told through the audit trail and metrics."""
-        self.rt.metrics.alerts.labels(reason).inc()
+    def alert(self, out: Out, org: str, rid: str, cause: str, now: int, *, caused_by: str, paused_until_ms: int,
+              channel: str = "UNKNOWN", text: str | None = None) -> None:
+        """The loop guard paused a conversation (`cause`: ping_pong, loop_cap): the audit trail, a
+        metric, and staff at once (`staff.attention_needed`, reason `loop_paused`), since nothing
+        automated answers the patient until someone resumes it. `caused_by` (the inbound event or
+        the refused send) names the notice, so a replay collapses; the patient's words go sealed."""
+        self.rt.metrics.alerts.labels(cause).inc()
         out.add(self.rt.catalog.audit, org.encode(),
-                convert.audit("conversation.paused", "denied", now, org=org, resource=rid, reason=reason), None)
+                convert.audit("conversation.paused", "denied", now, org=org, resource=rid, reason=cause), None)
+        self.emit_care_event(out, ATTENTION, org, rid, f"{caused_by}:{LOOP_PAUSED}", now, message_id=caused_by,
+                             reason=LOOP_PAUSED, channel=channel if channel in convert.CHANNELS else "UNKNOWN",
+                             text=text, details={"cause": cause, "paused_until": str(paused_until_ms)})
 
     def emit_care_event(self, out: Out, kind: str, org: str, rid: str, event_id: str, now: int, *,
                         appointment_id: str | None = None, message_id: str | None = None,

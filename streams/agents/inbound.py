@@ -26,6 +26,7 @@ from streams.runtime import Out, Runtime
 from streams.tables import PatientTable
 
 HELP_NAMESPACE = uuid.UUID("6f1c2e8a-53d4-4b7e-9a0f-2c8d1e5b7a39")
+WHILE_PAUSED = "message_while_paused"  # a patient's message on a conversation the loop guard paused
 ANSWER_EVENTS = {"confirm": CONFIRMED, "cancel": CANCEL_REQUESTED, "reschedule": RESCHEDULE_REQUESTED}
 
 
@@ -82,7 +83,15 @@ class Inbound(Handler):
             self.ai.ask(view, out, rec, org, rid, sender, text, language,
                         question.appointment_id if question is not None else None, now)
         if h.alert:
-            self.alert(out, org, rid, h.alert, now)
+            self.alert(out, org, rid, h.alert, now, caused_by=rec["event_id"], channel=rec["channel"], text=text,
+                       paused_until_ms=h.patient.loop.paused_until_ms)
+        elif h.while_paused:
+            # staff own a paused conversation: each message reaches them, the words sealed
+            self.emit_care_event(out, ATTENTION, org, rid, f"{rec['event_id']}:{WHILE_PAUSED}", now,
+                                 message_id=rec["event_id"], reason=WHILE_PAUSED, channel=rec["channel"],
+                                 language=h.language, text=text,
+                                 details={"inbound_event_id": rec["event_id"],
+                                          "paused_until": str(h.patient.loop.paused_until_ms)})
 
     def answered(self, view: View, out: Out, rec: dict[str, Any], org: str, rid: str, sender: str, action: str,
                  message_id: str, h: inbound.Handled, now: int) -> None:

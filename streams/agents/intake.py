@@ -47,5 +47,6 @@ class Intake(Handler):
         elif d.action is intake.Action.DISPATCH and d.hop is not None:
             msg = self.dispatch_hop(out, msg, d.hop, rec)
         if d.alert:
-            self.alert(out, msg.organization_id, rid, d.alert, now)
+            self.alert(out, msg.organization_id, rid, d.alert, now, caused_by=msg.message_id,
+                       paused_until_ms=d.patient.loop.paused_until_ms, channel=msg.channels[0] if msg.channels else "")
         view.put_message(msg)

@@ -5,7 +5,8 @@ WhatsApp window is renewed, the loop guard notes bot-like timing, and the keywor
 changes, cancellation of pending non-urgent messages on opt-out, a HELP answer, or the answer to an
 open appointment question. Free text nothing claims (and an unclear reply after its one
 clarification) goes to the AI agent (`to_ai`), unless the loop guard has paused the conversation:
-then staff already own it.
+then staff own it, and every message of the patient's while it stays paused is handed to them
+(`while_paused`); the one that pauses it goes with the pause notice (`alert`).
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class Handled:
     attention: str | None = None    # staff must read this reply (unclear after a clarification)
     question: Question | None = None  # the open question the reply was read against
     to_ai: bool = False             # free text for the AI agent (streams.care.ai_bridge)
+    while_paused: bool = False      # the conversation was paused already: staff must read this message
 
 
 def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText, ...], world: World) -> Handled:
@@ -74,10 +76,17 @@ def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText
 
     if facts.channel == "WHATSAPP" and facts.instance_id:
         patient = patient.with_window(facts.instance_id, facts.received_at_ms)
+    was_paused = patient.loop.paused(now)
     ping_pong, loop = loopguard.on_inbound(patient.loop, now, world.policy.loop)
     patient = replace(patient, loop=loop)
     alert = "ping_pong" if ping_pong else None
+    h = _read(patient, facts, world, alert)
+    return replace(h, while_paused=True) if was_paused else h
 
+
+def _read(patient: Patient, facts: InboundFacts, world: World, alert: str | None) -> Handled:
+    """What the words mean: consent keywords, HELP, an answer to the open question, or free text."""
+    now = world.now_ms
     question = patient.open_question(now)
     reading = keywords.read(facts.folded, facts.payload, question_open=question is not None)
     intent = reading.intent

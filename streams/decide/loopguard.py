@@ -65,6 +65,19 @@ def on_inbound(s: LoopState, now_ms: int, cfg: LoopConfig) -> tuple[bool, LoopSt
     return False, replace(s, bot_like=bot_like)
 
 
+def resume(s: LoopState, now_ms: int, *, known: bool) -> tuple[str, LoopState]:
+    """Staff hand a paused conversation back to the automation (`POST .../{recipient_id}:resume`).
+
+    The pause ends and the counts start afresh: left in place, the replies that caused the pause
+    would pause it again at the next automated send. `known`: the command's organization is the
+    patient's (a key of another organization, or a patient never seen, changes nothing)."""
+    if not known:
+        return "unknown_conversation", s
+    if not s.paused(now_ms):
+        return "not_paused", s
+    return "resumed", LoopState()
+
+
 @dataclass(frozen=True)
 class SentText:
     """What we sent a patient, remembered for a few seconds to recognise it coming back."""

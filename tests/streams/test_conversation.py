@@ -11,9 +11,14 @@ import httpx
 
 from schemas.settings import TwilioSettings
 
-from .harness import Client, Proc, Stack, number, wait_until
+from .harness import Client, Proc, Stack, bot_until_paused, number, wait_until
 
 SMS_FROM = TwilioSettings().sms_from
+ADMIN = {"X-API-Key": "demo-clinic-admin-key"}
+
+
+def notice(records: list[dict[str, Any]], rid: str, reason: str) -> dict[str, Any] | None:
+    return next((r for r in records if r["recipient_id"] == rid and r["reason"] == reason), None)
 
 
 def reminder(client: Client, to: str, channels: tuple[str, ...]) -> dict[str, Any]:
@@ -45,3 +50,42 @@ def test_answers_to_an_api_reminder_are_acknowledged(stack: Stack, client: Clien
     assert ack["channel"] == "WHATSAPP"
     time.sleep(1)
     assert len(stack.sent(confirms)) == len(stack.sent(cancels)) == 2
+
+
+def test_a_paused_conversation_reaches_staff_until_it_is_resumed(stack: Stack, client: Client, worker: Proc) -> None:
+    to = number()
+    rid = client.rid(to)
+    staff, audit = client.reader("staff_notifications"), client.reader("audit")
+    answered, alerts = bot_until_paused(stack, client, to, "HELP", to_address=SMS_FROM)
+    assert alerts, f"never paused\n{worker.tail()}"
+
+    # staff are told at once, and why; the patient's words only sealed, never the number
+    seen = staff.wait(lambda rs: notice(rs, rid, "loop_paused"), 10, f"loop_paused notice\n{worker.tail()}")
+    paused = notice(seen, rid, "loop_paused")
+    assert paused is not None and paused["type"] == "staff.attention_needed"
+    assert paused["details"]["cause"] == alerts[0]["reason"]
+    assert int(paused["details"]["paused_until"]) > time.time() * 1000
+    assert to not in repr(paused) and to[1:] not in repr(paused)
+
+    # a person writing on the paused conversation: no automated answer, but staff get every message
+    stack.patient_says(to, "necesito ayuda", to=SMS_FROM)
+    seen = staff.wait(lambda rs: notice(rs, rid, "message_while_paused"), 20, f"message on a paused conversation\n"
+                                                                               f"{worker.tail()}")
+    later = notice(seen, rid, "message_while_paused")
+    assert later is not None and client.cipher.open("text", later["text"]) == "necesito ayuda"
+    assert "necesito" not in repr(later) and later["channel"] == "SMS"
+    time.sleep(1)
+    assert len(stack.sent(to)) == answered
+
+    # an admin resumes it; the worker owning the patient applies it and audits what it did
+    r = httpx.post(f"{stack.gw_url}/v1/conversations/{rid}:resume", headers=ADMIN, timeout=10)
+    assert r.status_code == 202, r.text
+    done = audit.wait(lambda rs: any(a["action"] == "conversation.resumed" and a["resource"] == rid for a in rs),
+                      20, f"resume applied\n{worker.tail()}")
+    [applied] = [a for a in done if a["action"] == "conversation.resumed" and a["resource"] == rid]
+    assert (applied["outcome"], applied["reason"], applied["details"]["command_id"]) == (
+        "allowed", "resumed", r.json()["command_id"])
+    stack.patient_says(to, "AYUDA", to=SMS_FROM)
+    wait_until(lambda: len(stack.sent(to)) == answered + 1, 20, f"the answer after the resume\n{worker.tail()}")
+    staff.close()
+    audit.close()

@@ -188,3 +188,29 @@ def test_ids_of_the_previous_record_format_still_count() -> None:
     h = decide(old, facts(event_id="twilio:SMother"), (), world(NOW))
     assert h.patient.inbound_seen == ()
     assert [s.event_id for s in h.patient.inbound_ids] == ["twilio:SMstop", "twilio:SMother"]
+
+
+def _paused(until: int = NOW + 60_000, **kw) -> Patient:
+    return replace(Patient(), loop=replace(Patient().loop, paused_until_ms=until), **kw)
+
+
+BOT_LIKE = replace(Patient().loop, automated=(NOW - 3000, NOW - 2000, NOW - 1000), bot_like=(NOW - 2500, NOW - 1500))
+
+PAUSED_ROWS = [
+    # (id, patient, text, reason, while_paused, alert, to_ai)
+    ("free-text-on-a-paused-conversation", _paused(), "necesito ayuda", "free_text_paused", True, None, False),
+    ("help-on-a-paused-conversation", _paused(), "AYUDA", "help", True, None, False),
+    ("stop-on-a-paused-conversation", _paused(), "STOP", "opt_out", True, None, False),
+    ("the-message-that-pauses-goes-with-the-alert", replace(Patient(), loop=BOT_LIKE), "ok", "free_text_paused",
+     False, "ping_pong", False),
+    ("pause-over", _paused(until=NOW), "necesito ayuda", "free_text", False, None, True),
+    ("never-paused", Patient(), "necesito ayuda", "free_text", False, None, True),
+]
+
+
+@pytest.mark.parametrize(("patient", "text", "reason", "while_paused", "alert", "to_ai"),
+                         [r[1:] for r in PAUSED_ROWS], ids=[r[0] for r in PAUSED_ROWS])
+def test_every_message_on_a_paused_conversation_reaches_staff(patient, text, reason, while_paused, alert,
+                                                              to_ai) -> None:
+    h = decide(patient, facts(text), (), world(NOW))
+    assert (h.reason, h.while_paused, h.alert, h.to_ai) == (reason, while_paused, alert, to_ai)

@@ -1,3 +1,5 @@
+import pytest
+
 from streams.decide.keywords import fold
 from streams.decide.loopguard import (
     LoopConfig,
@@ -6,6 +8,7 @@ from streams.decide.loopguard import (
     allow_automated,
     is_echo,
     on_inbound,
+    resume,
     template_pattern,
 )
 
@@ -66,3 +69,23 @@ def test_echo_of_our_template_with_any_parameters() -> None:
     sent = (SentText(0, pattern=pattern),)
     assert is_echo(sent, 1000, fold("Hola Maria, le recordamos su cita en Clinica Sur el 3/4."), None, CFG)
     assert not is_echo(sent, 1000, fold("Hola, no puedo ir"), None, CFG)
+
+
+PAUSED = LoopState(automated=(1_000, 2_000), bot_like=(1_500, 2_500), paused_until_ms=90_000)
+
+
+@pytest.mark.parametrize(("state", "now", "known", "result", "after"), [
+    (PAUSED, 10_000, True, "resumed", LoopState()),
+    (PAUSED, 10_000, False, "unknown_conversation", PAUSED),
+    (PAUSED, 90_000, True, "not_paused", PAUSED),
+    (LoopState(automated=(1_000,)), 10_000, True, "not_paused", LoopState(automated=(1_000,))),
+], ids=["paused-resumes-with-fresh-counts", "other-organization-or-unknown-patient", "pause-already-over",
+        "never-paused"])
+def test_resume(state, now, known, result, after) -> None:
+    assert resume(state, now, known=known) == (result, after)
+
+
+def test_a_resumed_conversation_takes_automated_replies_again() -> None:
+    _, s = resume(PAUSED, 10_000, known=True)
+    v, _ = allow_automated(s, 10_001, CFG)
+    assert v.allowed
