@@ -34,6 +34,7 @@ from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.openapi import build_document
 from gateway.plans import AppointmentPlanView
 from gateway.publisher import Publisher
+from gateway.refusals import Refusals, SourceLimiter
 from gateway.services import Services
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.topics_ready = setup.done
         setup.start()
         svc.publisher.start()
+        svc.audit_publisher.start()
         svc.state.start()
         svc.staff.start()
         svc.plans.start()
@@ -83,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.staff.close()
             svc.plans.close()
             svc.auditor.flush_tally()
-            left = await svc.publisher.aclose()
+            left = await svc.publisher.aclose() + await svc.audit_publisher.aclose()
             if left:
                 log.warning("%d records were still undelivered at shutdown", left)
             _close_registry(svc.registry)
@@ -116,21 +118,31 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
     k = settings.kafka
     registry = registry_from_url(k.schema_registry_url)
     topics = Catalog(k.topic_prefix, registry)
-    publisher = Publisher(k.bootstrap, linger_ms=settings.gateway.linger_ms, send_timeout_s=k.send_timeout_s,
-                          observe=metrics.observe_publish, on_renew=metrics.producer_renewals.inc)
+    g = settings.gateway
+    publisher = Publisher(k.bootstrap, linger_ms=g.linger_ms, send_timeout_s=k.send_timeout_s,
+                          observe=metrics.observe_publish, on_renew=metrics.producer_renewals.inc,
+                          extra_config={"queue.buffering.max.messages": g.queue_max_messages})
+    # records nobody waits for (refusal counts, rejections, tallies): their own queue, never a send's place
+    audit_publisher = Publisher(k.bootstrap, linger_ms=k.linger_ms, send_timeout_s=k.send_timeout_s,
+                                on_renew=metrics.producer_renewals.inc,
+                                extra_config={"queue.buffering.max.messages": g.audit_queue_max_messages,
+                                              "client.id": "carelay-gateway-audit"})
+    auditor = Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc, background=audit_publisher)
     return Services(
         settings=settings,
         keys=keys,
         publisher=publisher,
         registry=registry,
         topics=topics,
-        auditor=Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc),
+        audit_publisher=audit_publisher,
+        auditor=auditor,
+        refusals=Refusals(auditor, SourceLimiter(g.refusals_per_minute), metrics),
         state=MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec),
         staff=StaffNotificationView(k.bootstrap, topics.staff_notifications.name, topics.staff_notifications.codec,
-                                    settings.gateway.staff_view_size),
+                                    g.staff_view_size),
         plans=AppointmentPlanView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
         idempotency=IdempotencyTable(),
-        unseen=UnseenWatch(int(settings.gateway.unseen_after_s * 1000)),
+        unseen=UnseenWatch(int(g.unseen_after_s * 1000)),
         cipher=PhiCipher(settings.phi_keys),
         pseudonymize=Pseudonymizer(settings.pseudonym_key_bytes),
         templates=default_catalog(),

@@ -1,15 +1,18 @@
 """AuditRecords for every authenticated request and every refusal: who, what, which resource, outcome.
 
 Never PHI: the actor is a key id (never the key), a provider name or "anonymous"; resources are
-message ids and route templates. Allowed actions are audited together with their own record and
-the request waits for both acks (no access without a trail); refusals are audited without waiting,
-since the caller is refused either way, and a lost one is counted in a metric.
+message ids and route templates. Allowed actions are audited together with their own record, on the
+action's own producer, and the request waits for both acks (no access without a trail). Records
+nobody waits for (rejections, errors, tallies) go through a second producer with its own bounded
+queue (CARELAY_GATEWAY_AUDIT_QUEUE_MAX_MESSAGES), so however many of them pile up, none takes a
+send's place in the sends' queue; one Kafka did not take is logged and counted in a metric.
 
 Accepted provider callbacks are not an access by a person or an API key: each one is already a
-durable WebhookEnvelope (id, provider, kind, received time) on `webhooks.raw`. They are tallied
-(`tally`) and audited as one record per provider, action, route, organization and remote address
-per `TALLY_WINDOW_S`, with the number of requests and items; a refused callback is still audited
-on its own, at once.
+durable WebhookEnvelope (id, provider, kind, received time) on `webhooks.raw`. Refusals (401, 403,
+bad signatures, failed handshakes) are nobody's access either, and anyone can send a flood of them
+(gateway.refusals). Both are tallied (`tally`) and audited as one record per actor, action,
+outcome, reason, route and remote address per `TALLY_WINDOW_S`, with the number of requests (and
+of items, for callbacks; of those answered 429, for refusals).
 """
 from __future__ import annotations
 
@@ -29,7 +32,10 @@ log = logging.getLogger(__name__)
 ALLOWED, DENIED, REJECTED, ERROR = "allowed", "denied", "rejected", "error"
 TALLY_WINDOW_S = 1.0
 
-_TallyKey = tuple["Actor", str, str | None, str | None]  # actor, action, resource, remote address
+MAX_TALLY_KEYS = 10_000  # per window; beyond it new keys drop the remote address (a flood from many)
+
+# actor, action, outcome, reason, resource, remote address
+_TallyKey = tuple["Actor", str, str, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -48,12 +54,13 @@ ANONYMOUS = Actor("anonymous")
 
 class Auditor:
     def __init__(self, publisher: Publisher, topic: BoundTopic, on_lost: Callable[[], None] | None = None,
-                 tally_window_s: float = TALLY_WINDOW_S) -> None:
-        self._publisher = publisher
+                 tally_window_s: float = TALLY_WINDOW_S, background: Publisher | None = None) -> None:
+        self._publisher = publisher  # records awaited with the action's own
+        self._background = background or publisher  # records nobody waits for: their own queue
         self._topic = topic
         self._on_lost = on_lost
         self._tally_window_s = tally_window_s
-        self._tally: dict[_TallyKey, list[int]] = {}  # -> [requests, items]
+        self._tally: dict[_TallyKey, list[int]] = {}  # -> [requests, items, answered 429]
         self._tally_handle: asyncio.TimerHandle | None = None
 
     def encode(
@@ -81,8 +88,9 @@ class Auditor:
         return self._publisher.submit(self._topic.name, key, value)
 
     def fire(self, actor: Actor, action: str, outcome: str, **kw: object) -> None:
-        """Queue the record without waiting; a failed delivery is logged and counted."""
-        self.submit(actor, action, outcome, **kw).add_done_callback(self._check)
+        """Queue the record on the background producer without waiting; a failed delivery is logged and counted."""
+        key, value = self.encode(actor, action, outcome, **kw)  # type: ignore[arg-type]
+        self._background.submit(self._topic.name, key, value).add_done_callback(self._check)
 
     def _check(self, fut: asyncio.Future[None]) -> None:
         if fut.cancelled() or fut.exception() is None:
@@ -91,21 +99,31 @@ class Auditor:
         if self._on_lost is not None:
             self._on_lost()
 
-    def tally(self, actor: Actor, action: str, *, resource: str | None, remote_addr: str | None,
-              items: int) -> None:
-        """An accepted provider callback: counted, audited with its window's others by `flush_tally`."""
-        counts = self._tally.setdefault((actor, action, resource, remote_addr), [0, 0])
+    def tally(self, actor: Actor, action: str, *, resource: str | None, remote_addr: str | None, items: int = 0,
+              outcome: str = ALLOWED, reason: str | None = None, limited: bool = False) -> None:
+        """An accepted provider callback or a refusal: counted, audited with its window's others by `flush_tally`."""
+        key = (actor, action, outcome, reason, resource, remote_addr)
+        counts = self._tally.get(key)
+        if counts is None:
+            if len(self._tally) >= MAX_TALLY_KEYS:
+                key = (actor, action, outcome, reason, resource, None)
+            counts = self._tally.setdefault(key, [0, 0, 0])
         counts[0] += 1
         counts[1] += items
+        counts[2] += limited
         if self._tally_handle is None:
             self._tally_handle = asyncio.get_running_loop().call_later(self._tally_window_s, self.flush_tally)
 
     def flush_tally(self) -> None:
-        """One allowed record per tallied (actor, action, resource, remote address); also at shutdown."""
+        """One record per tallied key, with its counts; also at shutdown."""
         if self._tally_handle is not None:
             self._tally_handle.cancel()
             self._tally_handle = None
         tally, self._tally = self._tally, {}
-        for (actor, action, resource, remote), (requests, items) in tally.items():
-            self.fire(actor, action, ALLOWED, resource=resource, remote_addr=remote,
-                      details={"requests": str(requests), "items": str(items)})
+        for (actor, action, outcome, reason, resource, remote), (requests, items, limited) in tally.items():
+            details = {"requests": str(requests)}
+            if outcome == ALLOWED:
+                details["items"] = str(items)
+            if limited:
+                details["rate_limited"] = str(limited)
+            self.fire(actor, action, outcome, resource=resource, reason=reason, remote_addr=remote, details=details)

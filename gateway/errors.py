@@ -90,6 +90,14 @@ class Unavailable(GatewayError):
         self.retry_after_s = retry_after_s
 
 
+class TooManyRefusals(GatewayError):
+    """The source address was refused more than CARELAY_GATEWAY_REFUSALS_PER_MINUTE times (gateway.refusals)."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)
+
+
 @dataclass(frozen=True)
 class ErrorSpec:
     status: int
@@ -115,6 +123,7 @@ ERROR_TABLE: dict[type[BaseException], ErrorSpec] = {
     NotFound: ErrorSpec(404, "not_found"),
     IdempotencyConflict: ErrorSpec(409, "idempotency_conflict"),
     Unavailable: ErrorSpec(503, "unavailable"),
+    TooManyRefusals: ErrorSpec(429, "too_many_refusals"),
 }
 _INTERNAL = ErrorSpec(500, "internal")
 
@@ -152,7 +161,7 @@ def error_response(exc: BaseException) -> Response:
             message, field = "internal error", None
         else:
             message, field = str(exc), None  # carelay's own errors never carry PHI
-        if isinstance(exc, Unavailable):
+        if isinstance(exc, Unavailable | TooManyRefusals):
             headers["Retry-After"] = str(exc.retry_after_s)
         if isinstance(exc, Unauthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="carelay"'

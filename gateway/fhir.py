@@ -45,6 +45,7 @@ from gateway.errors import (
     InvalidField,
     MalformedBody,
     NotFound,
+    TooManyRefusals,
     Unauthenticated,
     Unavailable,
     spec_for,
@@ -332,7 +333,7 @@ def parse_bundle(bundle: Any, *, header_zone: str | None, default_zone: str) -> 
 
 _CODES: tuple[tuple[type[BaseException], str], ...] = (
     (Unauthenticated, "login"), (Forbidden, "forbidden"), (MalformedBody, "structure"), (BodyTooLarge, "too-costly"),
-    (NotFound, "not-found"), (Unavailable, "transient"), (InvalidField, "invalid"),
+    (NotFound, "not-found"), (Unavailable, "transient"), (InvalidField, "invalid"), (TooManyRefusals, "throttled"),
 )
 
 
@@ -352,7 +353,7 @@ def outcome_response(exc: BaseException) -> Response:
         message = exc.message if isinstance(exc, GatewayError) else "internal error"
         issues = [Issue(code, message, getattr(exc, "field", None) or "")]
     headers = {}
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | TooManyRefusals):
         headers["Retry-After"] = str(exc.retry_after_s)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="carelay"'

@@ -64,7 +64,13 @@ class GatewayMetrics:
         # accepted, replayed, conflict, rejected, unavailable
         self.sends = Labelled(Counter("carelay_gateway_sends", "send requests by result", ["result"], registry=r))
         self.audit_lost = Counter("carelay_gateway_audit_records_lost",
-                                  "refusal audit records Kafka did not take", registry=r)
+                                  "audit records nobody waited for that Kafka did not take", registry=r)
+        # every refusal by reason (unauthenticated, forbidden, bad_signature, bad_verify_token), and those
+        # answered 429 instead because their source address was over CARELAY_GATEWAY_REFUSALS_PER_MINUTE
+        self.refusals = Labelled(Counter("carelay_gateway_refusals", "refused requests by reason", ["reason"],
+                                         registry=r))
+        self.refusals_limited = Counter("carelay_gateway_refusals_rate_limited",
+                                        "refusals answered 429: their source was over its budget", registry=r)
         self.producer_renewals = Counter("carelay_gateway_producer_renewals",
                                          "Kafka producers replaced after a fatal error", registry=r)
         self.unseen_accepts = Counter("carelay_gateway_unseen_accepts",

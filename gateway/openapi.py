@@ -29,12 +29,14 @@ COMMON_ERRORS = {
     "403": _error("the key's role may not do this"),
     "413": _error("body larger than the limit"),
     "422": _error("a field is invalid; `field` names it"),
+    "429": _error("this address was refused too often: retry after Retry-After seconds", RETRY_AFTER),
     "503": _error("Kafka did not take the request in time: retry after Retry-After seconds", RETRY_AFTER),
 }
 WEBHOOK_ERRORS = {
     "400": _error("malformed body"),
     "403": _error("missing or invalid signature"),
     "413": _error("body larger than the limit"),
+    "429": _error("this address was refused too often: retry after Retry-After seconds", RETRY_AFTER),
     "503": _error("Kafka did not take the event in time (the provider retries)", RETRY_AFTER),
 }
 TIMESTAMP = {"type": "string", "format": "date-time", "maxLength": 40,
@@ -89,6 +91,7 @@ FHIR_ERRORS = {
     "403": _outcome("the key's role may not send (code forbidden)"),
     "413": _outcome("body larger than the limit (code too-costly)"),
     "422": _outcome("invalid resource: each issue's expression names the element, never its value"),
+    "429": _outcome("this address was refused too often (code throttled)", RETRY_AFTER),
     "503": _outcome("Kafka did not take it in time (code transient)", RETRY_AFTER),
 }
 
@@ -165,7 +168,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "responses": {"200": {"description": "the organization's notifications; the patient's text is never "
                                                  "included (has_text says there is some)",
                                   "content": {JSON: {"schema": {"$ref": "#/components/schemas/StaffNotifications"}}}},
-                          "401": COMMON_ERRORS["401"], "403": COMMON_ERRORS["403"],
+                          "401": COMMON_ERRORS["401"], "403": COMMON_ERRORS["403"], "429": COMMON_ERRORS["429"],
                           "422": _error("an unknown query parameter, a bad `since`, `after` or `limit`, or both "
                                         "`since` and `after`; `field` names it"),
                           "503": _error("the view is still loading: retry after Retry-After seconds", RETRY_AFTER)},
@@ -216,7 +219,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                                    for n in ("hub.mode", "hub.verify_token", "hub.challenge")],
                     "responses": {"200": {"description": "the challenge",
                                           "content": {"text/plain": {"schema": {"type": "string"}}}},
-                                  "403": _error("wrong verify token")}},
+                                  "403": _error("wrong verify token"), "429": WEBHOOK_ERRORS["429"]}},
             "post": {"summary": "Meta / 360dialog WhatsApp webhook", "tags": ["webhooks"], "security": [],
                      "parameters": [{"name": "X-Hub-Signature-256", "in": "header", "required": True,
                                      "schema": {"type": "string"}}],

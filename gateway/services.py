@@ -11,13 +11,14 @@ from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
 from connectors.instances import ChannelDirectory
-from gateway.audit import ANONYMOUS, DENIED, Actor, Auditor
+from gateway.audit import ANONYMOUS, Actor, Auditor
 from gateway.auth import Action, ApiKey, KeyStore, authenticate, authorize
 from gateway.errors import GatewayError, spec_for
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics
 from gateway.plans import AppointmentPlanView
 from gateway.publisher import Publisher
+from gateway.refusals import Refusals
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
 from gateway.unseen import UnseenWatch
@@ -33,9 +34,11 @@ class Services:
     settings: Settings
     keys: KeyStore
     publisher: Publisher
+    audit_publisher: Publisher  # records nobody waits for (gateway.audit)
     registry: SchemaRegistry
     topics: Catalog
     auditor: Auditor
+    refusals: Refusals
     state: MessageStateView
     staff: StaffNotificationView
     plans: AppointmentPlanView
@@ -66,8 +69,16 @@ def route_of(request: Request) -> str:
     return str(path) if path is not None else str(request.scope["path"])
 
 
+def refuse(request: Request, actor: Actor, action: str, reason: str, exc: GatewayError) -> GatewayError:
+    """Record a refusal (gateway.refusals) and return what to raise: `exc`, or a 429 when the source
+    address is over its budget."""
+    limited = services(request).refusals.record(actor, action, reason, resource=route_of(request),
+                                                remote_addr=remote_addr(request))
+    return exc if limited is None else limited
+
+
 def guard(request: Request, action: Action) -> ApiKey:
-    """Authenticate and authorize, auditing a refusal (without waiting) before raising it."""
+    """Authenticate and authorize, recording a refusal before raising it."""
     svc = services(request)
     key: ApiKey | None = None
     try:
@@ -75,7 +86,5 @@ def guard(request: Request, action: Action) -> ApiKey:
         authorize(key, action)
     except GatewayError as exc:
         actor = Actor.of(key) if key is not None else ANONYMOUS
-        svc.auditor.fire(actor, action.value, DENIED, resource=route_of(request), reason=spec_for(exc).code,
-                         remote_addr=remote_addr(request))
-        raise
+        raise refuse(request, actor, action.value, spec_for(exc).code, exc) from None
     return key

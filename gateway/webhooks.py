@@ -25,10 +25,10 @@ from twilio.request_validator import get_signature_algorithm
 
 from connectors.base import WEBHOOK_PATHS, decode_refs
 from connectors.meta import SIGNATURE_HEADER, split_webhook, verify_signature
-from gateway.audit import ALLOWED, DENIED, Actor
+from gateway.audit import ALLOWED, Actor
 from gateway.body import parse_form, parse_json, read_body
-from gateway.errors import BadSignature, MalformedBody
-from gateway.services import Services, remote_addr, route_of, services
+from gateway.errors import BadSignature, GatewayError, MalformedBody
+from gateway.services import Services, refuse, remote_addr, route_of, services
 from gateway.twilio_signature import form_signature_valid
 from schemas.ids import uuid5_str
 from schemas.phi import is_e164, normalize_address
@@ -133,11 +133,10 @@ async def _publish(request: Request, svc: Services, provider: str, action: str, 
         svc.auditor.tally(actor, action, resource=resource, remote_addr=remote, items=len(items))
 
 
-def _refuse(request: Request, svc: Services, provider: str, action: str, reason: str) -> BadSignature:
+def _refuse(request: Request, svc: Services, provider: str, action: str, reason: str) -> GatewayError:
     svc.metrics.signature_failures(provider).inc()
-    svc.auditor.fire(Actor(provider, "provider"), action, DENIED, resource=route_of(request), reason=reason,
-                     remote_addr=remote_addr(request))
-    return BadSignature("the webhook signature is missing or invalid")
+    return refuse(request, Actor(provider, "provider"), action, reason,
+                  BadSignature("the webhook signature is missing or invalid"))
 
 
 # -- Twilio ----------------------------------------------------------------------------------
@@ -221,9 +220,8 @@ async def meta_verify(request: Request) -> Response:
         svc.auditor.fire(Actor("meta", "provider"), "webhook.meta.verify", ALLOWED, resource=route_of(request),
                          remote_addr=remote_addr(request))
         return PlainTextResponse(challenge[:1024])
-    svc.auditor.fire(Actor("meta", "provider"), "webhook.meta.verify", DENIED, resource=route_of(request),
-                     reason="bad_verify_token", remote_addr=remote_addr(request))
-    raise BadSignature("verification refused")
+    raise refuse(request, Actor("meta", "provider"), "webhook.meta.verify", "bad_verify_token",
+                 BadSignature("verification refused"))
 
 
 _META_KINDS = {"status": "status", "message": "inbound", "error": "error"}

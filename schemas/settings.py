@@ -117,6 +117,15 @@ class GatewaySettings:
     # The gateway's own producer batching delay. Every accept waits it out before the broker's ack, so
     # it is most of a send's answer time; the workers and the sink batch for throughput (kafka.linger_ms).
     linger_ms: int = 2
+    # The send producer's queue (librdkafka queue.buffering.max.messages): records waiting for the
+    # broker's ack; when full a send is a 503. Audit records the caller does not wait for (refusals'
+    # window counts, rejections, callback tallies) have their own producer and queue, so they never
+    # take a send's place (gateway/audit.py).
+    queue_max_messages: int = 100_000
+    audit_queue_max_messages: int = 10_000
+    # Refusals (401, 403, bad signatures, failed verify handshakes) per source address per minute;
+    # beyond it that source's refusals are answered 429 with Retry-After (gateway/refusals.py). 0: no limit.
+    refusals_per_minute: int = 120
 
 
 @dataclass(frozen=True)
@@ -387,6 +396,9 @@ class Settings:
                 staff_view_size=at_least("GATEWAY_STAFF_VIEW_SIZE", g.staff_view_size, 1),
                 unseen_after_s=f("GATEWAY_UNSEEN_AFTER_S", g.unseen_after_s),
                 linger_ms=i("GATEWAY_LINGER_MS", g.linger_ms),
+                queue_max_messages=at_least("GATEWAY_QUEUE_MAX_MESSAGES", g.queue_max_messages, 1),
+                audit_queue_max_messages=at_least("GATEWAY_AUDIT_QUEUE_MAX_MESSAGES", g.audit_queue_max_messages, 1),
+                refusals_per_minute=at_least("GATEWAY_REFUSALS_PER_MINUTE", g.refusals_per_minute, 0),
             ),
             limits=LimitSettings(
                 dedup_window_s=i("DEDUP_WINDOW_S", lim.dedup_window_s),

@@ -9,6 +9,7 @@ from gateway.errors import (
     GatewayError,
     InvalidField,
     InvalidNumber,
+    TooManyRefusals,
     Unauthenticated,
     Unavailable,
     error_response,
@@ -47,6 +48,9 @@ def test_response_shape_and_headers():
     assert orjson.loads(r.body) == {"error": {"code": "invalid_phone_number", "message": "not E.164", "field": "to"}}
     r = error_response(Unavailable("slow", retry_after_s=3))
     assert (r.status_code, r.headers["retry-after"]) == (503, "3")
+    r = error_response(TooManyRefusals("too many", retry_after_s=42))
+    assert (r.status_code, r.headers["retry-after"], orjson.loads(r.body)["error"]["code"]) == (
+        429, "42", "too_many_refusals")
     assert "bearer" in error_response(Unauthenticated("no")).headers["www-authenticate"].lower()
     assert error_response(HTTPException(405)).status_code == 405
     assert len(ERROR_TABLE) >= 10

@@ -139,9 +139,9 @@ def test_signed_but_malformed_meta_json_is_a_400(client, settings):
     assert r.status_code == 400
 
 
-def test_accepted_callbacks_are_audited_as_a_tally_and_refused_ones_each(client, services, settings):
+def test_accepted_and_refused_callbacks_are_audited_as_tallies(client, services, settings):
     """Accepted provider callbacks: one allowed record per provider, route and window with the counts
-    (each callback is already a durable envelope); a refused one keeps its own record."""
+    (each callback is already a durable envelope); refused ones get a denied record per window too."""
     query = {"org": "demo-clinic", "message_id": "m-t", "attempt_id": "a-t"}
     for status in ("sent", "delivered", "read"):
         form = {"MessageSid": f"SM{uuid.uuid4().hex}", "MessageStatus": status, "To": f"whatsapp:{PATIENT}",
@@ -166,3 +166,4 @@ def test_accepted_callbacks_are_audited_as_a_tally_and_refused_ones_each(client,
     assert allowed["webhook.meta"]["details"] == {"requests": "1", "items": "3"}
     [denied] = [r for r in found if r["outcome"] == "denied"]
     assert (denied["action"], denied["reason"]) == ("webhook.twilio.status", "bad_signature")
+    assert denied["details"] == {"requests": "1"} and denied["remote_addr"] == "testclient"
