@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv fetch tools lint test run demo kafka registry bench chaos clean distclean
+.PHONY: venv fetch tools browser lint test run demo kafka registry bench chaos clean distclean
 
 venv: $(STAMP)
 
@@ -36,12 +36,20 @@ tools:
 		else echo "make tools: install docker-compose and wrk (Debian: apt-get install docker-compose wrk)" >&2; \
 			exit 1; fi; }
 
+# Debian's chromium and chromium-driver for the browser tests (tests/browser) and `make screenshots`.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else echo "make browser: install chromium and chromium-driver (Debian: apt-get install chromium chromium-driver)" >&2; \
+			exit 1; fi; }
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(PACKAGES)
 
 # pytest starts and stops the broker and registry itself (tests/conftest.py).
-test: venv fetch tools lint
+test: venv fetch tools browser lint
 	$(PY) -m pytest -m "not known_bug"
 
 run: venv fetch
