@@ -54,6 +54,7 @@ TOPIC_SETUP_RETRY_S = 1.0
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
     keys = KeyStore.from_settings(settings.gateway.api_keys_file, settings.env,
                                  demo_keys=settings.gateway.demo_api_keys)  # fail fast on a bad file
     metrics = GatewayMetrics()
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.state.close()
             svc.staff.close()
             svc.plans.close()
+            svc.refusals.flush_log()
             svc.auditor.flush_tally()
             left = await svc.publisher.aclose() + await svc.audit_publisher.aclose()
             if left:
@@ -112,6 +114,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers=errors.exception_handlers(),
         lifespan=lifespan,
     )
+
+
+def configure_logging(level: str) -> None:
+    """The gateway's own log lines at CARELAY_LOG_LEVEL (INFO: refusals, topic set-up). uvicorn
+    configures only its own loggers, so without a handler here Python's last resort would print
+    WARNING and above and drop the rest. A host that set up logging itself keeps its handlers."""
+    logger = logging.getLogger("gateway")
+    logger.setLevel(level)
+    if not logging.getLogger().handlers and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
 
 
 def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics) -> Services:

@@ -1,8 +1,9 @@
 """A flood of refused requests on the real broker: sends keep working, the refusals are audited as
-window counts, and past its budget the flooding address is answered 429."""
+window counts, and past its budget the flooding address is answered 429; a refusal's log line."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ from starlette.testclient import TestClient
 
 from gateway.app import create_app
 from schemas.settings import Settings
-from tests.gateway.helpers import SENDER, key, read_topic, send_body, wait_ready
+from tests.gateway.helpers import PHONE, SENDER, key, read_topic, send_body, wait_ready
 
 FLOOD = 400
 BUDGET = 50
@@ -61,3 +62,17 @@ def test_a_flood_of_refusals_never_makes_a_send_503_and_is_audited_as_counts(set
 
 def app_services(client: TestClient) -> Any:
     return client.app.state.services  # type: ignore[attr-defined]
+
+
+def test_a_refused_webhook_is_logged_at_info_without_its_content(client, caplog):
+    form = {"From": PHONE, "To": "+15005550006", "Body": "Si, confirmo. Ana Maria", "MessageSid": "SMsecret"}
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        r = client.post("/webhooks/twilio/inbound?org=demo-clinic&message_id=m-77", data=form,
+                        headers={"X-Twilio-Signature": "Zm9yZ2Vk"})
+    assert r.status_code == 403
+    lines = [rec.getMessage() for rec in caplog.records if rec.name.startswith("gateway")]
+    assert "refused /webhooks/twilio/inbound: bad_signature (twilio, from testclient)" in lines
+    assert all(rec.levelno == logging.INFO for rec in caplog.records if rec.name == "gateway.refusals")
+    text = "\n".join(lines)
+    for leaked in (PHONE, PHONE[1:], "confirmo", "Ana", "SMsecret", "Zm9yZ2Vk", "demo-clinic", "m-77"):
+        assert leaked not in text
