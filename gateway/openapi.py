@@ -62,6 +62,9 @@ def _send_schema(item: bool) -> dict[str, Any]:
         "expires_at": {**TIMESTAMP, "description": "RFC 3339 with an offset; in the future, after send_at"},
         "correlation_id": text(v.MAX_REF, "the caller's id, echoed in events"),
         "appointment_id": text(v.MAX_REF, "the appointment this message is about"),
+        "timezone": {"type": "string", "maxLength": v.MAX_ZONE,
+                     "description": "the patient's IANA time zone for quiet hours (else the appointment's, "
+                                    "else the organization's)"},
         "metadata": {"type": "object", "maxProperties": v.MAX_METADATA_ENTRIES,
                      "additionalProperties": {"type": "string", "maxLength": v.MAX_METADATA_VALUE},
                      "description": "free labels; never PHI"},
@@ -305,7 +308,8 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
         "MessageState": {"type": "object", "properties": {
             "message_id": {"type": "string"}, "status": {"type": "string"},
             "reason": {"type": ["string", "null"],
-                       "description": "why a message is failed, blocked, expired, cancelled, retrying or held"},
+                       "description": "why a message is failed, blocked, expired, cancelled, retrying, "
+                                      "held (rate_limited, quiet_hours) or scheduled (send_at)"},
             "error_code": {"type": ["string", "null"], "description": "never set on a delivered message"},
             "next_attempt_at": {"type": ["string", "null"], "description": "retrying, held, scheduled"},
             "channel": {"type": ["string", "null"]}, "provider": {"type": ["string", "null"]},

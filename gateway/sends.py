@@ -75,6 +75,7 @@ def build_record(svc: Services, organization_id: str, inp: SendInput, message_id
         "source": "gateway",
         "automated_reply": False,
         "metadata": dict(inp.metadata),
+        "timezone": inp.timezone,
     }
 
 

@@ -81,12 +81,23 @@ def _why(record: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any
             "next_attempt_at": None}
 
 
+WAITING = {"send_at": "scheduled", "rate_limited": "held", "quiet_hours": "held"}  # reason -> shown status
+
+
+def shown_status(record: dict[str, Any]) -> str:
+    """`accepted` that is waiting reads `scheduled` (send_at) or `held` (rate_limited, quiet_hours)."""
+    status: str = record["status"]
+    if status == "accepted" and not record.get("is_final", False):
+        return WAITING.get(record.get("reason") or "", status)
+    return status
+
+
 def present(record: dict[str, Any]) -> dict[str, Any]:
     """The public shape of a MessageState (no recipient pseudonym: callers know their own patient)."""
     history = record.get("history", [])
     return {
         "message_id": record["message_id"],
-        "status": record["status"],
+        "status": shown_status(record),
         **_why(record, history),
         "channel": record.get("channel"),
         "provider": record.get("provider"),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
@@ -38,10 +39,11 @@ MAX_METADATA_ENTRIES = 20
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 256
 MAX_PARAMS = 20
+MAX_ZONE = 64
 
 FIELDS = frozenset({
     "to", "patient_ref", "recipient_name", "channels", "template", "text", "language", "priority",
-    "send_at", "expires_at", "correlation_id", "appointment_id", "metadata", "idempotency_key",
+    "send_at", "expires_at", "correlation_id", "appointment_id", "metadata", "idempotency_key", "timezone",
 })
 TEMPLATE_FIELDS = frozenset({"name", "language", "params"})
 
@@ -65,10 +67,13 @@ class SendInput:
     correlation_id: str | None = None
     appointment_id: str | None = None
     metadata: tuple[tuple[str, str], ...] = field(default=())
+    timezone: str | None = None  # the patient's IANA zone (quiet hours)
 
     def canonical(self) -> bytes:
-        """Canonical JSON of everything but the idempotency key: what "the same body" means."""
-        doc = {k: v for k, v in self.__dict__.items() if k != "idempotency_key"}
+        """Canonical JSON of everything but the idempotency key: what "the same body" means (a send
+        without a timezone keeps the fingerprint it had before the field existed)."""
+        doc = {k: v for k, v in self.__dict__.items()
+               if k != "idempotency_key" and not (k == "timezone" and v is None)}
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
     def fingerprint(self, key: bytes) -> bytes:
@@ -130,6 +135,7 @@ def parse_send(
         correlation_id=_opt_str(body.get("correlation_id"), prefix + "correlation_id", MAX_REF),
         appointment_id=_opt_str(body.get("appointment_id"), prefix + "appointment_id", MAX_REF),
         metadata=_metadata(body.get("metadata"), prefix + "metadata"),
+        timezone=_timezone(body.get("timezone"), prefix + "timezone"),
     )
 
 
@@ -226,6 +232,19 @@ def parse_timestamp(raw: Any, name: str) -> int | None:
         return int(parsed.timestamp() * 1000)
     except (OverflowError, ValueError, OSError):
         raise InvalidTime("is out of range", field=name) from None
+
+
+def _timezone(raw: Any, name: str) -> str | None:
+    """An IANA zone name ("America/Bogota"), as quiet hours read the patient's local time."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not 1 <= len(raw) <= MAX_ZONE or raw != raw.strip():
+        raise InvalidField("must be an IANA time zone name such as America/Mexico_City", field=name)
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidField("not an IANA time zone name (e.g. America/Mexico_City)", field=name) from None
+    return raw
 
 
 def _opt_str(raw: Any, name: str, limit: int) -> str | None:

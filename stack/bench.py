@@ -200,7 +200,8 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
            "CARELAY_TOPIC_PREFIX": prefix, "CARELAY_LOG_LEVEL": "WARNING",
            # a benchmark measures throughput, not the per-patient frequency caps
            "CARELAY_LIMIT_RECIPIENT_HOUR": "1000", "CARELAY_LIMIT_RECIPIENT_DAY": "1000",
-           "CARELAY_LIMIT_ORG_PER_SECOND": "100000", "CARELAY_META_PER_SECOND": "100000"}
+           "CARELAY_LIMIT_ORG_PER_SECOND": "100000", "CARELAY_META_PER_SECOND": "100000",
+           "CARELAY_CARE_QUIET_HOURS": "00:00-00:00"}  # nor quiet hours: a night run holds every send
     pipe = Pipeline(env, data, ports=Ports.free(), workers=workers, scenario="none", ai_agent=False)
     reg = ConfluentRegistry(registry)
     tracker = Tracker()
@@ -368,6 +369,7 @@ def worker_pipeline(kafka: str, registry: str, data: Path) -> Iterator[WorkerRun
            "CARELAY_TOPIC_PREFIX": prefix, "CARELAY_LOG_LEVEL": "WARNING",
            "CARELAY_LIMIT_RECIPIENT_HOUR": "1000", "CARELAY_LIMIT_RECIPIENT_DAY": "1000",
            "CARELAY_LIMIT_ORG_PER_SECOND": "100000", "CARELAY_META_PER_SECOND": "100000",
+           "CARELAY_CARE_QUIET_HOURS": "00:00-00:00",
            # a slow simulator on a loaded machine must not send the run down the fallback paths
            "CARELAY_BREAKER_FAILURES": "100000"}
     pipe = Pipeline(env, data, ports=Ports.free(), workers=1, scenario="none", analytics=False, ai_agent=False)

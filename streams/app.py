@@ -104,7 +104,7 @@ class CarelayApp(faust.App):
         reminders = ReminderTimer(*args, self.owned_partitions)
         self.handlers = Handlers(rt, Intake(*args), Dispatcher(*args), Interpreter(*args), Reconciler(*args),
                                  Inbound(*args, ai), ConsentAgent(*args), DelayService(rt, self._untrack),
-                                 Sweeper(rt, self.messages, self.owned_partitions),
+                                 Sweeper(rt, self.patients, self.messages, self.owned_partitions),
                                  Appointments(*args, reminders.due_index), reminders, ai, Conversations(*args))
         log.info("carelay streams ready: group %s, %d partitions, metrics port %s", cfg.app_id, kafka.partitions,
                  cfg.metrics_port or "off")
@@ -239,7 +239,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     @app.timer(config.reconcile_interval_s)
     async def reconcile() -> None:
         counts = await app.h().sweeper.sweep()
-        if counts["polled"] or counts["reissued"] or counts["expired"]:
+        if counts["polled"] or counts["reissued"] or counts["expired"] or counts["ended_waiting"]:
             log.info("reconciliation sweep: %s", counts)
 
     @app.timer(DEADLINE_TICK_S)

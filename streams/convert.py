@@ -49,7 +49,7 @@ def request_facts(rec: Mapping[str, Any], fingerprint: str, templates: TemplateC
         priority=rec.get("priority") or "NORMAL", template=template, language=content.get("language") or "es",
         has_text=content.get("text") is not None, asks=asks, appointment_id=rec.get("appointment_id"),
         automated=bool(rec.get("automated_reply")), send_at_ms=ms(rec.get("send_at")),
-        expires_at_ms=ms(rec.get("expires_at")),
+        expires_at_ms=ms(rec.get("expires_at")), timezone=rec.get("timezone"),
         # a reminder that asks keeps its own date and time (sealed): the answer's acknowledgement names them
         params=sealed_to_state(content.get("params")) if asks else None,
     )

@@ -25,6 +25,7 @@ from schemas.registry import registry_from_url
 from schemas.templates import TemplateCatalog, default_catalog
 from schemas.topics import BoundTopic, Catalog
 from streams.breakers import Breakers
+from streams.care.clock import QuietHours
 from streams.config import StreamsConfig
 from streams.decide.dedup import fingerprint as keyed_fingerprint
 from streams.decide.keywords import fold
@@ -120,7 +121,11 @@ class Runtime:
 
     def world(self, now: int | None = None) -> World:
         return World(now if now is not None else self.now(), self.config.policy, self._instances,
-                     self.breakers.is_open, self.breakers.reopens_at, self._instance_limit)
+                     self.breakers.is_open, self.breakers.reopens_at, self._instance_limit, self._quiet)
+
+    def _quiet(self, org: str) -> tuple[str, QuietHours]:
+        zone, (start, end) = self.config.settings.care.for_org(org)
+        return zone, QuietHours(start, end)
 
     def _instances(self, org: str, channel: str) -> list[Instance]:
         return [Instance(i.id, i.channel, i.provider) for i in self.directory.for_channel(org, channel)]

@@ -2,7 +2,8 @@
 after an assignment, the commands of messages that nothing touched since (streams.decide.recovery);
 and the reconciliation sweep: poll the provider for messages it accepted but never finished, re-issue
 commands that went missing, expire finished records, rebuild what memory derives from the table
-(the deadline heap, the provider-id index); and the consumer-lag gauge."""
+(the deadline heap, the provider-id index), end messages still waiting past their expiry; and the
+consumer-lag gauge."""
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,9 @@ from typing import Any
 from faust.types import TP
 
 from streams import convert
+from streams.agents.base import Handler
 from streams.care import urgent
-from streams.decide import recovery
+from streams.decide import lifecycle, recovery
 from streams.decide import status as st
 from streams.decide.records import Ledger, Message
 from streams.partitioning import patient_of
@@ -25,10 +27,12 @@ POLL_BATCH = 50       # provider polls per sweep (each is an HTTP call)
 
 
 class Sweeper:
-    def __init__(self, rt: Runtime, messages: PatientTable, owned: Callable[[], set[int]]) -> None:
+    def __init__(self, rt: Runtime, patients: PatientTable, messages: PatientTable,
+                 owned: Callable[[], set[int]]) -> None:
         self.rt = rt
         self.messages = messages
         self.owned = owned
+        self.outputs = Handler(rt, patients, messages)  # the agents' output path, for what the sweep ends
         self._assigned: tuple[int, frozenset[int]] | None = None  # (when, partitions) not yet checked
 
     def assigned(self, partitions: set[int]) -> None:
@@ -100,7 +104,8 @@ class Sweeper:
         out = Out()
         polls: list[Message] = []
         expired: dict[str, Any] = {}
-        counts = {"scanned": 0, "expired": 0, "polled": 0, "reissued": 0}
+        counts = {"scanned": 0, "expired": 0, "polled": 0, "reissued": 0, "ended_waiting": 0}
+        overdue: list[Message] = []
         async for key, msg in scan(self.messages.data):
             if not isinstance(msg, Message) or rt.partition(patient_of(key)) not in mine:
                 continue
@@ -116,6 +121,9 @@ class Sweeper:
                     expired[key] = None
                     for h in msg.hops:
                         rt.provider_index.pop(h.provider_message_id or "", None)
+                continue
+            if lifecycle.expired_while_waiting(msg, now):
+                overdue.append(msg)
                 continue
             for h in msg.hops:
                 if h.provider_message_id:
@@ -142,7 +150,30 @@ class Sweeper:
             self.messages.data.pop(key, None)
         await self.messages.write(rt.send_all, expired)
         counts["expired"] = len(expired)
+        counts["ended_waiting"] = await self.end_overdue(overdue)
         return counts
+
+    async def end_overdue(self, overdue: list[Message]) -> int:
+        """Messages still waiting past their `expires_at` (held, scheduled, queued, retrying) end
+        `expired` here, whenever their parked record would have come back."""
+        if not overdue:
+            return 0
+        now = self.rt.now()
+        view, out = self.outputs.view(), Out()
+        ended = 0
+        for stale in overdue:
+            msg = view.message(stale.recipient_id, stale.message_id)  # an agent may have moved it since
+            if msg is None or not lifecycle.expired_while_waiting(msg, now):
+                continue
+            msg, outs = lifecycle.finish(msg, "expired", now, "expired_while_waiting")
+            view.put_message(msg)
+            patient = view.patient(msg.recipient_id)
+            if (left := patient.drop_pending(msg.message_id)) is not patient:
+                view.put_patient(msg.recipient_id, left)
+            self.outputs.outcomes(outs, msg, out)
+            ended += 1
+        await self.outputs.complete(view, out)
+        return ended
 
     def _lost_after(self, ledger: Ledger) -> int:
         policy = self.rt.config.policy

@@ -1,9 +1,14 @@
 """Intake: what happens to one send request: ignore, refuse, park for later, or dispatch hop 0.
 
-Order: dedup, expiry, schedule, consent, routing, rate limits, loop guard. Rate tokens and the
-loop-guard count are charged only when the request is dispatched, so a parked request coming back
-is not charged twice. With every circuit open the request is still routed: the dispatcher parks
-the command until the circuit lets a trial call through.
+Order: dedup, expiry, schedule, consent, routing, quiet hours, the patient's queue, rate limits,
+loop guard. Rate tokens and the loop-guard count are charged only when the request is dispatched,
+so a parked request coming back is not charged twice. With every circuit open the request is still
+routed: the dispatcher parks the command until the circuit lets a trial call through.
+
+One patient, one queue: a non-urgent message that must wait (rate limit, quiet hours) joins the
+patient's FIFO (`Patient.held`); a later message waits behind it even when its own limits would let
+it go, and only the head is released. Urgent notices skip the queue. No park outlives the message's
+`expires_at`: it comes back then and ends `expired`.
 """
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from streams.care.clock import zone
 from streams.decide import dedup, lifecycle, loopguard, ratelimit
 from streams.decide.consent import allowed_channels
 from streams.decide.fallback import new_hop, next_route
@@ -40,6 +46,12 @@ class Request:
     send_at_ms: int | None = None
     expires_at_ms: int | None = None
     params: SealedState | None = None  # kept only for a reminder that asks (sealed, never opened here)
+    timezone: str | None = None  # the patient's IANA zone, when the sender named it
+
+
+# A message behind the head comes back this long after the head's own due time (never sooner than
+# this from now): the head, released first, has left by then.
+QUEUE_STEP_MS = 1000
 
 
 class Action(StrEnum):
@@ -60,7 +72,7 @@ class Decision:
     hop: Hop | None = None
     shared: Mapping[str, ratelimit.Bucket] = field(default_factory=dict)  # charged org / sender buckets
     alert: str | None = None    # loop guard paused the conversation
-    limiter: str | None = None  # which rate limit parked it: hour, day, urgent, org, inst
+    limiter: str | None = None  # which rate limit parked it: hour, day, urgent, org, inst, queue
 
 
 def new_message(req: Request, now_ms: int) -> Message:
@@ -73,6 +85,29 @@ def _finish(patient: Patient, msg: Message, outs: tuple[Outcome, ...], status: s
             alert: str | None = None) -> Decision:
     msg, more = lifecycle.finish(msg, status, now_ms, reason)
     return Decision(Action.FINISH, reason, patient.drop_pending(msg.message_id), msg, outs + more, alert=alert)
+
+
+def _park(patient: Patient, msg: Message, outs: tuple[Outcome, ...], now_ms: int, reason: str, hold: str,
+          due_ms: int, limiter: str | None = None, *, queue: bool = False) -> Decision:
+    """Come back at `due_ms`, or at the message's expiry if that is sooner. `queue`: take (or keep)
+    its place in the patient's FIFO."""
+    if msg.expires_at_ms is not None:
+        due_ms = min(due_ms, msg.expires_at_ms)
+    if queue:
+        patient = patient.hold(msg.message_id, hold, due_ms)
+    msg = lifecycle.waiting(msg, now_ms, hold, due_ms)
+    return Decision(Action.PARK, reason, patient, msg, outs, due_ms, limiter=limiter)
+
+
+def patient_zone(patient: Patient, req: Request, org_zone: str) -> str:
+    """The zone for the patient's quiet hours: the send's, the appointment's, the last one named, the org's."""
+    plan = patient.reminders(req.appointment_id) if req.appointment_id else None
+    if plan is None and patient.appointments:
+        plan = patient.appointments[-1]
+    for candidate in (req.timezone, plan.planned.timezone if plan else None, patient.timezone):
+        if candidate:
+            return candidate
+    return org_zone
 
 
 def decide(patient: Patient, existing: Message | None, req: Request, world: World,
@@ -100,17 +135,30 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
         if seen.verdict is dedup.Verdict.CONFLICT:
             return _finish(patient, msg, outs, "failed", "idempotency_conflict", now)
         patient = patient.add_pending(msg.message_id, msg.urgent)
+        if req.timezone and req.timezone != patient.timezone:
+            patient = replace(patient, timezone=req.timezone)
 
     if msg.expires_at_ms is not None and now >= msg.expires_at_ms:
         return _finish(patient, msg, outs, "expired", "expired_before_send", now)
     if req.send_at_ms is not None and now < req.send_at_ms:
-        return Decision(Action.PARK, "scheduled", patient, msg, outs, req.send_at_ms)
+        return _park(patient, msg, outs, now, "scheduled", "send_at", req.send_at_ms)
     if not allowed_channels(patient.consent, msg.channels):
         return _finish(patient, msg, outs, "blocked", "blocked_no_consent", now)
 
     found = next_route(msg, patient, world, "first_choice")
     if isinstance(found, NoRoute):
         return _finish(patient, msg, outs, "failed", found.reason, now)
+
+    if not msg.urgent:
+        org_zone, quiet = world.quiet(msg.organization_id)
+        tz = zone(patient_zone(patient, req, org_zone), org_zone)
+        if quiet.contains(now, tz):  # automated replies travel URGENT (streams.agents.automated): not held
+            return _park(patient, msg, outs, now, "quiet_hours", "quiet_hours", quiet.ends_at(now, tz), queue=True)
+        ahead = patient.ahead_of(msg.message_id)
+        if ahead:
+            head = ahead[0]
+            due = max(head.due_ms + QUEUE_STEP_MS, now + QUEUE_STEP_MS)
+            return _park(patient, msg, outs, now, "queued", head.reason, due, "queue", queue=True)
 
     if msg.urgent:
         limits = {"urgent": policy.urgent_hour}
@@ -123,7 +171,9 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
     rate = ratelimit.check(buckets, limits, now)
     if not rate.allowed:
         limiter = (rate.limiter or "").split(":")[0]
-        return Decision(Action.PARK, "rate_limited", patient, msg, outs, rate.due_ms, limiter=limiter)
+        assert rate.due_ms is not None
+        return _park(patient, msg, outs, now, "rate_limited", "rate_limited", rate.due_ms, limiter,
+                     queue=not msg.urgent)
 
     if msg.automated:
         verdict, loop = loopguard.allow_automated(patient.loop, now, policy.loop)
@@ -134,6 +184,8 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
 
     own = {n: b for n, b in rate.buckets.items() if n in ("urgent", "hour", "day")}
     patient = patient.with_buckets(own)
+    if patient.held and patient.held[0].message_id == msg.message_id:
+        patient = replace(patient, held=patient.held[1:])  # the head leaves; the next is released after it
     if msg.asks == "confirm_cancel":
         patient = replace(patient, question=Question(msg.message_id, now, msg.appointment_id))
     hop = new_hop(msg, found, world)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from streams.care import urgent
 from streams.decide import status as st
 from streams.decide.evolve import evolve
-from streams.decide.records import Hop, Message
+from streams.decide.records import Hop, Ledger, Message
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,22 @@ def retrying(msg: Message, hop: Hop, now_ms: int, reason: str, error_code: str |
     return evolve(msg, history=(*history, entry), updated_at_ms=max(msg.updated_at_ms, now_ms))
 
 
+def waiting(msg: Message, now_ms: int, reason: str, next_at_ms: int) -> Message:
+    """The message, not yet routed, waits: a `scheduled` (send_at) or `held` (rate_limited,
+    quiet_hours) history entry saying why and when it is looked at again, which is the message's
+    reason and next try while it is the latest (status.explain). The status stays `accepted`; a wait
+    that follows one of the same kind and reason replaces its entry instead of adding one."""
+    kind = st.SCHEDULED if reason == "send_at" else st.HELD
+    entry = st.Entry(kind, now_ms, reason=reason, next_attempt_at_ms=next_at_ms)
+    history = msg.history
+    last = history[-1] if history else None
+    if last is not None and last.status == kind and last.reason == reason:
+        if last.next_attempt_at_ms == next_at_ms:
+            return msg
+        history = history[:-1]
+    return evolve(msg, history=(*history, entry), updated_at_ms=max(msg.updated_at_ms, now_ms))
+
+
 def finish(msg: Message, status: str, now_ms: int, reason: str, error_code: str | None = None
            ) -> tuple[Message, tuple[Outcome, ...]]:
     """The pipeline ends the message: cancelled, blocked, expired, or failed with no channel left."""
@@ -117,3 +133,13 @@ def finish(msg: Message, status: str, now_ms: int, reason: str, error_code: str 
     return msg, (Outcome(msg.message_id, new, previous, hop.hop if hop else 0, hop.attempt_id if hop else None,
                          hop.channel if hop else "UNKNOWN", hop.provider if hop else None, error_code, reason,
                          _is_final(msg, new), now_ms),)
+
+
+def expired_while_waiting(msg: Message, now_ms: int) -> bool:
+    """Past its `expires_at` and not with a provider: scheduled, held, queued (no hop yet) or waiting
+    for a retry. The reconciliation sweep ends it `expired` (a hop planned or in flight is the
+    dispatcher's to screen: it may already be with the provider)."""
+    if msg.is_final or msg.expires_at_ms is None or now_ms < msg.expires_at_ms:
+        return False
+    hop = msg.current
+    return hop is None or hop.ledger is Ledger.WAITING

@@ -30,6 +30,15 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Held:
+    """One entry of the patient's queue: a message waiting its turn (`Patient.held`)."""
+
+    message_id: str
+    reason: str   # rate_limited, quiet_hours: why the head waits (a later entry waits behind it)
+    due_ms: int   # when it is looked at again
+
+
+@dataclass(frozen=True)
 class Question:
     """An open confirm/cancel question: the reminder the patient may be answering."""
 
@@ -82,6 +91,8 @@ class Patient:
     inbound_ids: tuple[SeenId, ...] = ()             # inbound provider message ids of the dedup window
     appointments: tuple[Reminders, ...] = ()         # reminder plans, one per appointment
     ai: Bridge = field(default_factory=Bridge)       # requests awaiting the AI agent (streams.care.ai_bridge)
+    held: tuple[Held, ...] = ()                      # FIFO of non-urgent messages waiting, in acceptance order
+    timezone: str | None = None                      # the zone the last send named (quiet hours)
 
     def bucket(self, name: str) -> Bucket | None:
         return next((b for n, b in self.caps if n == name), None)
@@ -117,10 +128,26 @@ class Patient:
         return replace(self, pending=(*self.pending, Pending(message_id, urgent)))
 
     def drop_pending(self, *message_ids: str) -> Patient:
+        """The messages ended or went to a provider: out of `pending` and out of the queue, wherever they are."""
         gone = set(message_ids)
-        if not any(p.message_id in gone for p in self.pending):
+        if not any(p.message_id in gone for p in self.pending) and not any(h.message_id in gone for h in self.held):
             return self
-        return replace(self, pending=tuple(p for p in self.pending if p.message_id not in gone))
+        return replace(self, pending=tuple(p for p in self.pending if p.message_id not in gone),
+                       held=tuple(h for h in self.held if h.message_id not in gone))
+
+    def ahead_of(self, message_id: str) -> tuple[Held, ...]:
+        """The queue entries before `message_id` (all of them when it is not queued)."""
+        for i, h in enumerate(self.held):
+            if h.message_id == message_id:
+                return self.held[:i]
+        return self.held
+
+    def hold(self, message_id: str, reason: str, due_ms: int) -> Patient:
+        """Queue the message (at the end), or update its entry where it stands."""
+        entry = Held(message_id, reason, due_ms)
+        if any(h.message_id == message_id for h in self.held):
+            return replace(self, held=tuple(entry if h.message_id == message_id else h for h in self.held))
+        return replace(self, held=(*self.held, entry))
 
 
 class Ledger(StrEnum):
@@ -220,7 +247,19 @@ def prune_pending(patient: Patient, lookup: Callable[[str], Message | None]) -> 
         return msg is not None and not msg.is_final and not any(h.ledger is Ledger.ACCEPTED for h in msg.hops)
 
     kept = tuple(p for p in patient.pending if still(p))
-    return patient if len(kept) == len(patient.pending) else replace(patient, pending=kept)
+    patient = patient if len(kept) == len(patient.pending) else replace(patient, pending=kept)
+    return prune_held(patient, lookup)
+
+
+def prune_held(patient: Patient, lookup: Callable[[str], Message | None]) -> Patient:
+    """Forget queue entries whose message ended, is gone, or was routed: a lost entry must not hold
+    the patient's later messages for ever."""
+    def waiting(h: Held) -> bool:
+        msg = lookup(h.message_id)
+        return msg is not None and not msg.is_final and not msg.hops
+
+    kept = tuple(h for h in patient.held if waiting(h))
+    return patient if len(kept) == len(patient.held) else replace(patient, held=kept)
 
 
 def attempt_id(message_id: str, hop: int) -> str:

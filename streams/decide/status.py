@@ -40,6 +40,8 @@ class Entry:
 
 
 RETRYING = "retrying"  # a history entry only: the attempt waits for another provider call
+HELD = "held"            # a history entry only: not yet routed, waiting (rate_limited, quiet_hours)
+SCHEDULED = "scheduled"  # a history entry only: not yet routed, waiting for its send_at
 
 
 def is_repeat(history: tuple[Entry, ...], event: Entry) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from streams.care.clock import QuietHours
 from streams.decide.loopguard import LoopConfig
 from streams.decide.ratelimit import Limit
 from streams.decide.retry import RetryPolicy
@@ -40,6 +41,13 @@ def _zero(_: str) -> int:
     return 0
 
 
+NO_QUIET = QuietHours(0, 0)
+
+
+def _no_quiet(_: str) -> tuple[str, QuietHours]:
+    return "UTC", NO_QUIET
+
+
 @dataclass(frozen=True)
 class World:
     now_ms: int
@@ -48,3 +56,4 @@ class World:
     is_open: Callable[[str], bool] = _never          # routing's view of the circuits
     reopens_at: Callable[[str], int] = _zero
     instance_limit: Callable[[str], Limit] = field(default=lambda _id: Limit(0, 0))
+    quiet: Callable[[str], tuple[str, QuietHours]] = _no_quiet  # organization -> (its zone, its quiet hours)

@@ -35,6 +35,7 @@ def _env(bootstrap: str, registry_url: str, **extra: str) -> dict[str, str]:
         "CARELAY_ANALYTICS_SQL_ORGS": "demo-clinic",  # the operator: its analyst key has /v1/sql
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",
         "CARELAY_LOG_LEVEL": "INFO",
+        "CARELAY_CARE_QUIET_HOURS": "00:00-00:00",  # every non-urgent send waits out quiet hours: off here
         **extra,
     }
 

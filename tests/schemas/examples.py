@@ -34,6 +34,7 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "channels": ["WHATSAPP", "SMS", "VOICE"], "content": content, "priority": "URGENT",
             "send_at": None, "expires_at": now + 3_600_000, "correlation_id": "corr-1", "appointment_id": "appt-991",
             "created_at": now, "source": "gateway", "automated_reply": False, "metadata": {"campaign": "q4"},
+            "timezone": "America/Mexico_City",
         },
         "DispatchCommand": {
             "message_id": MID, "attempt_id": MID + ":0",

@@ -24,6 +24,7 @@ FAST = {
     "CARELAY_RECONCILE_STUCK_S": "30",
     "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",  # a killed worker's partitions move on quickly
     "CARELAY_TWILIO_SMS_PER_SECOND": "60",  # a short code: a long code's 1/s would pace the tests
+    "CARELAY_CARE_QUIET_HOURS": "00:00-00:00",  # every non-urgent send waits out quiet hours: off unless tested
 }
 
 
