@@ -20,6 +20,7 @@ from faust.types import TP
 from schemas import heap
 from schemas.settings import Settings
 from schemas.topics import TOPICS, ensure_topics
+from streams import summary
 from streams.agents.ai import AiBridge
 from streams.agents.appointments import Appointments, ReminderTimer
 from streams.agents.conversations import Conversations
@@ -254,6 +255,10 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
     @app.timer(AI_TICK_S)
     async def ai_deadlines() -> None:
         await app.h().ai.fire()
+
+    @app.timer(summary.INTERVAL_S)
+    async def pipeline_summary() -> None:
+        summary.log_summary(app.h().runtime.summary)
 
     @app.timer(LAG_INTERVAL_S)
     async def lag() -> None:

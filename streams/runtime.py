@@ -35,6 +35,7 @@ from streams.decide.routing import Instance
 from streams.decide.world import World
 from streams.metrics import Metrics
 from streams.partitioning import partition_for
+from streams.summary import Summary
 
 Record = tuple[str, bytes | None, bytes | None, int | None]  # topic, key, value (None: tombstone), partition
 SendMany = Callable[[list[Record]], Awaitable[None]]
@@ -67,6 +68,7 @@ class Runtime:
         self.config = config
         self.clock = clock
         self.metrics = Metrics()
+        self.summary = Summary()  # the per-minute log line (streams.summary)
         self.catalog = Catalog(s.kafka.topic_prefix, registry_from_url(s.kafka.schema_registry_url))
         self.cipher = PhiCipher(s.phi_keys)
         self.pseudonymize = Pseudonymizer(s.pseudonym_key_bytes)

@@ -117,6 +117,11 @@ class View:
         self._dirty_messages[key] = msg
         self._messages.data[key] = msg
 
+    def first_status(self, msg: Message) -> str | None:
+        """The message's status before this batch; None when the batch created it."""
+        first = self._first.get(f"{msg.recipient_id}|{msg.message_id}")
+        return first.status if first is not None else None
+
     def restated(self) -> list[Message]:
         """Changed messages whose status, history or finality changed (a ledger-only change is not news)."""
         found = []
@@ -179,8 +184,10 @@ class Handler:
         """Emit the batch's outputs (with one MessageState per restated message and one AppointmentPlan
         per changed reminder plan) and wait for the broker, then write the changelog and wait again:
         the state is durable when this returns."""
+        summary = self.rt.summary
         for msg in view.restated():
             out.add(self.rt.catalog.message_state, msg.message_id.encode(), convert.state_record(msg), None)
+            summary.changed(view.first_status(msg), msg.status)
         for before, after in view.replanned():
             self.replanned(out, before, after)
         await self.rt.emit(out)

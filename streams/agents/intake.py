@@ -37,6 +37,8 @@ class Intake(Handler):
         d = intake.decide(patient, view.message(rid, req.message_id), req, rt.world(now), shared)
         parked = d.action is intake.Action.PARK
         rt.metrics.decide(self.name, f"park_{d.limiter or d.reason}" if parked else d.reason)
+        if parked:
+            rt.summary.add("held")
         if d.patient is not patient:
             view.put_patient(rid, d.patient)
         if d.message is None:
