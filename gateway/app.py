@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from connectors.instances import load_directory
 from gateway import appointments, conversations, errors, fhir, health, reads, sends, webhooks
+from gateway.accepted import AcceptedSendsView
 from gateway.audit import Auditor
 from gateway.auth import KeyStore
 from gateway.idempotency import IdempotencyTable
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.publisher.start()
         svc.audit_publisher.start()
         svc.state.start()
+        svc.accepted.start()
         svc.staff.start()
         svc.plans.start()
         app.state.services = svc
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             watcher.cancel()
             setup.close()
             svc.state.close()
+            svc.accepted.close()
             svc.staff.close()
             svc.plans.close()
             svc.refusals.flush_log()
@@ -141,6 +144,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
                                 on_renew=metrics.producer_renewals.inc,
                                 extra_config={"queue.buffering.max.messages": g.audit_queue_max_messages,
                                               "client.id": "carelay-gateway-audit"})
+    state = MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec)
     auditor = Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc, background=audit_publisher)
     return Services(
         settings=settings,
@@ -151,7 +155,8 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         audit_publisher=audit_publisher,
         auditor=auditor,
         refusals=Refusals(auditor, SourceLimiter(g.refusals_per_minute), metrics),
-        state=MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec),
+        state=state,
+        accepted=AcceptedSendsView(k.bootstrap, topics.send_requests.name, topics.send_requests.codec, state.has),
         staff=StaffNotificationView(k.bootstrap, topics.staff_notifications.name, topics.staff_notifications.codec,
                                     g.staff_view_size),
         plans=AppointmentPlanView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),

@@ -17,10 +17,12 @@ async def readyz(request: Request) -> Response:
     kafka = await svc.publisher.broker_reachable()
     topics = svc.topics_ready.is_set()
     state = svc.state.loaded
+    accepted = svc.accepted.loaded
     staff = svc.staff.loaded
     plans = svc.plans.loaded
-    ready = kafka and topics and state and staff and plans
+    ready = kafka and topics and state and accepted and staff and plans
     doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "topics": topics,
-           "message_state_loaded": state, "staff_notifications_loaded": staff, "appointment_plans_loaded": plans}
+           "message_state_loaded": state, "accepted_sends_loaded": accepted, "staff_notifications_loaded": staff,
+           "appointment_plans_loaded": plans}
     return Response(orjson.dumps(doc), 200 if ready else 503, {"Retry-After": "1"} if not ready else None,
                     media_type="application/json")

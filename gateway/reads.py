@@ -2,6 +2,9 @@
 GET /v1/staff/notifications (gateway.staff)."""
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,10 +13,11 @@ from gateway import staff
 from gateway.audit import ALLOWED, REJECTED, Actor
 from gateway.auth import Action
 from gateway.errors import GatewayError, NotFound, Unavailable, spec_for
-from gateway.services import guard, remote_addr, services
+from gateway.services import Services, guard, remote_addr, services
 from gateway.state import accepted_only, iso, present
 
 READ = Action.READ.value
+CATCH_UP_S = 3.0  # how long a GET that finds nothing waits for the accepted-sends view to read what Kafka holds
 
 
 async def get_message(request: Request) -> Response:
@@ -23,12 +27,21 @@ async def get_message(request: Request) -> Response:
     actor, remote = Actor.of(key), remote_addr(request)
     record = svc.state.get(message_id)
     doc = None
-    if record is not None and record["organization_id"] == key.organization_id:
-        doc = present(record)
+    if record is not None:
+        if record["organization_id"] == key.organization_id:
+            doc = present(record)
     else:
-        local = svc.idempotency.accepted(message_id)
-        if record is None and local is not None and local.organization_id == key.organization_id:
-            doc = accepted_only(message_id, local.created_at_ms)
+        doc = _accepted(svc, message_id, key.organization_id)
+        if doc is None and not (svc.state.loaded and svc.accepted.loaded):
+            raise Unavailable("message state is still loading")
+        if doc is None:
+            # a send acknowledged (by any process) before this request began is known once the view
+            # has read what Kafka holds now; when that cannot be told, the answer is "try again"
+            if not await asyncio.to_thread(svc.accepted.caught_up, CATCH_UP_S):
+                raise Unavailable("accepted sends are still being read")
+            record = svc.state.get(message_id)
+            doc = present(record) if record is not None and record["organization_id"] == key.organization_id \
+                else _accepted(svc, message_id, key.organization_id)
     if doc is None:
         # another organization's message is indistinguishable from an unknown one
         svc.auditor.fire(actor, READ, REJECTED, resource=message_id[:64], reason="not_found", remote_addr=remote)
@@ -37,6 +50,18 @@ async def get_message(request: Request) -> Response:
     await svc.publisher.wait([svc.auditor.submit(actor, READ, ALLOWED, resource=message_id, remote_addr=remote)],
                              label="audit")
     return Response(orjson.dumps(doc), 200, media_type="application/json")
+
+
+def _accepted(svc: Services, message_id: str, organization_id: str) -> dict[str, Any] | None:
+    """`accepted` for a send this process, another one, or another writer put on send.requests, while
+    the stream workers have not written its state: an accepted message is never a 404 to its sender."""
+    local = svc.idempotency.accepted(message_id)
+    if local is not None and local.organization_id == organization_id:
+        return accepted_only(message_id, local.created_at_ms)
+    seen = svc.accepted.get(message_id)
+    if seen is not None and seen.organization_id == organization_id:
+        return accepted_only(message_id, seen.accepted_at_ms)
+    return None
 
 
 async def list_templates(request: Request) -> Response:

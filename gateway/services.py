@@ -11,6 +11,7 @@ from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
 from connectors.instances import ChannelDirectory
+from gateway.accepted import AcceptedSendsView
 from gateway.audit import ANONYMOUS, Actor, Auditor
 from gateway.auth import Action, ApiKey, KeyStore, authenticate, authorize
 from gateway.errors import GatewayError, spec_for
@@ -40,6 +41,7 @@ class Services:
     auditor: Auditor
     refusals: Refusals
     state: MessageStateView
+    accepted: AcceptedSendsView
     staff: StaffNotificationView
     plans: AppointmentPlanView
     idempotency: IdempotencyTable

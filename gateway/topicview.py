@@ -79,9 +79,10 @@ class TopicView:
             while not self._stop.is_set():
                 for msg in consumer.consume(num_messages=500, timeout=POLL_TIMEOUT_S):
                     if msg.error() is None:
-                        self.take(msg.key(), msg.value())
+                        self.receive(msg)
                 if self._targets:
                     self._check_caught_up(consumer)
+                self.after_batch(consumer)
         finally:
             consumer.close()
 
@@ -111,6 +112,13 @@ class TopicView:
                 del self._targets[tp.partition]
         if not self._targets:
             self._loaded.set()
+
+    def receive(self, msg: Any) -> None:
+        """One consumed record (a confluent_kafka Message); by default its key and value to `take`."""
+        self.take(msg.key(), msg.value())
+
+    def after_batch(self, consumer: Consumer) -> None:
+        """After each consume call (at least every POLL_TIMEOUT_S): a hook for views that track positions."""
 
     def take(self, key: bytes | None, value: bytes | None) -> None:
         """One raw record (None: a tombstone); by default decoded and applied. Consumer thread only."""

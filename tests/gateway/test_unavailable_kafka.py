@@ -73,7 +73,14 @@ def test_not_ready_but_alive(down):
     assert c.get("/healthz").status_code == 200
 
 
+def test_an_unknown_message_is_not_a_404_while_the_views_cannot_be_read(down):
+    """Kafka down: the gateway cannot tell whether another process accepted it, so it says try again."""
+    c, _ = down
+    r = c.get("/v1/messages/6f1c3c1e-5b0e-4c55-9b7e-8c2a9d1f0a11", headers=SENDER)
+    assert r.status_code == 503 and "retry-after" in r.headers
+
+
 def test_ready_with_a_broker(client):
     doc = client.get("/readyz").json()
     assert doc == {"status": "ready", "kafka": True, "topics": True, "message_state_loaded": True,
-                   "staff_notifications_loaded": True, "appointment_plans_loaded": True}
+                   "accepted_sends_loaded": True, "staff_notifications_loaded": True, "appointment_plans_loaded": True}
