@@ -52,7 +52,7 @@ def test_a_flood_of_refusals_never_makes_a_send_503_and_is_audited_as_counts(set
     denied = [r for _, r in read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=FLOOD, timeout_s=5,
                                        where=lambda r: r["outcome"] == "denied")]
     flooder = [r for r in denied if r["remote_addr"] == FLOODER]
-    assert 1 <= len(flooder) <= 5  # window counts, not one record per refusal
+    assert 1 <= len(flooder) <= 10  # one per second the flood lasted, not one per refusal
     assert {(r["actor"], r["action"], r["reason"], r["resource"]) for r in flooder} == {
         ("anonymous", "message.send", "unauthenticated", "/v1/messages")}
     assert sum(int(r["details"]["requests"]) for r in flooder) == FLOOD

@@ -6,10 +6,12 @@ import asyncio
 import logging
 import subprocess
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from gateway import audit
 from gateway.audit import ANONYMOUS, Actor
 from gateway.metrics import GatewayMetrics
 from gateway.refusals import LogBudget, Refusals, SourceLimiter
@@ -120,3 +122,35 @@ def test_the_gateway_logs_info_under_uvicorn_which_configures_only_its_own_logge
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert "INFO gateway.refusals: refused /v1/messages: unauthenticated" in done.stderr
     assert "not at INFO" not in done.stderr
+
+
+class _Publisher:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def submit(self, topic: str, key: Any, value: dict[str, Any]) -> asyncio.Future[None]:
+        self.records.append(value)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+
+def test_refusals_are_audited_per_window_and_a_flood_from_many_addresses_stays_bounded(monkeypatch):
+    monkeypatch.setattr(audit, "MAX_TALLY_KEYS", 3)
+    background = _Publisher()
+    topic = SimpleNamespace(name="audit", codec=SimpleNamespace(encode=lambda record: record))
+    auditor = audit.Auditor(_Publisher(), topic, background=background)  # type: ignore[arg-type]
+
+    async def flood() -> None:
+        for n in range(10):
+            auditor.tally(ANONYMOUS, "message.send", outcome=audit.DENIED, reason="unauthenticated",
+                          resource="/v1/messages", remote_addr=f"203.0.113.{n % 5}", limited=n >= 8)
+        auditor.flush_tally()
+
+    asyncio.run(flood())
+    rows = sorted((r["remote_addr"] or "", r["details"]["requests"], r["details"].get("rate_limited"))
+                  for r in background.records)
+    # three addresses kept (two requests each), the other two folded into one record without an address
+    assert rows == [("", "4", "2"), ("203.0.113.0", "2", None), ("203.0.113.1", "2", None),
+                    ("203.0.113.2", "2", None)]
+    assert {r["outcome"] for r in background.records} == {"denied"} and "items" not in background.records[0]["details"]
