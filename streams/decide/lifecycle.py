@@ -37,8 +37,8 @@ def finalize(msg: Message, now_ms: int) -> Message:
     may still follow (care.urgent.awaiting): it becomes final when read, when the call ends, or when
     no call will be made."""
     final = (msg.status in st.REACHED or msg.status in st.FAILURES) and not urgent.awaiting(msg)
-    if final and not msg.is_final:
-        return evolve(msg, is_final=True, final_at_ms=now_ms)
+    if final and not msg.is_final:  # updated_at moves too: analytics keeps the newest state by it
+        return evolve(msg, is_final=True, final_at_ms=now_ms, updated_at_ms=max(msg.updated_at_ms, now_ms))
     return msg
 
 

@@ -87,6 +87,10 @@ def merge(current: str | None, incoming: str) -> str:
       a fact about the patient's phone while `failed` only says one delivery path failed; if the
       failure already triggered a fallback, the history shows both hops, and a fallback hop not
       yet sent is dropped by the dispatcher because the message is delivered.
+      The earlier failure stays in the history as it was (not late: it moved its attempt when it
+      came), but it no longer ends the message (`ending` looks at the message's status), so a
+      message delivered after a failure has no error code and, in analytics, no `failed_at`. The
+      reverse order is the late case: a failure after `delivered` is kept with `late=True`.
     """
     if current is None or current == incoming:
         return incoming

@@ -238,7 +238,7 @@ def test_statuses_out_of_order_and_twice_reconcile_to_one_history(stack: Stack, 
 def test_circuit_opens_on_an_outage_routes_around_it_and_closes_again(
         stack: Stack, client: Client, worker: Proc, scenario: Callable[[dict], None]) -> None:
     circuit = client.reader("circuit")
-    outcomes = client.reader("outcomes")
+    outcomes, states = client.reader("outcomes"), client.reader("message_state")
     scenario({"outage": {"provider": "meta", "seconds": 4, "http_status": 500, "code": 131000}})
     burst = [client.request(number(), channels=("WHATSAPP",)) for _ in range(6)]
     client.send(*burst)
@@ -252,6 +252,16 @@ def test_circuit_opens_on_an_outage_routes_around_it_and_closes_again(
         [sent] = stack.sent(message_id=r["message_id"])
         assert sent["channel"] == "WHATSAPP"
     assert any(o["reason"] == "fallback_circuit_open" for o in seen if o["status"] == "routed")
+    # the 500s before the circuit opened were retried: each retry is in the history with its call and next try
+    ids = {r["message_id"] for r in burst}
+    written = [r for r in states.poll(1.0) if r["message_id"] in ids]
+    retries = [h for r in written for h in r["history"] if h["status"] == "retrying"]
+    assert retries, f"no retry in the history\n{worker.tail()}"
+    assert all(h["attempt"] >= 1 and h["reason"] in ("retryable", "circuit_open") and h["next_attempt_at"] > h["at"]
+               for h in retries)
+    last = {r["message_id"]: r for r in written}
+    assert {(r["error_code"], r["reason"]) for r in last.values()} == {(None, None)}
+    assert {r["status"] for r in last.values()} <= {"delivered", "read"}
 
     time.sleep(4 + 3)  # the outage ends; then the recovery time lets trial calls through
     trials = [client.request(number(), channels=("WHATSAPP",)) for _ in range(3)]

@@ -207,3 +207,17 @@ def test_a_late_status_is_kept_once_whatever_its_kind() -> None:
             msg = r.message
     late = [(e.status, e.error_code) for e in msg.history if e.late]
     assert late == [("undelivered", "30003")]  # queued: the send result said so already
+
+
+def test_multi_device_failed_then_delivered_ends_delivered_without_an_error_code() -> None:
+    """WhatsApp on several devices: `failed` (one device) and later `delivered` (another). The failure
+    moved the attempt when it came, so it is not late; `delivered` wins and the message has no code."""
+    msg = sent_message(channels=("WHATSAPP",))
+    r = apply(msg, status("failed", NOW + 20, code="131026", cls="fallback"), Patient(), world(NOW + 20))
+    assert r.message is not None and r.message.status == "failed"
+    assert convert.state_record(r.message)["error_code"] == "131026"
+    r = apply(r.message, status("delivered", NOW + 30), Patient(), world(NOW + 30))
+    assert r.message is not None and r.message.status == "delivered"
+    assert [(e.status, e.late) for e in r.message.history][-2:] == [("failed", False), ("delivered", False)]
+    state = convert.state_record(r.message)
+    assert (state["status"], state["error_code"], state["reason"]) == ("delivered", None, None)
