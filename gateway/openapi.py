@@ -309,7 +309,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "message_id": {"type": "string"}, "status": {"type": "string"},
             "reason": {"type": ["string", "null"],
                        "description": "why a message is failed, blocked, expired, cancelled, retrying, "
-                                      "held (rate_limited, quiet_hours) or scheduled (send_at)"},
+                                      "held (rate_limited, quiet_hours, queued) or scheduled (send_at)"},
             "error_code": {"type": ["string", "null"], "description": "never set on a delivered message"},
             "next_attempt_at": {"type": ["string", "null"], "description": "retrying, held, scheduled"},
             "channel": {"type": ["string", "null"]}, "provider": {"type": ["string", "null"]},

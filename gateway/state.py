@@ -81,11 +81,12 @@ def _why(record: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any
             "next_attempt_at": None}
 
 
-WAITING = {"send_at": "scheduled", "rate_limited": "held", "quiet_hours": "held"}  # reason -> shown status
+# reason -> shown status; `queued`: behind an earlier message to the patient that is still on its way
+WAITING = {"send_at": "scheduled", "rate_limited": "held", "quiet_hours": "held", "queued": "held"}
 
 
 def shown_status(record: dict[str, Any]) -> str:
-    """`accepted` that is waiting reads `scheduled` (send_at) or `held` (rate_limited, quiet_hours)."""
+    """`accepted` that is waiting reads `scheduled` (send_at) or `held` (rate_limited, quiet_hours, queued)."""
     status: str = record["status"]
     if status == "accepted" and not record.get("is_final", False):
         return WAITING.get(record.get("reason") or "", status)

@@ -6,7 +6,7 @@ from faust.types import EventT
 from streams import convert
 from streams.agents.base import Handler, View
 from streams.decide import intake
-from streams.decide.records import prune_held, prune_pending
+from streams.decide.records import prune_held, prune_pending, unsent_ahead
 from streams.runtime import Out
 
 PRUNE_AT = 8  # pending entries are pruned lazily, when a patient has more than this
@@ -34,7 +34,10 @@ class Intake(Handler):
             patient = prune_pending(patient, lambda mid: view.message(rid, mid))
         elif patient.held:  # the queue is short and must not keep an entry that ended elsewhere
             patient = prune_held(patient, lambda mid: view.message(rid, mid))
-        d = intake.decide(patient, view.message(rid, req.message_id), req, rt.world(now), shared)
+        ahead = None if req.priority == "URGENT" else unsent_ahead(patient, req.message_id,
+                                                                    lambda mid: view.message(rid, mid))
+        d = intake.decide(patient, view.message(rid, req.message_id), req, rt.world(now), shared,
+                          unsent_ahead=ahead)
         parked = d.action is intake.Action.PARK
         rt.metrics.decide(self.name, f"park_{d.limiter or d.reason}" if parked else d.reason)
         if parked:

@@ -111,7 +111,9 @@ def patient_zone(patient: Patient, req: Request, org_zone: str) -> str:
 
 
 def decide(patient: Patient, existing: Message | None, req: Request, world: World,
-           shared: Mapping[str, ratelimit.Bucket | None]) -> Decision:
+           shared: Mapping[str, ratelimit.Bucket | None], *, unsent_ahead: int | None = None) -> Decision:
+    """`unsent_ahead` (records.unsent_ahead): an earlier message of the patient is routed but not
+    yet with a provider; when its next try is due (0: unknown)."""
     now, policy = world.now_ms, world.policy
     outs: tuple[Outcome, ...] = ()
     if existing is not None:
@@ -159,6 +161,9 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
             head = ahead[0]
             due = max(head.due_ms + QUEUE_STEP_MS, now + QUEUE_STEP_MS)
             return _park(patient, msg, outs, now, "queued", head.reason, due, "queue", queue=True)
+        if unsent_ahead is not None:  # an earlier one is retrying or on its way: it leaves first
+            due = max(unsent_ahead + QUEUE_STEP_MS, now + QUEUE_STEP_MS)
+            return _park(patient, msg, outs, now, "queued", "queued", due, "queue", queue=True)
 
     if msg.urgent:
         limits = {"urgent": policy.urgent_hour}

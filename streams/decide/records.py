@@ -251,6 +251,21 @@ def prune_pending(patient: Patient, lookup: Callable[[str], Message | None]) -> 
     return prune_held(patient, lookup)
 
 
+def unsent_ahead(patient: Patient, message_id: str, lookup: Callable[[str], Message | None]) -> int | None:
+    """Whether a non-urgent message accepted before `message_id` is routed but not yet taken by a
+    provider (planned, in flight, waiting for a retry): then `message_id` waits behind it. The answer
+    is when the earlier one's next try is due (0: unknown, look again soon); None: nothing ahead."""
+    for p in patient.pending:
+        if p.message_id == message_id:
+            break
+        msg = None if p.urgent else lookup(p.message_id)
+        hop = msg.current if msg is not None and not msg.is_final else None
+        if msg is not None and hop is not None and hop.ledger in UNSENT:
+            last = msg.history[-1] if msg.history else None
+            return (last.next_attempt_at_ms or 0) if last is not None and last.attempt_id == hop.attempt_id else 0
+    return None
+
+
 def prune_held(patient: Patient, lookup: Callable[[str], Message | None]) -> Patient:
     """Forget queue entries whose message ended, is gone, or was routed: a lost entry must not hold
     the patient's later messages for ever."""
@@ -260,6 +275,9 @@ def prune_held(patient: Patient, lookup: Callable[[str], Message | None]) -> Pat
 
     kept = tuple(h for h in patient.held if waiting(h))
     return patient if len(kept) == len(patient.held) else replace(patient, held=kept)
+
+
+UNSENT = frozenset({Ledger.PLANNED, Ledger.IN_FLIGHT, Ledger.WAITING})
 
 
 def attempt_id(message_id: str, hop: int) -> str:

@@ -14,9 +14,9 @@ from streams.care.clock import QuietHours
 from streams.care.schedule import Kind, Planned
 from streams.convert import state_record
 from streams.decide.intake import QUEUE_STEP_MS, Action, Decision, Request, decide
-from streams.decide.lifecycle import expired_while_waiting, waiting
+from streams.decide.lifecycle import expired_while_waiting, retrying, waiting
 from streams.decide.ratelimit import Limit
-from streams.decide.records import Held, Ledger, Message, Patient, Reminders, prune_held
+from streams.decide.records import Held, Ledger, Message, Patient, Reminders, prune_held, unsent_ahead
 from streams.decide.world import World
 
 from .helpers import request, world
@@ -305,3 +305,43 @@ def test_a_queued_message_coming_back_again_keeps_one_held_entry() -> None:
     assert again.message is not None
     assert [e.status for e in again.message.history] == ["accepted", "held"]
     assert again.message.history[-1].next_attempt_at_ms == NOW + 6000 + QUEUE_STEP_MS  # the head is due: a step on
+
+
+# -- through retries: a later message waits while an earlier one is routed but not yet sent --------
+def on_its_way(ledger: Ledger, *, urgent: bool = False, retry_at: int | None = None) -> Message:
+    msg = replace(routed(ledger), message_id="m0", priority="URGENT" if urgent else "NORMAL")
+    if retry_at is not None:
+        assert msg.current is not None
+        msg = retrying(msg, msg.current, NOW, "retryable", "500", retry_at)
+    return msg
+
+
+UNSENT_CASES = [
+    # (id, the earlier message, when the later one's wait ends: None = it goes)
+    ("planned", on_its_way(Ledger.PLANNED), 0),
+    ("in_flight", on_its_way(Ledger.IN_FLIGHT), 0),
+    ("waiting_for_a_retry", on_its_way(Ledger.WAITING, retry_at=NOW + 800), NOW + 800),
+    ("taken_by_the_provider", on_its_way(Ledger.ACCEPTED), None),
+    ("failed_for_good", replace(on_its_way(Ledger.FAILED), is_final=True, status="failed"), None),
+    ("urgent_ahead_does_not_hold_the_queue", on_its_way(Ledger.WAITING, urgent=True), None),
+]
+
+
+@pytest.mark.parametrize(("earlier", "wait"), [c[1:] for c in UNSENT_CASES], ids=[c[0] for c in UNSENT_CASES])
+def test_unsent_ahead(earlier: Message, wait: int | None) -> None:
+    patient = Patient().add_pending("m0", earlier.urgent)
+    assert unsent_ahead(patient, "m1", {"m0": earlier}.get) == wait
+    patient = patient.add_pending("m1", False)
+    assert unsent_ahead(patient, "m0", {"m0": earlier}.get) is None  # nothing is ahead of the first
+
+
+@pytest.mark.parametrize(("req", "action", "due"), [
+    (request("m1"), Action.PARK, NOW + 800 + QUEUE_STEP_MS),
+    (request("u1", priority="URGENT"), Action.DISPATCH, None),
+], ids=["normal_waits_until_after_the_retry", "urgent_goes"])
+def test_a_later_message_waits_behind_one_that_is_retrying(req: Request, action: Action, due: int | None) -> None:
+    d = decide(Patient(), None, req, world(NOW), {}, unsent_ahead=None if req.priority == "URGENT" else NOW + 800)
+    assert (d.action, d.due_ms) == (action, due)
+    if action is Action.PARK:
+        assert d.reason == "queued" and [h.message_id for h in d.patient.held] == ["m1"]
+        assert state_record(d.message)["reason"] == "queued"
