@@ -36,6 +36,12 @@ def send_urgent(stack: Stack, to: str) -> str:
     return str(r.json()["message_id"])
 
 
+def get_state(stack: Stack, message_id: str) -> dict[str, Any]:
+    r = httpx.get(f"{stack.gw_url}/v1/messages/{message_id}", headers=SENDER, timeout=30)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
 def on(stack: Stack, message_id: str, channel: str) -> list[dict[str, Any]]:
     return [m for m in stack.sent(message_id=message_id) if m["channel"] == channel]
 
@@ -50,6 +56,10 @@ def test_an_urgent_notice_delivered_but_unread_is_followed_by_one_call(
     delivered = wait_until(lambda: [m for m in on(stack, message_id, "WHATSAPP") if m["status"] == "delivered"],
                            60, f"the WhatsApp notice delivered\n{urgent_worker.tail()}", 0.2)
     delivered_at = time.monotonic()
+    # delivered, but the call may still follow: not final (GET shows the workers' state)
+    state = wait_until(lambda: [d for d in [get_state(stack, message_id)] if d["status"] == "delivered"],
+                       VOICE_AFTER_S, f"the delivered state\n{urgent_worker.tail()}", 0.1)[0]
+    assert state["is_final"] is False and state["error_code"] is None
     calls = wait_until(lambda: on(stack, message_id, "VOICE"), 60 + VOICE_AFTER_S,
                        f"a voice call\n{urgent_worker.tail()}", 0.2)
     waited = time.monotonic() - delivered_at
@@ -71,6 +81,10 @@ def test_an_urgent_notice_delivered_but_unread_is_followed_by_one_call(
     final = [r for r in outcomes.poll() if r["message_id"] == message_id]
     assert {(r["hop"], r["status"]) for r in final if r["hop"] == 1} >= {(1, "routed"), (1, "delivered")}
     assert "read" not in {r["status"] for r in final}
+    # the WhatsApp delivery was not the end; the answered call is, and the notice stays delivered
+    assert {(r["hop"], r["is_final"]) for r in final if r["status"] == "delivered"} == {(0, False), (1, True)}
+    ended = get_state(stack, message_id)
+    assert (ended["status"], ended["is_final"], ended["error_code"]) == ("delivered", True, None)
     outcomes.close()
 
 
