@@ -32,6 +32,7 @@ from connectors.errors import (
 )
 from connectors.http import ConnectError, HttpPool, HttpResponse, TransportError
 from schemas.errors import ContractError
+from schemas.numbers import patient_number
 from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import MetaSettings
 from schemas.templates import TemplateCatalog, default_catalog
@@ -314,7 +315,7 @@ def parse_status(item: Mapping[str, Any], metadata: Mapping[str, Any], pseudonym
         return None
     refs = decode_refs(item.get("biz_opaque_callback_data"))
     org = refs.get("org") or organization_id
-    recipient = item.get("recipient_id")
+    recipient = patient_number(str(item.get("recipient_id") or ""))  # wa_id: 521... for a Mexican mobile
     errors = item.get("errors") if isinstance(item.get("errors"), list) else []
     first_error = errors[0] if errors and isinstance(errors[0], Mapping) else {}
     code = str(first_error["code"]) if first_error.get("code") is not None else None
@@ -326,7 +327,7 @@ def parse_status(item: Mapping[str, Any], metadata: Mapping[str, Any], pseudonym
         "event_id": f"{provider}:{wamid}:{spelled}",
         "provider": provider, "channel": "WHATSAPP", "provider_message_id": str(wamid),
         "message_id": refs.get("message_id"), "attempt_id": refs.get("attempt_id"),
-        "recipient_id": pseudonymize(org, normalize_address(str(recipient))) if org and recipient else None,
+        "recipient_id": pseudonymize(org, recipient) if org and recipient else None,
         "status": status, "provider_status": spelled,
         "error_code": code, "error_class": classify(provider, code, None).kind if code else None,
         "occurred_at": _ts_ms(item.get("timestamp")) or now, "received_at": now,
@@ -365,7 +366,8 @@ def parse_message(item: Mapping[str, Any], metadata: Mapping[str, Any], cipher: 
     wamid, sender_raw = item.get("id"), item.get("from")
     if not wamid or not sender_raw:
         return None
-    sender = normalize_address(str(sender_raw))
+    number = patient_number(str(sender_raw))  # wa_id: 521... for a Mexican mobile, sent to as +52...
+    sender = number or normalize_address(str(sender_raw))
     kind, text, payload, context_override = _inbound_content(item)
     context = _sub(item, "context")
     now = received_at if received_at is not None else _now_ms()
@@ -373,7 +375,7 @@ def parse_message(item: Mapping[str, Any], metadata: Mapping[str, Any], cipher: 
         "event_id": f"{provider}:{wamid}",
         "provider": provider, "channel": "WHATSAPP", "provider_message_id": str(wamid),
         "organization_id": organization_id,
-        "recipient_id": pseudonymize(organization_id, sender),
+        "recipient_id": pseudonymize(organization_id, number) if number else None,
         "sender": cipher.seal("sender", sender),
         "to_address": str(metadata.get("phone_number_id", "")),
         "kind": kind,

@@ -44,6 +44,7 @@ from connectors.errors import (
 )
 from connectors.http import FORM, ConnectError, ConnectTimeout, HttpPool, TransportError, basic_auth, form_encode
 from schemas.errors import ContractError
+from schemas.numbers import patient_number
 from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import TwilioSettings
 from schemas.templates import TemplateCatalog, default_catalog
@@ -388,9 +389,10 @@ def _now_ms() -> int:
 
 
 def _recipient_id(pseudonymize: Callable[[str, str], str], org: str | None, raw_address: str | None) -> str | None:
-    if not org or not raw_address:
+    number = patient_number(raw_address)  # the canonical form the gateway keyed the envelope by
+    if not org or number is None:
         return None
-    return pseudonymize(org, normalize_address(raw_address))
+    return pseudonymize(org, number)
 
 
 def parse_status_callback(form: Mapping[str, str], query: Mapping[str, str], pseudonymize: Pseudonymizer,
@@ -475,7 +477,8 @@ def parse_inbound(form: Mapping[str, str], cipher: PhiCipher, pseudonymize: Pseu
                   organization_id: str, received_at: int | None = None) -> dict[str, Any]:
     """A patient's SMS / WhatsApp message -> an InboundMessage dict (sender and text sealed)."""
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or form.get("SmsSid") or ""
-    sender = normalize_address(form.get("From", ""))
+    number = patient_number(form.get("From"))
+    sender = number or normalize_address(form.get("From", ""))
     to = form.get("To", "")
     channel = "WHATSAPP" if to.startswith("whatsapp:") or form.get("From", "").startswith("whatsapp:") else "SMS"
     payload = form.get("ButtonPayload") or None
@@ -493,7 +496,8 @@ def parse_inbound(form: Mapping[str, str], cipher: PhiCipher, pseudonymize: Pseu
         "event_id": f"{PROVIDER}:{sid}",
         "provider": PROVIDER, "channel": channel, "provider_message_id": sid,
         "organization_id": organization_id,
-        "recipient_id": pseudonymize(organization_id, sender),
+        # None for a sender that is not a known number: the interpreter dead-letters it as no_recipient
+        "recipient_id": pseudonymize(organization_id, number) if number else None,
         "sender": cipher.seal("sender", sender),
         "to_address": normalize_address(to),
         "kind": kind,
@@ -513,7 +517,8 @@ def parse_gather(form: Mapping[str, str], query: Mapping[str, str], cipher: PhiC
     digits = (form.get("Digits") or "").strip()
     if not sid or not org or not digits:
         return None
-    patient = normalize_address(_patient_of_call(form))
+    number = patient_number(_patient_of_call(form))
+    patient = number or normalize_address(_patient_of_call(form))
     answer = GATHER_DIGITS.get(digits)
     message_id = query.get("message_id")
     now = received_at if received_at is not None else _now_ms()
@@ -521,7 +526,7 @@ def parse_gather(form: Mapping[str, str], query: Mapping[str, str], cipher: PhiC
         "event_id": f"{PROVIDER}:{sid}:gather",
         "provider": PROVIDER, "channel": "VOICE", "provider_message_id": sid,
         "organization_id": org,
-        "recipient_id": pseudonymize(org, patient),
+        "recipient_id": pseudonymize(org, number) if number else None,
         "sender": cipher.seal("sender", patient),
         "to_address": normalize_address(_our_number_of_call(form)),
         "kind": "DIGITS",

@@ -52,7 +52,7 @@ from gateway.errors import (
 )
 from gateway.services import Services, guard, remote_addr, services
 from schemas.errors import CarelayError
-from schemas.phi import is_e164
+from schemas.numbers import NumberRefused, canonical_number
 
 FHIR_JSON = "application/fhir+json"
 ACCEPTED_TYPES = (FHIR_JSON, "application/json")
@@ -179,10 +179,10 @@ def _phone(patient: Mapping[str, Any], where: str) -> str:
     if not candidates:
         raise _fail("required", "no phone number (telecom with system phone or sms)", f"{where}.telecom")
     _, _, index, raw = min(candidates)
-    number = "".join(ch for ch in raw if ch not in " -().")
-    if not is_e164(number):
-        raise _fail("value", "not an E.164 phone number (+ and 7 to 15 digits)", f"{where}.telecom[{index}].value")
-    return number
+    try:
+        return canonical_number(raw)  # one spelling per phone, before it becomes a pseudonym
+    except NumberRefused as exc:
+        raise _fail("value", f"the phone number {exc.message}", f"{where}.telecom[{index}].value") from None
 
 
 def _language(patient: Mapping[str, Any], where: str) -> str:

@@ -23,7 +23,7 @@ from gateway.errors import (
     UnknownTemplate,
 )
 from schemas.errors import TemplateParameterError, UnknownTemplateError
-from schemas.phi import is_e164
+from schemas.numbers import NumberRefused, canonical_number
 from schemas.templates import LANGUAGES, TemplateCatalog
 
 CHANNELS = ("WHATSAPP", "SMS", "VOICE", "INAPP")
@@ -96,8 +96,10 @@ def parse_send(
     to = body.get("to")
     if not isinstance(to, str):
         raise InvalidField("required: the recipient's phone number in E.164 (+ and digits)", field=prefix + "to")
-    if not is_e164(to):
-        raise InvalidNumber("not an E.164 phone number (+ and 7 to 15 digits)", field=prefix + "to")
+    try:
+        to = canonical_number(to)  # one spelling per phone, before it becomes a pseudonym
+    except NumberRefused as exc:
+        raise InvalidNumber(f"the phone number {exc.message}", field=prefix + "to") from None
 
     channels = _channels(body.get("channels"), prefix)
     priority = body.get("priority", "normal")

@@ -31,7 +31,7 @@ from gateway.errors import BadSignature, GatewayError, MalformedBody
 from gateway.services import Services, refuse, remote_addr, route_of, services
 from gateway.twilio_signature import form_signature_valid
 from schemas.ids import uuid5_str
-from schemas.phi import is_e164, normalize_address
+from schemas.numbers import patient_number
 
 ENVELOPE_NAMESPACE = uuid.UUID("0b7c8e3a-2f4d-4d0e-a7f1-5e9b1c3d2a60")
 TWILIO_SIGNATURE = "x-twilio-signature"
@@ -68,13 +68,6 @@ def twilio_parties(kind: str, form: Mapping[str, str]) -> tuple[str, str]:
         outbound = str(form.get("Direction", "outbound")).startswith("outbound")
         return (to, frm) if outbound else (frm, to)
     return to, frm  # a status callback of a message we sent
-
-
-def patient_number(address: str | None) -> str | None:
-    if not address:
-        return None
-    number = normalize_address(address)
-    return number if is_e164(number) else None
 
 
 def envelope_id(provider: str, kind: str, *parts: bytes) -> str:

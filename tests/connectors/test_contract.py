@@ -78,7 +78,7 @@ async def test_send_reaches_the_patient_once_and_callbacks_come_back_verified(
         stack: Stack, pick: Any, target: str) -> None:
     name, inst, final = TARGETS[target]
     connector = pick(name)
-    to = "+5215512340001"
+    to = "+525512340001"
     result = await connector.send(inst, message(stack, inst, to))
     assert isinstance(result, SendResult) and result.status == "queued"
     stack.idle()
@@ -93,7 +93,7 @@ async def test_send_reaches_the_patient_once_and_callbacks_come_back_verified(
 
 async def test_template_kinds_reach_the_simulator_as_sent(stack: Stack, twilio: TwilioConnector,
                                                           meta: MetaConnector) -> None:
-    to = "+5215512340002"
+    to = "+525512340002"
     await meta.send(INSTANCES["WHATSAPP:meta"], message(stack, INSTANCES["WHATSAPP:meta"], to, 1))
     await meta.send(INSTANCES["WHATSAPP:meta"], message(stack, INSTANCES["WHATSAPP:meta"], to, 2, use_template=False,
                                                         template=None, params={}, text="Confirma?"))
@@ -108,7 +108,7 @@ async def test_template_kinds_reach_the_simulator_as_sent(stack: Stack, twilio: 
 
 async def test_voice_question_comes_back_as_a_keypress(stack: Stack, twilio: TwilioConnector) -> None:
     inst = INSTANCES["VOICE:twilio"]
-    to = "+5215512340002"  # the demo preset's "press 2" number
+    to = "+525512340002"  # the demo preset's "press 2" number
     stack.scenario(preset="demo", callbacks={"delay_ms": 5})
     await twilio.send(inst, message(stack, inst, to, 7))
     stack.idle()
@@ -121,19 +121,19 @@ async def test_voice_question_comes_back_as_a_keypress(stack: Stack, twilio: Twi
 async def test_fetch_status_follows_the_message(stack: Stack, twilio: TwilioConnector, meta: MetaConnector) -> None:
     for key, final in (("SMS:twilio", "delivered"), ("WHATSAPP:twilio", "read"), ("VOICE:twilio", "delivered")):
         inst = INSTANCES[key]
-        result = await twilio.send(inst, message(stack, inst, "+5215512340003"))
+        result = await twilio.send(inst, message(stack, inst, "+525512340003"))
         stack.idle()
         polled = await twilio.fetch_status(inst, result.provider_message_id)
         assert (polled["status"], polled["provider_message_id"], polled["channel"]) == (
             final, result.provider_message_id, inst.channel)
-    sent = await meta.send(INSTANCES["WHATSAPP:meta"], message(stack, INSTANCES["WHATSAPP:meta"], "+5215512340003"))
+    sent = await meta.send(INSTANCES["WHATSAPP:meta"], message(stack, INSTANCES["WHATSAPP:meta"], "+525512340003"))
     assert (await meta.fetch_status(INSTANCES["WHATSAPP:meta"], sent.provider_message_id))["status"] is None
 
 
 @pytest.mark.parametrize("key", ["SMS:twilio", "WHATSAPP:twilio", "VOICE:twilio"])
 async def test_find_sent_after_a_crash(stack: Stack, twilio: TwilioConnector, key: str) -> None:
     inst = INSTANCES[key]
-    to = "+5215512340004"
+    to = "+525512340004"
     msg = message(stack, inst, to)
     since = _now_ms() - 1000
     assert await twilio.find_sent(inst, msg, since) is None
@@ -148,7 +148,7 @@ async def test_find_sent_after_a_crash(stack: Stack, twilio: TwilioConnector, ke
 
 async def test_meta_has_no_lookup(stack: Stack, meta: MetaConnector) -> None:
     inst = INSTANCES["WHATSAPP:meta"]
-    msg = message(stack, inst, "+5215512340005")
+    msg = message(stack, inst, "+525512340005")
     await meta.send(inst, msg)
     assert await meta.find_sent(inst, msg, 0) is None
 
@@ -172,7 +172,7 @@ SYNC_CASES = [
 async def test_send_errors_are_classified(stack: Stack, pick: Any, name: str, key: str, rule: dict[str, Any],
                                           expected: type[ProviderError]) -> None:
     inst = INSTANCES[key]
-    to = "+5215512349999"
+    to = "+525512349999"
     stack.scenario(rules=[{"to": "9999$", **rule}])
     with pytest.raises(expected) as caught:
         await pick(name).send(inst, message(stack, inst, to))
@@ -200,7 +200,7 @@ async def test_delivery_failures_arrive_classified(stack: Stack, pick: Any, name
                                                    status: str, error_class: str) -> None:
     inst = INSTANCES[key]
     stack.scenario(rules=[{"to": "8888$", "code": code}], callbacks={"delay_ms": 5})
-    result = await pick(name).send(inst, message(stack, inst, "+5215512348888"))
+    result = await pick(name).send(inst, message(stack, inst, "+525512348888"))
     stack.idle()
     final = [e for e in statuses(stack) if e["provider_message_id"] == result.provider_message_id][-1]
     assert (final["status"], final["error_code"], final["error_class"]) == (status, str(code), error_class)
@@ -210,11 +210,11 @@ async def test_whatsapp_outage_then_recovery(stack: Stack, meta: MetaConnector) 
     inst = INSTANCES["WHATSAPP:meta"]
     stack.scenario(outage={"provider": "meta", "seconds": 0.3})
     with pytest.raises(FallbackError) as caught:
-        await meta.send(inst, message(stack, inst, "+5215512340006"))
+        await meta.send(inst, message(stack, inst, "+525512340006"))
     assert (caught.value.code, caught.value.http_status) == ("131026", 500)
     import anyio
     await anyio.sleep(0.35)
-    assert (await meta.send(inst, message(stack, inst, "+5215512340006"))).status == "queued"
+    assert (await meta.send(inst, message(stack, inst, "+525512340006"))).status == "queued"
 
 
 @pytest.mark.parametrize("name", ["twilio", "meta"])
@@ -222,7 +222,7 @@ async def test_transient_provider_failures_are_retryable(stack: Stack, pick: Any
     key = "SMS:twilio" if name == "twilio" else "WHATSAPP:meta"
     stack.scenario(failure_rate=1.0, seed=1)
     with pytest.raises(RetryableError) as caught:
-        await pick(name).send(INSTANCES[key], message(stack, INSTANCES[key], "+5215512340007"))
+        await pick(name).send(INSTANCES[key], message(stack, INSTANCES[key], "+525512340007"))
     assert not caught.value.in_doubt and caught.value.http_status == 500
 
 
@@ -237,7 +237,7 @@ async def test_wrong_credentials_open_the_circuit(stack: Stack) -> None:
     try:
         for connector, key in ((bad_twilio, "SMS:twilio"), (bad_meta, "WHATSAPP:meta")):
             with pytest.raises(InstanceError) as caught:
-                await connector.send(INSTANCES[key], message(stack, INSTANCES[key], "+5215512340008"))
+                await connector.send(INSTANCES[key], message(stack, INSTANCES[key], "+525512340008"))
             assert caught.value.opens_circuit and caught.value.http_status == 401
     finally:
         await bad_twilio.aclose()
@@ -254,7 +254,7 @@ async def test_unreachable_provider_is_retryable(stack: Stack) -> None:
     for connector, key in ((TwilioConnector(replace(settings.twilio, base_url=closed)), "SMS:twilio"),
                            (MetaConnector(replace(settings.meta, base_url=closed)), "WHATSAPP:meta")):
         with pytest.raises(RetryableError) as caught:
-            await connector.send(INSTANCES[key], message(stack, INSTANCES[key], "+5215512340009"))
+            await connector.send(INSTANCES[key], message(stack, INSTANCES[key], "+525512340009"))
         assert not caught.value.in_doubt
         await connector.aclose()
 
@@ -270,15 +270,15 @@ async def test_a_timeout_is_in_doubt_because_the_message_may_have_gone(stack: St
     since = _now_ms() - 1000
     try:
         with pytest.raises(InDoubtError):
-            await twilio_slow.send(sms, message(stack, sms, "+5215512340011"))
+            await twilio_slow.send(sms, message(stack, sms, "+525512340011"))
         with pytest.raises(InDoubtError):
-            await meta_slow.send(wa, message(stack, wa, "+5215512340012"))
+            await meta_slow.send(wa, message(stack, wa, "+525512340012"))
         await anyio.sleep(0.4)
         stack.idle()
         # both reached the patient: resending blindly would have sent twice
-        assert len(stack.messages(to="+5215512340011")) == len(stack.messages(to="+5215512340012")) == 1
+        assert len(stack.messages(to="+525512340011")) == len(stack.messages(to="+525512340012")) == 1
         stack.scenario()
-        found = await twilio_slow.find_sent(sms, message(stack, sms, "+5215512340011"), since)
+        found = await twilio_slow.find_sent(sms, message(stack, sms, "+525512340011"), since)
         assert found is not None
     finally:
         await twilio_slow.aclose()
@@ -287,7 +287,7 @@ async def test_a_timeout_is_in_doubt_because_the_message_may_have_gone(stack: St
 
 async def test_injected_inbound_reply_is_signed_and_parses(stack: Stack, meta: MetaConnector) -> None:
     inst = INSTANCES["WHATSAPP:meta"]
-    to = "+5215512340010"
+    to = "+525512340010"
     sent = await meta.send(inst, message(stack, inst, to))
     with stack.sim() as c:
         r = c.post("/_sim/inbound", json={"provider": "meta", "from": to, "button_payload": "confirm:m-1",
@@ -315,7 +315,7 @@ async def test_twilio_environment_variables_do_not_redirect_the_sdk(stack: Stack
     connector = TwilioConnector(sim_settings(stack).twilio)
     try:
         sms = INSTANCES["SMS:twilio"]
-        result = await connector.send(sms, message(stack, sms, "+5215512340013"))
+        result = await connector.send(sms, message(stack, sms, "+525512340013"))
         assert result.provider_message_id.startswith("SM")
     finally:
         await connector.aclose()

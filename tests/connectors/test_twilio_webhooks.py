@@ -17,7 +17,7 @@ QUERY = {"org": "demo-clinic", "message_id": "m-1", "attempt_id": "m-1:0"}
 SMS_DELIVERED = {  # docs: "Track the Message Status of Outbound Messages", example status callback
     "AccountSid": "ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "ApiVersion": "2010-04-01", "From": "+15017250604",
     "MessageSid": "SMXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "MessageStatus": "delivered",
-    "SmsSid": "SMXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "SmsStatus": "delivered", "To": "+15558675310",
+    "SmsSid": "SMXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "SmsStatus": "delivered", "To": "+16508675310",
 }
 WHATSAPP_READ = {
     "ChannelPrefix": "whatsapp", "ApiVersion": "2010-04-01", "MessageStatus": "read",
@@ -62,14 +62,14 @@ def test_sms_delivered() -> None:
     assert e is not None and valid("ProviderStatus", e)
     assert (e["status"], e["channel"], e["message_id"], e["attempt_id"]) == ("delivered", "SMS", "m-1", "m-1:0")
     assert e["event_id"] == "twilio:SMXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:delivered"
-    assert e["recipient_id"] == PSEUDONYMS("demo-clinic", "+15558675310")
+    assert e["recipient_id"] == PSEUDONYMS("demo-clinic", "+16508675310")
     assert e["error_code"] is None and e["occurred_at"] == NOW
 
 
 def test_whatsapp_read_and_landline_failure() -> None:
     read = parse_status_callback(WHATSAPP_READ, QUERY, PSEUDONYMS, received_at=NOW)
     assert read is not None and read["channel"] == "WHATSAPP" and read["status"] == "read"
-    assert read["recipient_id"] == PSEUDONYMS("demo-clinic", "+5215512345678")
+    assert read["recipient_id"] == PSEUDONYMS("demo-clinic", "+525512345678")
     failed = parse_status_callback(SMS_LANDLINE, QUERY, PSEUDONYMS, received_at=NOW)
     assert failed is not None and valid("ProviderStatus", failed)
     assert (failed["status"], failed["error_code"], failed["error_class"]) == ("undelivered", "30006", "fallback")
@@ -92,10 +92,10 @@ def test_inbound_whatsapp_button() -> None:
     assert valid("InboundMessage", e)
     assert (e["kind"], e["payload"], e["channel"]) == ("BUTTON", "confirm", "WHATSAPP")
     assert e["context_provider_message_id"] == "SM11111111111111111111111111111111"
-    assert CIPHER.open("sender", e["sender"]) == "+5215512345678"
+    assert CIPHER.open("sender", e["sender"]) == "+525512345678"
     assert CIPHER.open("text", e["text"]) == "Confirmar"
     assert e["to_address"] == "+14155238886"
-    assert e["recipient_id"] == PSEUDONYMS("demo-clinic", "+5215512345678")
+    assert e["recipient_id"] == PSEUDONYMS("demo-clinic", "+525512345678")
     assert "5512345678" not in repr({k: v for k, v in e.items() if k not in ("sender", "text")})
 
 
@@ -117,6 +117,6 @@ def test_call_status_and_gather() -> None:
     g = parse_gather(GATHER, QUERY, CIPHER, PSEUDONYMS, received_at=NOW)
     assert g is not None and valid("InboundMessage", g)
     assert (g["kind"], g["payload"], g["to_address"]) == ("DIGITS", "cancel:m-1", "+15005550008")
-    assert CIPHER.open("sender", g["sender"]) == "+5215512345678"
+    assert CIPHER.open("sender", g["sender"]) == "+525512345678"
     assert parse_gather({**GATHER, "Digits": "7"}, QUERY, CIPHER, PSEUDONYMS)["payload"] is None  # type: ignore[index]
     assert parse_gather({**GATHER, "Digits": ""}, QUERY, CIPHER, PSEUDONYMS) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-PHONE = "+5215512345678"
+PHONE = "+525512345678"
 NAME = "Guadalupe"
 DOCTOR = "Dra. Ana Torres"
 PLACE = "Consultorio 4, Torre Sur"

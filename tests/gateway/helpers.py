@@ -14,7 +14,7 @@ ADMIN = {"X-API-Key": "demo-clinic-admin-key"}
 ANALYST = {"Authorization": "Bearer demo-clinic-analyst-key"}
 AUDITOR = {"X-API-Key": "demo-clinic-auditor-key"}
 OTHER = {"Authorization": "Bearer other-clinic-sender-key"}
-PHONE = "+5215512345678"
+PHONE = "+525512345678"
 PARAMS = {"patient_name": "Ana Maria Lopez", "clinic": "Clinica Norte", "date": "1 de mayo", "time": "10:30"}
 
 

@@ -55,7 +55,7 @@ def test_a_failed_send_is_not_remembered_as_accepted(down):
 
 def test_webhooks_get_503_too(down):
     c, s = down
-    form = {"MessageSid": "SM1", "MessageStatus": "sent", "To": "+5215512345678"}
+    form = {"MessageSid": "SM1", "MessageStatus": "sent", "To": "+525512345678"}
     url = f"{s.gateway.public_url}/webhooks/twilio/status"
     sig = RequestValidator(str(s.twilio.auth_token)).compute_signature(url, form)
     r, took = _timed(lambda: c.post("/webhooks/twilio/status", data=form, headers={"X-Twilio-Signature": sig}))

@@ -103,6 +103,33 @@ def test_bad_input_names_the_field_and_never_echoes_values(body, exc, field):
     assert 400 <= spec_for(info.value).status < 500
 
 
+@pytest.mark.parametrize(("to", "expected"), [
+    ("+525512345678", "+525512345678"),
+    ("+5215512345678", "+525512345678"),
+    ("+1 (650) 555-1234", "+16505551234"),
+], ids=["e164", "mx-old-mobile-521", "formatted"])
+def test_the_recipient_is_kept_in_its_one_canonical_form(to, expected):
+    inp = parse(send_body(to=to))
+    assert inp.to == expected
+    assert inp.canonical() == parse(send_body(to=expected)).canonical()  # one idempotency fingerprint
+
+
+@pytest.mark.parametrize(("to", "reason"), [
+    ("+16505551234\n", "may hold only digits"),
+    ("+16505551234\r\n", "may hold only digits"),
+    ("\t+16505551234", "may hold only digits"),
+    ("+12345678", "not a valid number"),
+    ("+15551234567", "not a valid number"),
+    ("5512345678", "must start with +"),
+], ids=["trailing-newline", "trailing-crlf", "leading-tab", "eight-digits", "fictional-area-code", "national-form"])
+def test_a_number_that_is_not_canonical_is_refused_naming_the_field(to, reason):
+    with pytest.raises(InvalidNumber) as info:
+        parse(send_body(to=to), prefix="items[0].")
+    assert info.value.field == "items[0].to" and reason in info.value.message
+    assert spec_for(info.value).status == 422 and spec_for(info.value).code == "invalid_phone_number"
+    assert "1234" not in info.value.message
+
+
 def test_expiry_must_follow_send_at():
     soon = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW / 1000 + 3600))
     sooner = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW / 1000 + 1800))

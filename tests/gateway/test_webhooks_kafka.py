@@ -11,7 +11,7 @@ from connectors.meta import sign
 from schemas.phi import PhiCipher, Pseudonymizer
 from tests.gateway.helpers import read_topic
 
-PATIENT = "+5215512345678"
+PATIENT = "+525512345678"
 
 
 def _twilio_post(client, settings, path: str, form: dict[str, str], query: dict[str, str] | None = None,

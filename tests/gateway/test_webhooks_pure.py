@@ -1,6 +1,8 @@
 """Who is the patient in a provider callback, and how a Meta body splits into envelopes (pure)."""
 from __future__ import annotations
 
+import pytest
+
 from gateway.webhooks import envelope_id, meta_items, patient_number, twilio_kind, twilio_parties, twilio_url
 
 
@@ -18,11 +20,20 @@ def test_twilio_voice_kind_follows_digits():
     assert twilio_kind("status", {}) == "status"
 
 
-def test_patient_number_normalizes_or_refuses():
-    assert patient_number("whatsapp:+5215512345678") == "+5215512345678"
-    assert patient_number("5215512345678") == "+5215512345678"
-    assert patient_number("client:alice") is None
-    assert patient_number(None) is None
+@pytest.mark.parametrize(("address", "expected"), [
+    ("whatsapp:+525512345678", "+525512345678"),
+    ("whatsapp:+5215512345678", "+525512345678"),  # Twilio's From for a Mexican WhatsApp mobile
+    ("5215512345678", "+525512345678"),            # Meta's wa_id: no plus, the old 521 form
+    ("+16505551234", "+16505551234"),
+    ("+16505551234\n", "+16505551234"),            # the same patient: never a second pseudonym
+    ("+12345678", None),                           # no such number
+    ("client:alice", None),
+    ("", None),
+    (None, None),
+], ids=["twilio-whatsapp", "twilio-whatsapp-mx-521", "meta-wa-id-mx-521", "sms-e164", "trailing-newline",
+        "too-short", "voice-client", "empty", "missing"])
+def test_patient_number_is_canonical_or_none(address, expected):
+    assert patient_number(address) == expected
 
 
 def test_twilio_url_keeps_the_query_as_received():
@@ -47,7 +58,7 @@ def test_meta_items_take_the_org_from_refs_or_the_directory():
     assert [i.kind for i in items] == ["status", "inbound"]
     status, inbound = items
     assert status.organization_id == "clinic-a" and status.query["message_id"] == "m1"
-    assert status.patient == "+5215512345678" and status.query["phone_number_id"] == "pn1"
-    assert inbound.organization_id == "clinic-b" and inbound.patient == "+5215599999999"
+    assert status.patient == "+525512345678" and status.query["phone_number_id"] == "pn1"
+    assert inbound.organization_id == "clinic-b" and inbound.patient == "+525599999999"
     assert meta_items({"entry": "junk"}, lambda _: None) == []
     assert meta_items([1, 2], lambda _: None) == []
