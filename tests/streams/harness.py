@@ -269,6 +269,7 @@ def bot_until_paused(stack: Stack, client: Client, to: str, says: str, *, to_add
 
 
 def number(suffix: str = "7") -> str:
-    """A fresh patient number ending in `suffix` (scenario rules match on the ending)."""
-    digits = 10 - len(suffix)
-    return f"+1{uuid.uuid4().int % 10**digits:0{digits}d}{suffix}"
+    """A fresh patient number ending in `suffix` (scenario rules match on the ending): a Mexico City
+    mobile in its canonical form, as the gateway and the webhooks' interpreter spell it."""
+    digits = 8 - len(suffix)
+    return f"+5255{uuid.uuid4().int % 10**digits:0{digits}d}{suffix}"
