@@ -28,6 +28,7 @@ from twilio.request_validator import RequestValidator
 from connectors.instances import load_directory
 from gateway import appointments, conversations, errors, fhir, health, reads, sends, webhooks
 from gateway.accepted import AcceptedSendsView
+from gateway.appointment_view import AppointmentView
 from gateway.audit import Auditor
 from gateway.auth import KeyStore
 from gateway.idempotency import IdempotencyTable
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.accepted.start()
         svc.staff.start()
         svc.plans.start()
+        svc.appointments.start()
         app.state.services = svc
         watcher = asyncio.create_task(_watch_unseen(svc), name="gateway-unseen")
         heap.settle()  # before the first request: start-up objects stay out of full collections
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.accepted.close()
             svc.staff.close()
             svc.plans.close()
+            svc.appointments.close()
             svc.refusals.flush_log()
             svc.auditor.flush_tally()
             left = await svc.publisher.aclose() + await svc.audit_publisher.aclose()
@@ -160,6 +163,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         staff=StaffNotificationView(k.bootstrap, topics.staff_notifications.name, topics.staff_notifications.codec,
                                     g.staff_view_size),
         plans=AppointmentPlanView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
+        appointments=AppointmentView(k.bootstrap, topics.appointments.name, topics.appointments.codec),
         idempotency=IdempotencyTable(),
         unseen=UnseenWatch(int(g.unseen_after_s * 1000)),
         cipher=PhiCipher(settings.phi_keys),

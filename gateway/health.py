@@ -20,9 +20,10 @@ async def readyz(request: Request) -> Response:
     accepted = svc.accepted.loaded
     staff = svc.staff.loaded
     plans = svc.plans.loaded
-    ready = kafka and topics and state and accepted and staff and plans
+    appointments = svc.appointments.loaded
+    ready = kafka and topics and state and accepted and staff and plans and appointments
     doc = {"status": "ready" if ready else "not_ready", "kafka": kafka, "topics": topics,
            "message_state_loaded": state, "accepted_sends_loaded": accepted, "staff_notifications_loaded": staff,
-           "appointment_plans_loaded": plans}
+           "appointment_plans_loaded": plans, "appointments_loaded": appointments}
     return Response(orjson.dumps(doc), 200 if ready else 503, {"Retry-After": "1"} if not ready else None,
                     media_type="application/json")

@@ -48,7 +48,10 @@ def _send_schema(item: bool) -> dict[str, Any]:
         return {"type": "string", "minLength": 1, "maxLength": limit, "description": doc}
 
     props: dict[str, Any] = {
-        "to": {"type": "string", "pattern": r"^\+[1-9][0-9]{6,14}$", "description": "E.164 number (PHI: sealed)"},
+        "to": {"type": "string", "pattern": r"^\+[0-9 ().-]+$", "maxLength": 40,
+               "description": "an international number (+ and country code; spaces, hyphens, dots and parentheses "
+                              "allowed), kept in libphonenumber's E.164 form; a number it does not know as valid "
+                              "is 422 invalid_phone_number (PHI: sealed)"},
         "patient_ref": text(v.MAX_REF, "the clinic's patient reference (PHI: sealed)"),
         "recipient_name": text(v.MAX_NAME, "PHI: sealed"),
         "channels": {"type": "array", "minItems": 1, "maxItems": len(v.CHANNELS), "uniqueItems": True,
@@ -199,7 +202,9 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                             "description": "IANA zone when the resources carry no timezone extension"}],
             "requestBody": {"required": True, "content": {
                 t: {"schema": {"$ref": "#/components/schemas/FhirResource"}} for t in FHIR_TYPES}},
-            "responses": {"200": _outcome("published once Kafka acked; an informational OperationOutcome"),
+            "responses": {"201": _outcome("created (the appointments topic held no such appointment), published "
+                                          "once Kafka acked; an informational OperationOutcome"),
+                          "200": _outcome("updated, published once Kafka acked; an informational OperationOutcome"),
                           **FHIR_ERRORS},
         }},
         "/fhir": {"post": {
@@ -207,7 +212,8 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
             "tags": ["fhir"], "operationId": "postFhirBundle",
             "requestBody": {"required": True, "content": {
                 t: {"schema": {"$ref": "#/components/schemas/FhirResource"}} for t in FHIR_TYPES}},
-            "responses": {"200": {"description": "a transaction-response Bundle, one entry per Appointment",
+            "responses": {"200": {"description": "a transaction-response Bundle, one entry per Appointment "
+                                                 "(`201 Created` or `200 OK` each)",
                                   "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/FhirResource"}}}},
                           **FHIR_ERRORS},
         }},

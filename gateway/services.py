@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from connectors.instances import ChannelDirectory
 from gateway.accepted import AcceptedSendsView
+from gateway.appointment_view import AppointmentView
 from gateway.audit import ANONYMOUS, Actor, Auditor
 from gateway.auth import Action, ApiKey, KeyStore, authenticate, authorize
 from gateway.errors import GatewayError, spec_for
@@ -44,6 +45,7 @@ class Services:
     accepted: AcceptedSendsView
     staff: StaffNotificationView
     plans: AppointmentPlanView
+    appointments: AppointmentView
     idempotency: IdempotencyTable
     unseen: UnseenWatch
     cipher: PhiCipher
@@ -79,8 +81,9 @@ def refuse(request: Request, actor: Actor, action: str, reason: str, exc: Gatewa
     return exc if limited is None else limited
 
 
-def guard(request: Request, action: Action) -> ApiKey:
-    """Authenticate and authorize, recording a refusal before raising it."""
+def guard(request: Request, action: Action, audit_action: str | None = None) -> ApiKey:
+    """Authenticate and authorize, recording a refusal before raising it, under `audit_action` when the
+    endpoint's own action differs from the permission it needs."""
     svc = services(request)
     key: ApiKey | None = None
     try:
@@ -88,5 +91,5 @@ def guard(request: Request, action: Action) -> ApiKey:
         authorize(key, action)
     except GatewayError as exc:
         actor = Actor.of(key) if key is not None else ANONYMOUS
-        raise refuse(request, actor, action.value, spec_for(exc).code, exc) from None
+        raise refuse(request, actor, audit_action or action.value, spec_for(exc).code, exc) from None
     return key

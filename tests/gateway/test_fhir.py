@@ -1,8 +1,10 @@
 """Pure FHIR parsing: mapping, resolution and OperationOutcomes that name elements, never values."""
+import contextlib
+
 import orjson
 import pytest
 
-from gateway.fhir import FhirInvalid, LastStarts, outcome_response, parse_appointment, parse_bundle
+from gateway.fhir import FhirInvalid, outcome_response, parse_appointment, parse_bundle
 from tests.gateway.fhir_samples import DOCTOR, NAME, PHONE, PLACE, appointment, bundle, mutate, patient
 
 DEFAULT = "America/Mexico_City"
@@ -76,6 +78,79 @@ BAD = [
 ]
 
 
+def _patch(path: str, value):
+    """Set the element at `path` (dots; digits index lists) of a sample Appointment to `value`."""
+    def fn(doc):
+        node = doc
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    return mutate(appointment(meta={"versionId": "1", "lastUpdated": "2026-08-01T10:00:00Z"}), fn)
+
+
+P = "Appointment.contained(Patient)"
+NOT_OBJECTS = [  # an element FHIR defines as an object, given as something else: a 422 naming it
+    ("telecom-period-string", _patch("contained.0.telecom.1.period", "2020-01-01"), f"{P}.telecom[1].period"),
+    ("telecom-period-list", _patch("contained.0.telecom.1.period", [{"end": "2020"}]), f"{P}.telecom[1].period"),
+    ("telecom-period-number", _patch("contained.0.telecom.1.period", 7), f"{P}.telecom[1].period"),
+    ("telecom-entry-string", _patch("contained.0.telecom.0", "+525512345678"), f"{P}.telecom[0]"),
+    ("communication-entry", _patch("contained.0.communication.0", "es"), f"{P}.communication[0]"),
+    ("communication-language", _patch("contained.0.communication.0.language", "es"),
+     f"{P}.communication[0].language"),
+    ("language-coding-entry", _patch("contained.0.communication.0.language.coding.0", "es"),
+     f"{P}.communication[0].language.coding[0]"),
+    ("name-entry", _patch("contained.0.name.0", "Guadalupe"), f"{P}.name[0]"),
+    ("extension-entry", _patch("extension", ["America/Bogota"]), "Appointment.extension[0]"),
+    ("meta", _patch("meta", "1"), "Appointment.meta"),
+    ("service-provider", _patch("serviceProvider", "Clinica"), "Appointment.serviceProvider"),
+]
+
+
+@pytest.mark.parametrize(("doc", "expression"), [r[1:] for r in NOT_OBJECTS], ids=[r[0] for r in NOT_OBJECTS])
+def test_a_non_object_where_fhir_has_an_object_is_a_422_naming_it(doc, expression):
+    with pytest.raises(FhirInvalid) as info:
+        parse(doc)
+    [issue] = info.value.issues
+    assert (issue.expression, issue.code) == (expression, "structure")
+    assert outcome_response(info.value).status_code == 422
+
+
+def test_a_null_period_is_no_period():
+    assert parse(_patch("contained.0.telecom.1.period", None)).phone == PHONE
+
+
+def _elements(node, path=()):
+    if isinstance(node, dict):
+        items = list(node.items())
+    elif isinstance(node, list):
+        items = list(enumerate(node))
+    else:
+        return
+    for k, v in items:
+        yield (*path, k)
+        yield from _elements(v, (*path, k))
+
+
+def test_no_element_of_any_type_makes_the_parser_fail_other_than_with_an_outcome():
+    rich = appointment(meta={"versionId": "1", "lastUpdated": "2026-08-01T10:00:00Z"},
+                       serviceProvider={"reference": "Organization/1", "display": "Clinica"},
+                       extension=[{"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": "UTC"}])
+    rich["contained"][0]["telecom"][1]["period"] = {"start": "2020-01-01"}
+    for path in list(_elements(rich)):
+        for bad in ("x", 7, 1e308, True, None, [], [1], {}, {"a": 1}):
+            doc = mutate(rich, lambda d, path=path, bad=bad: _set(d, path, bad))
+            with contextlib.suppress(FhirInvalid):  # anything else fails the test
+                parse(doc)
+
+
+def _set(doc, path, value):
+    node = doc
+    for p in path[:-1]:
+        node = node[p]
+    node[path[-1]] = value
+
+
 @pytest.mark.parametrize(("doc", "expression", "code"), BAD)
 def test_malformed_names_the_element_and_never_the_value(doc, expression, code):
     with pytest.raises(FhirInvalid) as info:
@@ -110,12 +185,3 @@ def test_bad_bundles(doc, expression):
     with pytest.raises(FhirInvalid) as info:
         parse_bundle(doc, header_zone=None, default_zone=DEFAULT)
     assert info.value.issues[0].expression == expression
-
-
-def test_last_starts_tells_a_move_only_after_seeing_the_appointment():
-    starts = LastStarts(limit=2)
-    assert starts.swap("o", "a", 1) == (False, None)
-    assert starts.swap("o", "a", 2) == (True, 1)
-    starts.swap("o", "b", 1)
-    starts.swap("o", "c", 1)
-    assert starts.swap("o", "a", 3) == (False, None)  # evicted: the streams decide

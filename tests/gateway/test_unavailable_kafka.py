@@ -83,4 +83,5 @@ def test_an_unknown_message_is_not_a_404_while_the_views_cannot_be_read(down):
 def test_ready_with_a_broker(client):
     doc = client.get("/readyz").json()
     assert doc == {"status": "ready", "kafka": True, "topics": True, "message_state_loaded": True,
-                   "accepted_sends_loaded": True, "staff_notifications_loaded": True, "appointment_plans_loaded": True}
+                   "accepted_sends_loaded": True, "staff_notifications_loaded": True, "appointment_plans_loaded": True,
+                   "appointments_loaded": True}
