@@ -179,7 +179,7 @@ async def drive(base: str, n: int, concurrency: int, rate: float, tracker: Track
                 return
             if interval:
                 await asyncio.sleep(max(0.0, start + i * interval - time.monotonic()))
-            body = orjson.dumps({**SEND, "to": f"+52155{i:08d}"})
+            body = orjson.dumps({**SEND, "to": f"+5255{i:08d}"})
             t0 = time.monotonic()
             r = await client.post("/v1/messages", content=body, headers={"Idempotency-Key": f"{run}-{i}"})
             t1 = time.monotonic()
@@ -277,7 +277,7 @@ def produce_requests(settings: Settings, catalog: Catalog, n: int, run: str, rat
         if rate > 0:
             time.sleep(max(0.0, start + i / rate - time.monotonic()))
             producer.poll(0)
-        number = f"+52155{i:08d}"
+        number = f"+5255{i:08d}"  # canonical (schemas.numbers): the form the webhooks pseudonymize
         mid = str(uuid.uuid4())
         rid = pseudonym("demo-clinic", number)
         record = {"message_id": mid, "organization_id": "demo-clinic", "idempotency_key": f"{run}-{i}",

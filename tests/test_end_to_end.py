@@ -20,7 +20,7 @@ ANALYST = {"Authorization": "Bearer demo-clinic-analyst-key"}
 META_PHONE_NUMBER_ID = "100000000000001"
 NAME = "Xochitl Quetzalli"
 NOTICE = "Resultado critico de potasio, llame hoy"
-PATIENTS = ["+5215550001001", "+5215550001002", "+5215550011026", "+5215550001003"]  # ...1026: no WhatsApp
+PATIENTS = ["+525550001001", "+525550001002", "+525550011026", "+525550001003"]  # ...1026: no WhatsApp
 REPLY = "Tengo dudas sobre mi tratamiento de insulina"
 
 

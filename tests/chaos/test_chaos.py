@@ -92,7 +92,7 @@ def _body(to: str, channels: list[str]) -> dict[str, Any]:
 
 
 def patient(run: int, n: int) -> str:
-    return f"+52155{run:02d}{n:06d}"
+    return f"+5255{run:02d}{n:06d}"
 
 
 async def load(gateway_url: str, n: int, *, run: int, concurrency: int = 16, channels: list[str] | None = None,
