@@ -14,7 +14,7 @@ from schemas.templates import TemplateCatalog
 from streams.care.urgent import UNREAD
 from streams.decide import status as st
 from streams.decide.circuit import Transition
-from streams.decide.consent import ALL_CHANNELS
+from streams.decide.consent import ALL_CHANNELS, OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION
 from streams.decide.intake import Request
 from streams.decide.lifecycle import Outcome
 from streams.decide.reconcile import DEADLINE_SOURCE, StatusFacts, status_time
@@ -22,6 +22,7 @@ from streams.decide.records import Hop, Message, sealed_to_state
 
 OWN_PROVIDER = "carelay"  # ProviderStatus.provider of the events our own clock writes (deadlines)
 CHANNELS = ("WHATSAPP", "SMS", "VOICE", "INAPP")
+CONSENT_NOTICES = frozenset({OPT_OUT_CONFIRMATION, OPT_IN_CONFIRMATION})
 
 
 def ms(value: Any) -> int | None:
@@ -52,6 +53,9 @@ def request_facts(rec: Mapping[str, Any], fingerprint: str, templates: TemplateC
         expires_at_ms=ms(rec.get("expires_at")), timezone=rec.get("timezone"),
         # a reminder that asks keeps its own date and time (sealed): the answer's acknowledgement names them
         params=sealed_to_state(content.get("params")) if asks else None,
+        # only the inbound agent's own confirmations; the gateway writes source "gateway" whatever the caller says
+        consent_notice=rec.get("source") == "workflow" and bool(rec.get("automated_reply"))
+        and template in CONSENT_NOTICES,
     )
 
 

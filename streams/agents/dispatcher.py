@@ -120,8 +120,8 @@ class Dispatcher(Handler):
         patient = view.patient(rid)
         if s.action is Screen.LOOKUP:
             return Call(event, cmd, rid, msg.message_id, hop.hop, instance, connector, outbound,
-                        hop.in_flight_since_ms or now, patient.consent.allows(hop.channel))
-        if not patient.consent.allows(hop.channel):
+                        hop.in_flight_since_ms or now, dispatch.consented(msg, patient, hop.channel))
+        if not dispatch.consented(msg, patient, hop.channel):
             self.ended(dispatch.consent_withdrawn(msg, hop, patient, rt.world(now)), cmd, event, view, out)
             return None
         if not rt.breakers.allow(instance.id):

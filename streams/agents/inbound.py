@@ -55,7 +55,7 @@ class Inbound(Handler):
         instance = rt.directory.instance_for_address(rec["provider"], rec["to_address"], rec["channel"])
         facts = InboundFacts(rec["event_id"], org, rec["channel"], convert.ms(rec["received_at"]) or now,
                              instance.id if instance else None, folded, rt.digest(folded) if folded else None,
-                             rec.get("payload"), rt.directory.is_own_sender(sender))
+                             rec.get("payload"), rt.directory.is_own_sender(sender), rec["provider"])
         patient = view.patient(rid)
         h = inbound.decide(patient, facts, rt.recent_sent(rid, now), rt.world(now))
         rt.metrics.decide(self.name, h.reason)
@@ -63,6 +63,9 @@ class Inbound(Handler):
             view.put_patient(rid, h.patient)
         if h.consent is not None:
             self.consent(view, out, org, rid, h.consent.channel, h.consent.opted_in, "keyword", h.consent.reason, now)
+        if h.confirm is not None and org:
+            # on the channel the keyword came in; intake lets an opt-out's own confirmation through
+            self.reply(out, rec, org, rid, sender, h.confirm, h.language or "es", {}, now)
         if h.reply_help and org:
             self.reply(out, rec, org, rid, sender, "help", h.language or "es", {"clinic": org}, now)
         if h.answer is not None:

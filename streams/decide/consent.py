@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 ALL_CHANNELS = "UNKNOWN"  # ConsentChange.channel UNKNOWN means every channel
+CHANNELS = ("WHATSAPP", "SMS", "VOICE", "INAPP")
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+OPT_IN_CONFIRMATION = "opt_in_confirmation"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,19 @@ class Consent:
         if not candidates:
             return True
         return max(candidates, key=lambda e: e.at_ms).opted_in
+
+
+def reach_for(consent: Consent, template: str | None, consent_notice: bool) -> Consent:
+    """The consent a message is judged by. The one message an opt-out still lets through is its own
+    confirmation (`consent_notice`, written by the inbound agent): the patient is told once that
+    nothing more will come. Every other message, an opt-in confirmation included, needs consent."""
+    return Consent() if consent_notice and template == OPT_OUT_CONFIRMATION else consent
+
+
+def changes(consent: Consent, opted_in: bool) -> bool:
+    """Whether opting every channel in (or out) changes anything the patient would notice: some channel
+    was refused (or allowed) until now. A repeated STOP, or START when nothing was refused, does not."""
+    return any(consent.allows(ch) != opted_in for ch in CHANNELS)
 
 
 def allowed_channels(consent: Consent, requested: Iterable[str]) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from streams.care import urgent
 from streams.decide import lifecycle, retry
 from streams.decide import status as st
+from streams.decide.consent import reach_for
 from streams.decide.evolve import evolve
 from streams.decide.fallback import HopEnd, end_hop, new_hop, next_route
 from streams.decide.lifecycle import Outcome
@@ -148,6 +149,11 @@ def circuit_blocked(msg: Message, hop: Hop, patient: Patient, world: World, reop
     delay = max(0, reopens_at_ms - world.now_ms)
     waiting = lifecycle.retrying(msg, hop, world.now_ms, "circuit_open", None, world.now_ms + delay)
     return AfterFailure(After.RETRY, "circuit_open", waiting, delay)
+
+
+def consented(msg: Message, patient: Patient, channel: str) -> bool:
+    """Whether `msg` may still go out on `channel` (an opt-out's own confirmation always may)."""
+    return reach_for(patient.consent, msg.template, msg.consent_notice).allows(channel)
 
 
 def consent_withdrawn(msg: Message, hop: Hop, patient: Patient, world: World) -> AfterFailure:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from streams.decide import lifecycle
 from streams.decide import status as st
+from streams.decide.consent import reach_for
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Ledger, Message, Patient, attempt_id
 from streams.decide.routing import Content, Instance, NoRoute, Route, choose
@@ -44,7 +45,7 @@ def next_route(msg: Message, patient: Patient, world: World, reason: str, *, sam
     def instances(channel: str) -> list[Instance]:
         return [i for i in world.instances(msg.organization_id, channel) if i.id not in used]
 
-    args = (channels, patient.consent, instances)
+    args = (channels, reach_for(patient.consent, msg.template, msg.consent_notice), instances)
     rest = (patient.last_inbound(), content_of(msg), world.now_ms)
     found = choose(*args, world.is_open, world.reopens_at, *rest, tried=tried, reason=reason,
                    window_ms=world.policy.whatsapp_window_ms)

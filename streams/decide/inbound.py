@@ -2,11 +2,12 @@
 
 Our own numbers and echoes of what we just sent are dropped first (never patient input); then the
 WhatsApp window is renewed, the loop guard notes bot-like timing, and the keywords act: consent
-changes, cancellation of pending non-urgent messages on opt-out, a HELP answer, or the answer to an
-open appointment question. Free text nothing claims (and an unclear reply after its one
-clarification) goes to the AI agent (`to_ai`), unless the loop guard has paused the conversation:
-then staff own it, and every message of the patient's while it stays paused is handed to them
-(`while_paused`); the one that pauses it goes with the pause notice (`alert`).
+changes (confirmed to the patient once per change, `confirm`), cancellation of pending non-urgent
+messages on opt-out, a HELP answer, or the answer to an open appointment question. Free text
+nothing claims (and an unclear reply after its one clarification) goes to the AI agent (`to_ai`),
+unless the loop guard has paused the conversation: then staff own it, and every message of the
+patient's while it stays paused is handed to them (`while_paused`); the one that pauses it goes with
+the pause notice (`alert`).
 """
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from dataclasses import dataclass, replace
 
 from streams.care import replies
 from streams.decide import keywords, loopguard
-from streams.decide.consent import ALL_CHANNELS, Consent, allowed_channels
+from streams.decide.consent import (
+    ALL_CHANNELS,
+    OPT_IN_CONFIRMATION,
+    OPT_OUT_CONFIRMATION,
+    Consent,
+    allowed_channels,
+    changes,
+)
 from streams.decide.dedup import SeenId, remember_for
 from streams.decide.keywords import Intent
 from streams.decide.records import Ledger, Message, Patient, Question
@@ -34,6 +42,7 @@ class InboundFacts:
     digest: str | None = None       # keyed hash of the folded text (echo check)
     payload: str | None = None
     own_sender: bool = False        # sent from one of our own numbers
+    provider: str | None = None     # who delivered it (twilio, meta): a carrier may confirm opt-outs itself
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Handled:
     question: Question | None = None  # the open question the reply was read against
     to_ai: bool = False             # free text for the AI agent (streams.care.ai_bridge)
     while_paused: bool = False      # the conversation was paused already: staff must read this message
+    confirm: str | None = None      # the consent confirmation template to send back (once per change)
 
 
 def decide(patient: Patient, facts: InboundFacts, sent: tuple[loopguard.SentText, ...], world: World) -> Handled:
@@ -96,10 +106,12 @@ def _read(patient: Patient, facts: InboundFacts, world: World, alert: str | None
     # Carriers still apply their own per-number STOP to SMS (Twilio error 21610).
     if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
         return Handled(True, "opt_out", patient, intent, reading.language,
-                       ConsentUpdate(ALL_CHANNELS, False, intent.value), alert=alert)
+                       ConsentUpdate(ALL_CHANNELS, False, intent.value), alert=alert,
+                       confirm=_confirmation(patient, facts, opted_in=False))
     if intent is Intent.OPT_IN:
         return Handled(True, "opt_in", patient, intent, reading.language,
-                       ConsentUpdate(ALL_CHANNELS, True, intent.value), alert=alert)
+                       ConsentUpdate(ALL_CHANNELS, True, intent.value), alert=alert,
+                       confirm=_confirmation(patient, facts, opted_in=True))
     if intent is Intent.HELP:
         return Handled(True, "help", patient, intent, reading.language, reply_help=True, alert=alert)
     if intent in (Intent.CONFIRM, Intent.CANCEL):
@@ -138,6 +150,17 @@ def _inbound_ids(patient: Patient, now: int) -> tuple[SeenId, ...]:
         return patient.inbound_ids
     known = {s.event_id for s in patient.inbound_ids}
     return (*patient.inbound_ids, *(SeenId(i, now) for i in patient.inbound_seen if i not in known))
+
+
+def _confirmation(patient: Patient, facts: InboundFacts, *, opted_in: bool) -> str | None:
+    """The patient is told once per change, where the keyword came in: nothing when it changes
+    nothing (a second STOP), on a call (a keypad is not a conversation), or when the carrier already
+    answered it (Twilio's own opt-out handling of its SMS keywords)."""
+    if not changes(patient.consent, opted_in) or facts.channel == "VOICE":
+        return None
+    if facts.provider == "twilio" and facts.channel == "SMS" and facts.folded in keywords.TWILIO_SMS_KEYWORDS:
+        return None
+    return OPT_IN_CONFIRMATION if opted_in else OPT_OUT_CONFIRMATION
 
 
 def _for_ai(patient: Patient, facts: InboundFacts, now: int) -> bool:

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from streams.care.clock import zone
 from streams.decide import dedup, lifecycle, loopguard, ratelimit
-from streams.decide.consent import allowed_channels
+from streams.decide.consent import allowed_channels, reach_for
 from streams.decide.fallback import new_hop, next_route
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, Question, SealedState
@@ -47,6 +47,7 @@ class Request:
     expires_at_ms: int | None = None
     params: SealedState | None = None  # kept only for a reminder that asks (sealed, never opened here)
     timezone: str | None = None  # the patient's IANA zone, when the sender named it
+    consent_notice: bool = False       # an opt-out / opt-in confirmation: outside the patient's caps
 
 
 # A message behind the head comes back this long after the head's own due time (never sooner than
@@ -78,7 +79,7 @@ class Decision:
 def new_message(req: Request, now_ms: int) -> Message:
     return Message(req.message_id, req.organization_id, req.recipient_id, req.priority, req.channels, req.template,
                    req.language, req.has_text, req.asks, req.appointment_id, req.automated, now_ms,
-                   req.expires_at_ms, params=req.params)
+                   req.expires_at_ms, params=req.params, consent_notice=req.consent_notice)
 
 
 def _finish(patient: Patient, msg: Message, outs: tuple[Outcome, ...], status: str, reason: str, now_ms: int,
@@ -144,7 +145,7 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
         return _finish(patient, msg, outs, "expired", "expired_before_send", now)
     if req.send_at_ms is not None and now < req.send_at_ms:
         return _park(patient, msg, outs, now, "scheduled", "send_at", req.send_at_ms)
-    if not allowed_channels(patient.consent, msg.channels):
+    if not allowed_channels(reach_for(patient.consent, msg.template, msg.consent_notice), msg.channels):
         return _finish(patient, msg, outs, "blocked", "blocked_no_consent", now)
 
     found = next_route(msg, patient, world, "first_choice")
@@ -165,7 +166,9 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
             due = max(unsent_ahead + QUEUE_STEP_MS, now + QUEUE_STEP_MS)
             return _park(patient, msg, outs, now, "queued", "queued", due, "queue", queue=True)
 
-    if msg.urgent:
+    if msg.consent_notice:
+        limits = {}  # the answer to the patient's own STOP / START: no cap of theirs holds it back
+    elif msg.urgent:
         limits = {"urgent": policy.urgent_hour}
     else:
         limits = {"hour": policy.recipient_hour, "day": policy.recipient_day}
@@ -181,7 +184,8 @@ def decide(patient: Patient, existing: Message | None, req: Request, world: Worl
                      queue=not msg.urgent)
 
     if msg.automated:
-        verdict, loop = loopguard.allow_automated(patient.loop, now, policy.loop)
+        guard = loopguard.note_automated if msg.consent_notice else loopguard.allow_automated
+        verdict, loop = guard(patient.loop, now, policy.loop)
         patient = replace(patient, loop=loop)
         if not verdict.allowed:
             return _finish(patient, msg, outs, "blocked", verdict.reason or "loop_cap", now,

@@ -51,6 +51,11 @@ _CANCEL: dict[str, str] = {"2": "", "CANCELAR": "es", "CANCEL": "en"}
 _CANCEL_OR_OPT_OUT: frozenset[str] = frozenset({"CANCEL", "CANCELAR"})
 _YES = "YES"
 
+# Twilio's Advanced Opt-Out answers these itself on SMS (and blocks the number after an opt-out word),
+# so a confirmation of ours would be a second one, and after STOP a refused send (error 21610).
+TWILIO_SMS_KEYWORDS: frozenset[str] = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+                                                 "START", "YES", "UNSTOP"})
+
 _NON_WORD = re.compile(r"[^0-9A-Z]+")
 
 

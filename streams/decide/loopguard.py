@@ -55,6 +55,15 @@ def allow_automated(s: LoopState, now_ms: int, cfg: LoopConfig) -> tuple[Verdict
     return Verdict(True), replace(s, automated=(*recent, now_ms))
 
 
+def note_automated(s: LoopState, now_ms: int, cfg: LoopConfig) -> tuple[Verdict, LoopState]:
+    """A consent confirmation: outside the cap (the patient must hear that STOP worked), yet counted,
+    so a machine answering it within seconds still looks like one; a paused conversation gets nothing."""
+    if s.paused(now_ms):
+        return Verdict(False, "conversation_paused"), s
+    recent = tuple(t for t in s.automated if now_ms - t < cfg.window_ms)
+    return Verdict(True), replace(s, automated=(*recent, now_ms))
+
+
 def on_inbound(s: LoopState, now_ms: int, cfg: LoopConfig) -> tuple[bool, LoopState]:
     """Note a patient message; (alert, state): True when it makes the exchange a ping-pong."""
     if not any(0 <= now_ms - t <= cfg.bot_reply_ms for t in s.automated):

@@ -205,6 +205,7 @@ class Message:
     seen_events: tuple[str, ...] = ()
     command: str | None = None  # the current hop's DispatchCommand, base64 wire bytes (re-emission)
     params: SealedState | None = None  # a reminder that asks: its parameters, sealed (the acknowledgement's date)
+    consent_notice: bool = False  # an opt-out / opt-in confirmation (streams.decide.consent.reach_for)
 
     @property
     def urgent(self) -> bool:

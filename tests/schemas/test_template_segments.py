@@ -37,7 +37,8 @@ def test_sms_fits_two_segments(name, language):
 def test_catalog_has_the_care_templates_in_every_language():
     catalog = default_catalog()
     wanted = {"appointment_reminder", "appointment_confirmed", "appointment_cancelled", "appointment_rescheduled",
-              "urgent_notice", "help", "opt_out_confirmation", "clarification", "holding_message"}
+              "urgent_notice", "help", "opt_out_confirmation", "opt_in_confirmation", "clarification",
+              "holding_message"}
     assert wanted <= set(catalog.names())
     for name in wanted:
         assert set(catalog.get(name).languages) >= set(LANGUAGES)

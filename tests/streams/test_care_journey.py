@@ -135,7 +135,7 @@ def test_reminders_confirm_cancel_and_stop(stack: Stack, client: Client, care_wo
     time.sleep(max(0.0, (start - 8000) / 1000 + 3 - time.time()))
     assert len(reminders(stack, cancels)) == 1
     assert len(stack.sent(cancels)) == 2  # the reminder and the acknowledgement of the cancellation
-    assert len(stack.sent(stops)) == 1  # STOP: nothing at all after it
+    assert len(stack.sent(stops)) == 2  # STOP: its confirmation, and nothing else after it
     events.close()
     staff.close()
 

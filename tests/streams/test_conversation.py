@@ -89,3 +89,28 @@ def test_a_paused_conversation_reaches_staff_until_it_is_resumed(stack: Stack, c
     wait_until(lambda: len(stack.sent(to)) == answered + 1, 20, f"the answer after the resume\n{worker.tail()}")
     staff.close()
     audit.close()
+
+
+OPTED_OUT_EN = "You will receive no more messages. Reply START to resubscribe."
+OPTED_IN_EN = "You will receive appointment messages again. Reply STOP to unsubscribe."
+OPTED_OUT_ES = "No recibira mas mensajes. Responda ALTA para volver a recibirlos."
+
+
+def test_opt_out_and_opt_in_are_confirmed_once_per_change(stack: Stack, client: Client, worker: Proc) -> None:
+    wa, sms = number(), number()
+    # STOP on WhatsApp: one confirmation there, though the patient just opted out of every channel
+    stack.patient_says(wa, "STOP", provider="meta", channel="WHATSAPP")
+    [told] = wait_until(lambda: with_words(stack, wa, OPTED_OUT_EN), 20, f"opt-out confirmed\n{worker.tail()}")
+    assert told["channel"] == "WHATSAPP"
+    # BAJA on SMS (a word Twilio does not answer itself): confirmed on SMS, in Spanish
+    stack.patient_says(sms, "BAJA", to=SMS_FROM)
+    [told] = wait_until(lambda: with_words(stack, sms, OPTED_OUT_ES), 20, f"BAJA confirmed\n{worker.tail()}")
+    assert told["channel"] == "SMS"
+    # a second STOP changes nothing and sends nothing; START does, once
+    stack.patient_says(wa, "STOP", provider="meta", channel="WHATSAPP")
+    stack.patient_says(wa, "START", provider="meta", channel="WHATSAPP")
+    wait_until(lambda: with_words(stack, wa, OPTED_IN_EN), 20, f"opt-in confirmed\n{worker.tail()}")
+    stack.patient_says(wa, "START", provider="meta", channel="WHATSAPP")
+    time.sleep(2)
+    assert [m["body"] for m in stack.sent(wa)] == [OPTED_OUT_EN, OPTED_IN_EN]
+    assert [m["body"] for m in stack.sent(sms)] == [OPTED_OUT_ES]

@@ -13,7 +13,7 @@ from confluent_kafka import Producer
 from schemas.settings import TwilioSettings
 from streams.partitioning import partition_for
 
-from .harness import ORG, Client, Proc, Stack, bot_until_paused, number
+from .harness import ORG, Client, Proc, Stack, bot_until_paused, number, wait_until
 
 SMS_FROM = TwilioSettings().sms_from
 
@@ -137,7 +137,9 @@ def test_stop_opts_out_blocks_later_sends_and_cancels_pending_ones(stack: Stack,
                          and outcome(rs, elsewhere["message_id"], "blocked"), 20, "after opt-out")
     assert outcome(seen, blocked["message_id"], "blocked")["reason"] == "blocked_no_consent"
     assert outcome(seen, elsewhere["message_id"], "blocked")["reason"] == "blocked_no_consent"
-    assert stack.sent(to) == []
+    # the patient is told once that nothing more will come, and nothing else goes out
+    wait_until(lambda: stack.sent(to), 20, "the opt-out confirmation")
+    assert [m["body"] for m in stack.sent(to)] == ["No recibira mas mensajes. Responda ALTA para volver a recibirlos."]
 
 
 def test_recipient_cap_parks_the_fourth_message_and_scheduled_ones_wait(stack: Stack, client: Client,

@@ -214,3 +214,32 @@ def test_every_message_on_a_paused_conversation_reaches_staff(patient, text, rea
                                                               to_ai) -> None:
     h = decide(patient, facts(text), (), world(NOW))
     assert (h.reason, h.while_paused, h.alert, h.to_ai) == (reason, while_paused, alert, to_ai)
+
+
+OUT_ALL = Consent().apply(ALL_CHANNELS, False, NOW - 10, "keyword")
+OUT_SMS = Consent().apply("SMS", False, NOW - 10, "api")
+WA = {"channel": "WHATSAPP", "provider": "meta"}
+TW_SMS = {"channel": "SMS", "provider": "twilio"}
+
+CONFIRM_ROWS = [
+    # (id, consent, text, facts, confirmation)
+    ("stop-on-whatsapp", Consent(), "STOP", WA, "opt_out_confirmation"),
+    ("a-second-stop-sends-nothing", OUT_ALL, "STOP", WA, None),
+    ("baja-on-twilio-sms", Consent(), "¡Baja!", TW_SMS, "opt_out_confirmation"),
+    ("stop-on-twilio-sms-twilio-confirms-it", Consent(), "STOP", TW_SMS, None),
+    ("stop-after-an-sms-only-opt-out", OUT_SMS, "STOP", WA, "opt_out_confirmation"),
+    ("start-after-an-opt-out", OUT_ALL, "START", WA, "opt_in_confirmation"),
+    ("alta-on-twilio-sms", OUT_ALL, "ALTA", TW_SMS, "opt_in_confirmation"),
+    ("start-on-twilio-sms-twilio-confirms-it", OUT_ALL, "START", TW_SMS, None),
+    ("start-with-nothing-refused-sends-nothing", Consent(), "START", WA, None),
+    ("voltar-after-an-sms-only-opt-out", OUT_SMS, "VOLTAR", WA, "opt_in_confirmation"),
+    ("stop-on-a-call-is-not-answered", Consent(), "STOP", {"channel": "VOICE", "provider": "twilio"}, None),
+    ("help-is-no-consent-change", Consent(), "HELP", WA, None),
+]
+
+
+@pytest.mark.parametrize(("consent", "text", "where", "confirmation"), [r[1:] for r in CONFIRM_ROWS],
+                         ids=[r[0] for r in CONFIRM_ROWS])
+def test_consent_changes_are_confirmed_once_where_the_keyword_came_in(consent, text, where, confirmation) -> None:
+    h = decide(Patient(consent=consent), facts(text, **where), (), world(NOW))
+    assert h.confirm == confirmation

@@ -1,5 +1,7 @@
 from dataclasses import replace
 
+import pytest
+
 from streams.decide.consent import ALL_CHANNELS, Consent
 from streams.decide.intake import Action, decide
 from streams.decide.loopguard import LoopConfig
@@ -135,3 +137,51 @@ def test_automated_replies_hit_the_loop_cap() -> None:
         patient = d.patient
     assert actions[:2] == [(Action.DISPATCH, "first_choice", None)] * 2
     assert actions[2] == (Action.FINISH, "loop_cap", "loop_cap")
+
+
+OPTED_OUT = Consent().apply(ALL_CHANNELS, False, NOW - 10, "keyword")
+EXHAUSTED = replace(Policy(), loop=LoopConfig(cap=1), urgent_hour=Limit(1, 1))
+
+
+def _used_up(patient: Patient) -> Patient:
+    """One automated reply sent a moment ago: the urgent budget and the loop cap (1) are spent."""
+    d = run(patient, None, request("earlier", automated=True, priority="URGENT", channels=("WHATSAPP",),
+                                   template="help"), world(NOW - 5, policy=EXHAUSTED))
+    assert d.action is Action.DISPATCH
+    return d.patient
+
+
+def _confirmation(template: str, message_id: str = "c1", *, notice: bool = True):
+    return request(message_id, automated=True, priority="URGENT", channels=("WHATSAPP",), template=template,
+                   asks=None, consent_notice=notice)
+
+
+CONSENT_NOTICE_ROWS = [
+    # (id, patient, request, action, reason)
+    ("opt-out-confirmation-reaches-an-opted-out-patient", Patient(consent=OPTED_OUT),
+     _confirmation("opt_out_confirmation"), Action.DISPATCH, "first_choice"),
+    ("opt-out-confirmation-outside-the-caps-and-the-loop-cap", replace(_used_up(Patient()), consent=OPTED_OUT),
+     _confirmation("opt_out_confirmation"), Action.DISPATCH, "first_choice"),
+    ("opt-in-confirmation-outside-the-caps", _used_up(Patient()), _confirmation("opt_in_confirmation"),
+     Action.DISPATCH, "first_choice"),
+    ("opt-in-confirmation-after-a-new-opt-out-is-blocked", Patient(consent=OPTED_OUT),
+     _confirmation("opt_in_confirmation"), Action.FINISH, "blocked_no_consent"),
+    ("the-same-template-from-anyone-else-is-blocked", Patient(consent=OPTED_OUT),
+     _confirmation("opt_out_confirmation", notice=False), Action.FINISH, "blocked_no_consent"),
+    ("an-ordinary-automated-reply-stays-capped", _used_up(Patient()),
+     request("h2", automated=True, priority="URGENT", channels=("WHATSAPP",), template="help", asks=None),
+     Action.PARK, "rate_limited"),
+    ("a-paused-conversation-gets-no-confirmation",
+     Patient(consent=OPTED_OUT, loop=replace(Patient().loop, paused_until_ms=NOW + 60_000)),
+     _confirmation("opt_out_confirmation"), Action.FINISH, "conversation_paused"),
+]
+
+
+@pytest.mark.parametrize(("patient", "req", "action", "reason"), [r[1:] for r in CONSENT_NOTICE_ROWS],
+                         ids=[r[0] for r in CONSENT_NOTICE_ROWS])
+def test_consent_confirmations(patient, req, action, reason) -> None:
+    d = run(patient, None, req, world(NOW, policy=EXHAUSTED))
+    assert (d.action, d.reason) == (action, reason)
+    if action is Action.DISPATCH:
+        assert d.hop is not None and d.hop.channel == "WHATSAPP"
+        assert NOW in d.patient.loop.automated  # counted, so a machine answering it still looks like one
