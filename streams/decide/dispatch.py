@@ -22,6 +22,10 @@ from streams.decide.records import Hop, Ledger, Message, Patient
 from streams.decide.routing import Route
 from streams.decide.world import World
 
+# the `retrying` entry's reason per failure kind: the provider's own trouble, never to be read as our
+# rate limits (a `held` message's `rate_limited`)
+RETRY_REASONS = {"retryable": "provider_error", "rate_limited": "provider_rate_limited"}
+
 
 class Screen(StrEnum):
     SKIP = "skip"        # nothing to send (see reason)
@@ -123,8 +127,8 @@ def failed(msg: Message, hop: Hop, failure: Failure, patient: Patient, world: Wo
         decision = retry.after_retryable(world.policy.retry, hop.tries, rand, failure.retry_after_s)
         if decision.action is retry.Action.RETRY:
             waiting_hop = evolve(hop, ledger=Ledger.WAITING, error_code=failure.code or hop.error_code)
-            waiting = lifecycle.retrying(msg.with_hop(waiting_hop), waiting_hop, now, failure.kind, failure.code,
-                                         now + decision.delay_ms)
+            waiting = lifecycle.retrying(msg.with_hop(waiting_hop), waiting_hop, now, RETRY_REASONS[failure.kind],
+                                         failure.code, now + decision.delay_ms)
             return AfterFailure(After.RETRY, failure.kind, waiting, decision.delay_ms)
         reason = "retries_exhausted"
     else:

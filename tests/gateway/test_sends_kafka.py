@@ -213,11 +213,11 @@ def test_get_shows_why_a_message_ended_or_waits_and_marks_late_statuses(client, 
                        "history": [_entry("failed", now - 9, error_code="63016", reason="fallback_permanent_failure"),
                                    _entry("failed", now, error_code="30008", reason="no_channel_left"),
                                    _entry("failed", now + 1, error_code="30003", late=True)]},
-        "retrying": base | {"status": "routed", "reason": "rate_limited", "error_code": "20429",
+        "retrying": base | {"status": "routed", "reason": "provider_rate_limited", "error_code": "20429",
                             "next_attempt_at": now + 5000,
                             "history": [_entry("routed", now - 10, source="pipeline"),
                                         _entry("retrying", now, source="pipeline", error_code="20429",
-                                               reason="rate_limited", attempt=1, next_attempt_at=now + 5000)]},
+                                               reason="provider_rate_limited", attempt=1, next_attempt_at=now + 5000)]},
         "late": base | {"status": "delivered", "is_final": True,
                         "history": [_entry("delivered", now - 10), _entry("queued", now - 5, late=True),
                                     _entry("undelivered", now, error_code="30003", late=True)]},
@@ -232,10 +232,10 @@ def test_get_shows_why_a_message_ended_or_waits_and_marks_late_statuses(client, 
     why = {name: (d["status"], d["reason"], d["error_code"]) for name, d in docs.items()}
     assert why == {"blocked": ("blocked", "blocked_no_consent", None),
                    "old": ("failed", "no_channel_left", "30008"),
-                   "retrying": ("routed", "rate_limited", "20429"),
+                   "retrying": ("routed", "provider_rate_limited", "20429"),
                    "late": ("delivered", None, None)}
     retry = docs["retrying"]["history"][-1]
-    assert (retry["status"], retry["attempt"], retry["reason"]) == ("retrying", 1, "rate_limited")
+    assert (retry["status"], retry["attempt"], retry["reason"]) == ("retrying", 1, "provider_rate_limited")
     assert retry["next_attempt_at"] == docs["retrying"]["next_attempt_at"] and retry["next_attempt_at"].endswith("Z")
     assert [(h["status"], h["late"]) for h in docs["late"]["history"]] == [
         ("delivered", False), ("queued", True), ("undelivered", True)]

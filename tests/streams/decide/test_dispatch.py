@@ -165,8 +165,9 @@ def test_a_failure_of_a_superseded_hop_does_not_fall_back_again() -> None:
 
 RETRIES = [
     # (case, failure, (reason, error code) of the retrying entry)
-    ("provider_5xx", Failure("retryable", "500"), ("retryable", "500")),
-    ("rate_limited_with_retry_after", Failure("rate_limited", "20429", retry_after_s=5.0), ("rate_limited", "20429")),
+    ("provider_5xx", Failure("retryable", "500"), ("provider_error", "500")),
+    ("provider_429_with_retry_after", Failure("rate_limited", "20429", retry_after_s=5.0),
+     ("provider_rate_limited", "20429")),
 ]
 
 

@@ -95,7 +95,7 @@ EXPLAIN = [
     ("failed_after_fallback", (_e("failed", 1, code="63016"), _e("failed", 2, code="30008", reason="no_channel_left"),
                                _e("failed", 3, late=True, code="x")), "failed", True, 1),
     ("blocked", (_e("accepted", 1), _e("blocked", 2, reason="blocked_no_consent")), "blocked", True, 1),
-    ("retrying", (_e("routed", 1), _e(st.RETRYING, 2, code="20429", reason="rate_limited", next_at=9)),
+    ("retrying", (_e("routed", 1), _e(st.RETRYING, 2, code="20429", reason="provider_rate_limited", next_at=9)),
      "routed", False, 1),
     ("retry_then_sent", (_e(st.RETRYING, 2, next_at=9), _e("queued", 10)), "queued", False, None),
     ("retry_behind_a_late_entry", (_e(st.RETRYING, 2, next_at=9), _e("queued", 3, late=True)), "routed", False, 0),
