@@ -31,6 +31,8 @@ from gateway.accepted import AcceptedSendsView
 from gateway.appointment_view import AppointmentView
 from gateway.audit import Auditor
 from gateway.auth import KeyStore
+from gateway.console import context as console_context
+from gateway.console import routes as console_routes
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.openapi import build_document
@@ -79,6 +81,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.plans.start()
         svc.appointments.start()
         app.state.services = svc
+        app.state.console = console = console_context.build(svc)
+        console.start()
         watcher = asyncio.create_task(_watch_unseen(svc), name="gateway-unseen")
         heap.settle()  # before the first request: start-up objects stay out of full collections
         try:
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.plans.close()
             svc.appointments.close()
             svc.refusals.flush_log()
+            console.close()
             svc.auditor.flush_tally()
             left = await svc.publisher.aclose() + await svc.audit_publisher.aclose()
             if left:
@@ -113,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        console_routes.mount(),  # the staff console's pages (gateway/console, docs/console.md)
     ]
     return Starlette(
         routes=routes,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,13 +130,17 @@ class Recent:
         self.items: list[Notice] = []
         self.ids: set[str] = set()
 
-    def add(self, n: Notice) -> None:
+    def add(self, n: Notice) -> bool:
+        """Whether `n` is new (a replay, or one older than every notice held when full, is not)."""
         if n.event_id in self.ids:  # a replayed notification: same deterministic id
-            return
+            return False
         bisect.insort(self.items, n, key=lambda x: x.order)
         self.ids.add(n.event_id)
         if len(self.items) > self.size:
-            self.ids.discard(self.items.pop(0).event_id)
+            dropped = self.items.pop(0)
+            self.ids.discard(dropped.event_id)
+            return dropped is not n
+        return True
 
 
 class StaffNotificationView(TopicView):
@@ -147,13 +151,24 @@ class StaffNotificationView(TopicView):
         self._size = size
         self._by_org: dict[str, Recent] = {}
         self._lock = threading.Lock()  # the consumer thread writes, request handlers read
+        # called on the consumer thread with each new notice (the console's live inbox, gateway.console.hub)
+        self.listeners: list[Callable[[Notice], None]] = []
 
     def apply(self, key: bytes | None, record: dict[str, Any] | None) -> None:
         if record is None:
             return
         n = Notice.of(record)
         with self._lock:
-            self._by_org.setdefault(n.organization_id, Recent(self._size)).add(n)
+            added = self._by_org.setdefault(n.organization_id, Recent(self._size)).add(n)
+        if added:
+            for listener in self.listeners:
+                listener(n)
+
+    def held(self, organization_id: str) -> list[Notice]:
+        """Every notice held for the organization, oldest first."""
+        with self._lock:
+            recent = self._by_org.get(organization_id)
+            return list(recent.items) if recent is not None else []
 
     def list(self, organization_id: str, q: StaffQuery) -> tuple[list[Notice], bool]:
         with self._lock:

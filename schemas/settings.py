@@ -25,6 +25,7 @@ from schemas.secrets import KeyRing, SecretUrl, parse_environment, production_re
 # `CARELAY_ENV=production` refuses to start with them, compared as decoded bytes (see `_check_production`).
 DEV_PHI_KEYS = "dev1:ZGV2LW9ubHktcGhpLWtleS0wMDAwMDAwMDAwMDAwMDA="
 DEV_PSEUDONYM_KEY = "ZGV2LW9ubHktcHNldWRvbnltLWtleS0wMDAwMDAwMDA="
+DEV_CONSOLE_SESSION_KEY = "dev-only-console-session-key-000000000000"
 
 
 def _decode_key(var: str, text: str, *, size: int | None = 32) -> bytes:
@@ -126,6 +127,17 @@ class GatewaySettings:
     # Refusals (401, 403, bad signatures, failed verify handshakes) per source address per minute;
     # beyond it that source's refusals are answered 429 with Retry-After (gateway/refusals.py). 0: no limit.
     refusals_per_minute: int = 120
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The staff console (gateway/console): sessions and lock-out."""
+
+    session_key: Secret = field(default_factory=lambda: Secret(DEV_CONSOLE_SESSION_KEY))  # signs session cookies
+    idle_s: int = 900  # signed off after this long without a request (45 CFR 164.312(a)(2)(iii))
+    session_max_s: int = 12 * 3600  # and after this long whatever happens (a day's shift)
+    lockout_failures: int = 5  # this many failed sign-ins in a row lock the account ...
+    lockout_s: int = 1800  # ... for this long, or until `carelay users unlock`
 
 
 @dataclass(frozen=True)
@@ -269,6 +281,7 @@ class Settings:
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     streams: StreamsSettings = field(default_factory=StreamsSettings)
     care: CareSettings = field(default_factory=CareSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     data_dir: Path = Path("var")
     log_level: str = "INFO"
     channels_file: str = ""  # JSON list of channel instances; empty: the demo set (connectors.instances)
@@ -453,6 +466,13 @@ class Settings:
                 group_id=s("ANALYTICS_GROUP_ID", a.group_id) or f"{prefix}analytics",
                 sql_orgs=frozenset(o.strip() for o in s("ANALYTICS_SQL_ORGS", "").split(",") if o.strip()),
             ),
+            console=ConsoleSettings(
+                session_key=secret("CONSOLE_SESSION_KEY", DEV_CONSOLE_SESSION_KEY),
+                idle_s=at_least("CONSOLE_IDLE_S", 900, 60),
+                session_max_s=at_least("CONSOLE_SESSION_MAX_S", 12 * 3600, 60),
+                lockout_failures=at_least("CONSOLE_LOCKOUT_FAILURES", 5, 1),
+                lockout_s=at_least("CONSOLE_LOCKOUT_S", 1800, 1),
+            ),
             care=CareSettings(
                 default_timezone=check_timezone("CARELAY_CARE_TIMEZONE", s("CARE_TIMEZONE", care.default_timezone)),
                 quiet_hours=parse_quiet_hours("CARELAY_CARE_QUIET_HOURS", s("CARE_QUIET_HOURS", "21:00-08:00")),
@@ -477,6 +497,7 @@ class Settings:
             "CARELAY_META_ACCESS_TOKEN": (str(m.access_token).encode(),),
             "CARELAY_META_APP_SECRET": (str(m.app_secret).encode(),),
             "CARELAY_META_VERIFY_TOKEN": (str(m.verify_token).encode(),),
+            "CARELAY_CONSOLE_SESSION_KEY": (str(self.console.session_key).encode(),),
         }
         development = {
             "CARELAY_PHI_KEYS": parse_key_ring("CARELAY_PHI_KEYS", DEV_PHI_KEYS)[0][1],
@@ -485,6 +506,7 @@ class Settings:
             "CARELAY_META_ACCESS_TOKEN": str(dev_m.access_token).encode(),
             "CARELAY_META_APP_SECRET": str(dev_m.app_secret).encode(),
             "CARELAY_META_VERIFY_TOKEN": str(dev_m.verify_token).encode(),
+            "CARELAY_CONSOLE_SESSION_KEY": DEV_CONSOLE_SESSION_KEY.encode(),
         }
         refused = production_refusals(given, development)
         if refused:

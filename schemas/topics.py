@@ -73,6 +73,13 @@ class _Catalog:
     appointment_plans: Topic = Topic("appointment.plans", "AppointmentPlan", "organization_id|appointment_id",
                                      retention_ms=30 * DAY_MS, compacted=True,
                                      extra={"cleanup.policy": "compact,delete"})
+    # the staff console (gateway/console): accounts (the latest version of each), sign-in events (failures
+    # counted for lock-out, sessions ended by sign-out), and what people did with each staff notice
+    staff_accounts: Topic = Topic("staff.accounts", "StaffAccount", "organization_id|username",
+                                  retention_ms=-1, compacted=True)
+    staff_signins: Topic = Topic("staff.signins", "StaffSignIn", "organization_id|username", retention_ms=DAY_MS)
+    staff_actions: Topic = Topic("staff.actions", "StaffAction", "organization_id|notice event_id",
+                                 retention_ms=30 * DAY_MS, compacted=True, extra={"cleanup.policy": "compact,delete"})
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
     # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
     conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)

@@ -56,11 +56,17 @@ def run(settings: Settings, workers: int) -> int:
         created = ensure_topics(AdminClient({"bootstrap.servers": kafka.bootstrap}), settings.kafka.topic_prefix,
                                 settings.kafka.partitions, settings.kafka.replication_factor)
         print(f"carelay: {len(created)} topics created; starting the pipeline ...", flush=True)
+        from gateway.console.users import demo_accounts
+
+        console_accounts = demo_accounts(settings)  # refused in production
         pipeline.start()
         lines = [f"  {'kafka':<10} {kafka.bootstrap}", f"  {'registry':<10} {settings.kafka.schema_registry_url}",
                  *pipeline.describe()]
         print(f"\ncarelay is running (logs in {pipeline.log_dir}):\n" + "\n".join(lines))
         print(f"\n  demo organization 'demo-clinic', sender API key: {DEMO_SENDER_KEY}")
+        print(f"  staff console: {pipeline.gateway_url}/console  (docs/console.md)")
+        for org, user, password in console_accounts:
+            print(f"    organization {org}, username {user}, password {password}")
         print("  in another terminal: make demo   (sends appointment reminders, prints the delivery report)")
         print("  Ctrl-C stops everything.", flush=True)
         while not pipeline.dead():
@@ -83,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_p = sub.add_parser("run", help="run the whole pipeline locally against the provider simulator")
     run_p.add_argument("--workers", type=int, default=1, help="stream worker processes (consumer group members)")
     sub.add_parser("demo", help="send demo appointment reminders through a running `carelay run`, print the report")
+    sub.add_parser("users", help="staff console accounts: add, unlock, disable (see `carelay users --help`)",
+                   add_help=False)
     sub.add_parser("report", help="print the delivery report and the appointment confirmation / cancellation rates "
                    "(see `carelay report --help`)", add_help=False)
     args, rest = parser.parse_known_args(argv)
@@ -90,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analytics.report import main as report_main
 
         return report_main(rest)
+    if args.command == "users":
+        from gateway.console.users import main as users_main
+
+        return users_main(rest)
     if args.command == "demo":
         from stack.demo import main as demo_main
 

@@ -143,4 +143,17 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             ],
             "impossible": None, "updated_at": now,
         },
+        "StaffAccount": {
+            "organization_id": ORG, "username": "alice", "role": "staff",
+            "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo", "disabled": False,
+            "updated_at": now, "updated_by": "cli",
+        },
+        "StaffSignIn": {
+            "event_id": "signin-1", "organization_id": ORG, "username": "alice", "kind": "failed",
+            "session_id": None, "remote_addr": "192.0.2.7", "occurred_at": now,
+        },
+        "StaffAction": {
+            "organization_id": ORG, "notice_id": "care-1", "action": "assigned", "actor": "alice",
+            "assignee": "alice", "occurred_at": now,
+        },
     }

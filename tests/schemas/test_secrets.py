@@ -19,6 +19,7 @@ PROVIDERS = {
     "CARELAY_META_ACCESS_TOKEN": "prod-meta-access",
     "CARELAY_META_APP_SECRET": "prod-meta-secret",
     "CARELAY_META_VERIFY_TOKEN": "prod-meta-verify",
+    "CARELAY_CONSOLE_SESSION_KEY": "prod-console-session-key",
 }
 
 
@@ -68,6 +69,8 @@ def test_production_starts_with_its_own_secrets():
     pytest.param({"CARELAY_PSEUDONYM_KEY": other_spelling(DEV_PSEUDONYM_KEY)}, "CARELAY_PSEUDONYM_KEY",
                  id="pseudonym-dev-key-other-spelling"),
     pytest.param({"CARELAY_DEMO_API_KEYS": "true"}, "CARELAY_DEMO_API_KEYS", id="demo-api-keys"),
+    pytest.param({"CARELAY_CONSOLE_SESSION_KEY": None}, "CARELAY_CONSOLE_SESSION_KEY",
+                 id="console-session-key-default"),
 ])
 def test_production_refuses(changes, var):
     with pytest.raises(ConfigError, match=var):

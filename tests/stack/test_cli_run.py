@@ -3,6 +3,7 @@ in order on Ctrl-C and on a supervisor's SIGTERM, leaving no process behind."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,6 +53,10 @@ def test_run_comes_up_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Sign
         while httpx.get(f"http://127.0.0.1:{gateway_port}/readyz", timeout=5).status_code != 200:
             assert time.monotonic() < deadline, "the gateway never became ready"
             time.sleep(0.5)
+        out = "".join(lines)
+        assert f"staff console: http://127.0.0.1:{gateway_port}/console" in out
+        assert "organization demo-clinic, username demo-staff, password demo-console-password" in out
+        _demo_staff_signs_in(f"http://127.0.0.1:{gateway_port}")
         proc.send_signal(stop_signal)
         assert proc.wait(timeout=120) == 0, "".join(lines[-30:])
         reader.join(10)
@@ -65,3 +70,19 @@ def test_run_comes_up_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Sign
         reader.join(10)
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def _demo_staff_signs_in(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=10) as browser:
+        deadline = time.monotonic() + 30
+        while True:  # the console's views load right after /readyz
+            page = browser.get("/console/signin")
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert token, page.text
+            r = browser.post("/console/signin", data={"organization": "demo-clinic", "username": "demo-staff",
+                                                     "password": "demo-console-password", "csrf": token.group(1)})
+            if r.status_code != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert r.status_code == 303 and r.headers["location"] == "/console/inbox", r.text
+        assert browser.get("/console/inbox").status_code == 200

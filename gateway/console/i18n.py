@@ -1,0 +1,245 @@
+"""The console's words in Spanish, English and Portuguese, and the choice of language per request.
+
+One entry per message, all three languages in it (a unit test checks none is missing and that each
+language fills the same placeholders). Choice: the `lang` query parameter (the switch on every page,
+remembered in a cookie), else that cookie, else the best of the browser's Accept-Language, else English.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES = ("es", "en", "pt")
+DEFAULT = "en"
+LANGUAGE_NAMES = {"es": "Español", "en": "English", "pt": "Português"}
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    # layout
+    "service": {"es": "carelay · consola del personal", "en": "carelay · staff console",
+                "pt": "carelay · console da equipe"},
+    "skip": {"es": "Saltar al contenido principal", "en": "Skip to main content",
+             "pt": "Pular para o conteúdo principal"},
+    "language": {"es": "Idioma", "en": "Language", "pt": "Idioma"},
+    "signed_in_as": {"es": "Sesión de {user} ({role}), {org}", "en": "Signed in as {user} ({role}), {org}",
+                     "pt": "Sessão de {user} ({role}), {org}"},
+    "sign_out": {"es": "Cerrar sesión", "en": "Sign out", "pt": "Sair"},
+    "nav": {"es": "Secciones", "en": "Sections", "pt": "Seções"},
+    "nav_inbox": {"es": "Bandeja", "en": "Inbox", "pt": "Caixa de entrada"},
+    "role_staff": {"es": "personal", "en": "staff", "pt": "equipe"},
+    "role_admin": {"es": "administración", "en": "admin", "pt": "administração"},
+    "role_auditor": {"es": "auditoría", "en": "auditor", "pt": "auditoria"},
+    "role_analyst": {"es": "análisis", "en": "analyst", "pt": "análise"},
+    # sign-in
+    "signin_title": {"es": "Iniciar sesión", "en": "Sign in", "pt": "Entrar"},
+    "organization": {"es": "Organización", "en": "Organization", "pt": "Organização"},
+    "organization_hint": {"es": "El identificador de su clínica, por ejemplo clinic-42",
+                          "en": "Your clinic's identifier, for example clinic-42",
+                          "pt": "O identificador da sua clínica, por exemplo clinic-42"},
+    "username": {"es": "Usuario", "en": "Username", "pt": "Usuário"},
+    "password": {"es": "Contraseña", "en": "Password", "pt": "Senha"},
+    "signin_button": {"es": "Iniciar sesión", "en": "Sign in", "pt": "Entrar"},
+    "error_summary": {"es": "Hay un problema", "en": "There is a problem", "pt": "Há um problema"},
+    "error_credentials": {"es": "La organización, el usuario o la contraseña no son correctos",
+                          "en": "The organization, username or password is not right",
+                          "pt": "A organização, o usuário ou a senha não estão corretos"},
+    "error_locked": {"es": "La cuenta está bloqueada por demasiados intentos fallidos. Espere {minutes} "
+                           "minutos o pida a un administrador que la desbloquee",
+                     "en": "The account is locked after too many failed sign-ins. Wait {minutes} minutes "
+                           "or ask an administrator to unlock it",
+                     "pt": "A conta está bloqueada após tentativas demais. Aguarde {minutes} minutos ou "
+                           "peça a um administrador para desbloqueá-la"},
+    "error_required": {"es": "Escriba {field}", "en": "Enter {field}", "pt": "Informe {field}"},
+    "notice_idle": {"es": "Su sesión se cerró tras {minutes} minutos sin actividad. Inicie sesión de nuevo",
+                    "en": "You were signed out after {minutes} minutes without activity. Sign in again",
+                    "pt": "Sua sessão foi encerrada após {minutes} minutos sem atividade. Entre de novo"},
+    "notice_signed_out": {"es": "Cerró la sesión", "en": "You have signed out", "pt": "Você saiu"},
+    # refusals
+    "forbidden_title": {"es": "No tiene acceso a esta página", "en": "You cannot see this page",
+                        "pt": "Você não tem acesso a esta página"},
+    "forbidden_body": {"es": "Su función ({role}) no permite esta acción. Hable con un administrador "
+                             "de su clínica si la necesita",
+                       "en": "Your role ({role}) does not allow this. Ask an administrator of your clinic "
+                             "if you need it",
+                       "pt": "Sua função ({role}) não permite isto. Fale com um administrador da sua "
+                             "clínica se precisar"},
+    "csrf_title": {"es": "El formulario caducó", "en": "The form has expired", "pt": "O formulário expirou"},
+    "csrf_body": {"es": "No se hizo nada. Vuelva a la página, recárguela y envíe el formulario otra vez",
+                  "en": "Nothing was done. Go back, reload the page and send the form again",
+                  "pt": "Nada foi feito. Volte, recarregue a página e envie o formulário de novo"},
+    "loading_title": {"es": "La consola está arrancando", "en": "The console is starting",
+                      "pt": "O console está iniciando"},
+    "loading_body": {"es": "Inténtelo de nuevo en unos segundos", "en": "Try again in a few seconds",
+                     "pt": "Tente de novo em alguns segundos"},
+    "back": {"es": "Volver", "en": "Go back", "pt": "Voltar"},
+    "not_found_title": {"es": "No se encontró", "en": "Not found", "pt": "Não encontrado"},
+    "not_found_body": {"es": "Este aviso no existe o ya no está en la bandeja",
+                       "en": "This notice does not exist or is no longer in the inbox",
+                       "pt": "Este aviso não existe ou não está mais na caixa de entrada"},
+    # inbox
+    "inbox_title": {"es": "Avisos que necesitan a una persona", "en": "Notices that need a person",
+                    "pt": "Avisos que precisam de uma pessoa"},
+    "inbox_live": {"es": "La lista se actualiza sola", "en": "This list updates by itself",
+                   "pt": "A lista se atualiza sozinha"},
+    "inbox_empty": {"es": "No hay avisos pendientes", "en": "There are no open notices",
+                    "pt": "Não há avisos pendentes"},
+    "inbox_counts": {"es": "Pendientes por motivo", "en": "Open notices by reason",
+                     "pt": "Pendentes por motivo"},
+    "inbox_total": {"es": "Todos", "en": "All", "pt": "Todos"},
+    "filter_reason": {"es": "Mostrar el motivo", "en": "Show the reason", "pt": "Mostrar o motivo"},
+    "filter_apply": {"es": "Filtrar", "en": "Filter", "pt": "Filtrar"},
+    "reason": {"es": "Motivo", "en": "Reason", "pt": "Motivo"},
+    "count": {"es": "Número", "en": "Number", "pt": "Número"},
+    "what_to_do": {"es": "Qué hacer", "en": "What to do", "pt": "O que fazer"},
+    "received": {"es": "Recibido", "en": "Received", "pt": "Recebido"},
+    "patient": {"es": "Paciente (seudónimo)", "en": "Patient (pseudonym)", "pt": "Paciente (pseudônimo)"},
+    "appointment": {"es": "Cita", "en": "Appointment", "pt": "Consulta"},
+    "message": {"es": "Mensaje", "en": "Message", "pt": "Mensagem"},
+    "channel": {"es": "Canal", "en": "Channel", "pt": "Canal"},
+    "has_words": {"es": "El paciente escribió un texto", "en": "The patient wrote a text",
+                  "pt": "O paciente escreveu um texto"},
+    "state": {"es": "Estado", "en": "Status", "pt": "Estado"},
+    "state_open": {"es": "Pendiente", "en": "Open", "pt": "Pendente"},
+    "state_assigned": {"es": "Asignado a {who}", "en": "Assigned to {who}", "pt": "Atribuído a {who}"},
+    "state_acknowledged": {"es": "Visto por {who}", "en": "Acknowledged by {who}", "pt": "Visto por {who}"},
+    "state_resolved": {"es": "Resuelto por {who}", "en": "Resolved by {who}", "pt": "Resolvido por {who}"},
+    "act_acknowledge": {"es": "Marcar como visto", "en": "Acknowledge", "pt": "Marcar como visto"},
+    "act_assign": {"es": "Asignármelo", "en": "Assign to me", "pt": "Atribuir a mim"},
+    "act_resolve": {"es": "Resuelto", "en": "Resolve", "pt": "Resolvido"},
+    "act_done": {"es": "Hecho: {what}", "en": "Done: {what}", "pt": "Feito: {what}"},
+    "you": {"es": "usted", "en": "you", "pt": "você"},
+}
+
+# Per reason of a staff.attention_needed notice: what happened, and what to do. "other" covers reasons
+# this version does not know yet, so a new reason is shown, never dropped.
+REASONS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
+    "unclear_reply": {
+        "title": {"es": "Respuesta no entendida", "en": "Reply not understood", "pt": "Resposta não entendida"},
+        "what": {"es": "El paciente contestó a un recordatorio y no entendimos su respuesta, ni tras pedirle "
+                       "que la aclarara.",
+                 "en": "The patient answered a reminder and we could not understand the answer, even after "
+                       "asking once to clarify.",
+                 "pt": "O paciente respondeu a um lembrete e não entendemos a resposta, nem depois de pedir "
+                       "um esclarecimento."},
+        "do": {"es": "Lea lo que escribió y llámele o respóndale.",
+               "en": "Read what the patient wrote, then call or reply.",
+               "pt": "Leia o que o paciente escreveu e ligue ou responda."},
+    },
+    "cancel_requested": {
+        "title": {"es": "Pide cancelar la cita", "en": "Asks to cancel", "pt": "Pede para cancelar"},
+        "what": {"es": "El paciente pidió cancelar su cita.", "en": "The patient asked to cancel the appointment.",
+                 "pt": "O paciente pediu para cancelar a consulta."},
+        "do": {"es": "Cancele la cita en la agenda de la clínica y libere el horario.",
+               "en": "Cancel the appointment in the clinic's schedule and free the slot.",
+               "pt": "Cancele a consulta na agenda da clínica e libere o horário."},
+    },
+    "reschedule_requested": {
+        "title": {"es": "Pide cambiar la cita", "en": "Asks to reschedule", "pt": "Pede para remarcar"},
+        "what": {"es": "El paciente pidió otra fecha u hora para su cita.",
+                 "en": "The patient asked for another date or time.",
+                 "pt": "O paciente pediu outra data ou horário."},
+        "do": {"es": "Llame al paciente para acordar un nuevo horario y cámbielo en la agenda.",
+               "en": "Call the patient to agree a new time and change it in the schedule.",
+               "pt": "Ligue para o paciente, combine um novo horário e altere-o na agenda."},
+    },
+    "stale_answer": {
+        "title": {"es": "Respuesta tardía", "en": "Late answer", "pt": "Resposta atrasada"},
+        "what": {"es": "El paciente contestó a un recordatorio de una cita que ya pasó o cambió.",
+                 "en": "The patient answered a reminder for an appointment that has passed or changed.",
+                 "pt": "O paciente respondeu a um lembrete de uma consulta que já passou ou mudou."},
+        "do": {"es": "Compruebe qué cita quiere decir y contáctele si hace falta.",
+               "en": "Check which appointment the patient means and get in touch if needed.",
+               "pt": "Verifique a que consulta o paciente se refere e entre em contato se preciso."},
+    },
+    "loop_paused": {
+        "title": {"es": "Conversación en pausa", "en": "Conversation paused", "pt": "Conversa pausada"},
+        "what": {"es": "Las respuestas automáticas se pausaron: parecía una conversación con otra máquina.",
+                 "en": "Automatic replies were paused: the conversation looked like one with another machine.",
+                 "pt": "As respostas automáticas foram pausadas: parecia uma conversa com outra máquina."},
+        "do": {"es": "Revise la conversación; reanúdela solo si es un paciente real.",
+               "en": "Look at the conversation; resume it only if it is a real patient.",
+               "pt": "Veja a conversa; retome-a só se for um paciente real."},
+    },
+    "ai_timeout": {
+        "title": {"es": "Sin respuesta del asistente", "en": "Assistant did not answer",
+                  "pt": "Assistente sem resposta"},
+        "what": {"es": "El paciente escribió y el asistente automático no respondió a tiempo; recibió un "
+                       "mensaje de espera.",
+                 "en": "The patient wrote and the automatic assistant did not answer in time; the patient "
+                       "got a holding message.",
+                 "pt": "O paciente escreveu e o assistente automático não respondeu a tempo; o paciente "
+                       "recebeu uma mensagem de espera."},
+        "do": {"es": "Responda usted al paciente.", "en": "Answer the patient yourself.",
+               "pt": "Responda você ao paciente."},
+    },
+    "ai_handoff": {
+        "title": {"es": "El asistente pide una persona", "en": "Assistant asks for a person",
+                  "pt": "Assistente pede uma pessoa"},
+        "what": {"es": "El asistente automático decidió que este mensaje necesita a una persona.",
+                 "en": "The automatic assistant decided this message needs a person.",
+                 "pt": "O assistente automático decidiu que esta mensagem precisa de uma pessoa."},
+        "do": {"es": "Lea la conversación y responda al paciente.", "en": "Read the conversation and answer.",
+               "pt": "Leia a conversa e responda ao paciente."},
+    },
+    "urgent_failed": {
+        "title": {"es": "Aviso urgente no entregado", "en": "Urgent notice not delivered",
+                  "pt": "Aviso urgente não entregue"},
+        "what": {"es": "Un aviso urgente no llegó al paciente por ningún canal.",
+                 "en": "An urgent notice reached the patient on no channel.",
+                 "pt": "Um aviso urgente não chegou ao paciente por nenhum canal."},
+        "do": {"es": "Llame al paciente ahora por teléfono.", "en": "Call the patient by phone now.",
+               "pt": "Ligue para o paciente agora."},
+    },
+    "reminder_impossible": {
+        "title": {"es": "Cita sin recordatorio", "en": "Appointment without a reminder",
+                  "pt": "Consulta sem lembrete"},
+        "what": {"es": "No se puede enviar ningún recordatorio para esta cita (sin consentimiento, sin "
+                       "canal o demasiado pronto).",
+                 "en": "No reminder can be sent for this appointment (no consent, no channel, or too soon).",
+                 "pt": "Nenhum lembrete pode ser enviado para esta consulta (sem consentimento, sem canal "
+                       "ou cedo demais)."},
+        "do": {"es": "Avise al paciente de otra forma, por ejemplo por teléfono.",
+               "en": "Remind the patient another way, for example by phone.",
+               "pt": "Avise o paciente de outra forma, por exemplo por telefone."},
+    },
+    "other": {
+        "title": {"es": "Necesita revisión", "en": "Needs a look", "pt": "Precisa de atenção"},
+        "what": {"es": "El sistema marcó este caso para una persona ({reason}).",
+                 "en": "The system flagged this case for a person ({reason}).",
+                 "pt": "O sistema marcou este caso para uma pessoa ({reason})."},
+        "do": {"es": "Revise la conversación del paciente.", "en": "Look at the patient's conversation.",
+               "pt": "Veja a conversa do paciente."},
+    },
+}
+
+
+def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    for explicit in (query, cookie):
+        if explicit in LANGUAGES:
+            return explicit
+    best, best_q = DEFAULT, 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower().split("-")[0]
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        if lang in LANGUAGES and q > best_q:
+            best, best_q = lang, q
+    return best
+
+
+class Words:
+    """`t("key", name=value)` in one language; what templates call."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else DEFAULT
+
+    def __call__(self, key: str, **values: object) -> str:
+        return MESSAGES[key][self.lang].format(**values)
+
+    def reason(self, reason: str | None, part: str) -> str:
+        entry = REASONS.get(reason or "", REASONS["other"])
+        return entry[part][self.lang].format(reason=reason or "-")

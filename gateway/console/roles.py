@@ -1,0 +1,34 @@
+"""Console roles and what each may do; an account acts only within its own organization."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class ConsoleRole(StrEnum):
+    STAFF = "staff"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    ANALYST = "analyst"
+
+
+class Permission(StrEnum):
+    INBOX_READ = "console.inbox.read"
+    INBOX_ACT = "console.inbox.act"  # acknowledge, assign, resolve
+    PHI_READ = "console.phi.read"  # the patient's words and number (conversation pages)
+    USERS = "console.users"
+
+
+# Staff work the inbox; admins too, and manage accounts; auditors read without acting; analysts see
+# no notices at all (they name patients to act on) and no PHI: their numbers come from analytics.
+PERMISSIONS: Mapping[ConsoleRole, frozenset[Permission]] = {
+    ConsoleRole.STAFF: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ}),
+    ConsoleRole.ADMIN: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
+                                  Permission.USERS}),
+    ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ}),
+    ConsoleRole.ANALYST: frozenset(),
+}
+
+
+def allows(role: ConsoleRole, permission: Permission) -> bool:
+    return permission in PERMISSIONS[role]

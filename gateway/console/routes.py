@@ -1,0 +1,28 @@
+"""The console's routes, mounted by the gateway under /console (gateway.app)."""
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from gateway.console import inbox_page, signin
+from gateway.console.context import STATIC_DIR
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse(inbox_page.PATH, status_code=303)
+
+
+def mount() -> Mount:
+    return Mount("/console", routes=[
+        Route("/", home, methods=["GET"]),
+        Route("/signin", signin.signin_page, methods=["GET"]),
+        Route("/signin", signin.signin, methods=["POST"]),
+        Route("/signout", signin.signout, methods=["POST"]),
+        Route("/session", inbox_page.session_check, methods=["GET"]),
+        Route("/inbox", inbox_page.inbox_page, methods=["GET"]),
+        Route("/inbox/events", inbox_page.events, methods=["GET"]),
+        Route("/inbox/{notice_id}", inbox_page.act, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
+    ])

@@ -1,0 +1,25 @@
+"""Who may do what on the console."""
+from __future__ import annotations
+
+import pytest
+
+from gateway.console.roles import ConsoleRole, Permission, allows
+
+R, P = ConsoleRole, Permission
+
+
+@pytest.mark.parametrize(("role", "permission", "allowed"), [
+    pytest.param(R.STAFF, P.INBOX_READ, True, id="staff-reads-inbox"),
+    pytest.param(R.STAFF, P.INBOX_ACT, True, id="staff-acts"),
+    pytest.param(R.STAFF, P.PHI_READ, True, id="staff-reads-phi"),
+    pytest.param(R.STAFF, P.USERS, False, id="staff-no-users"),
+    pytest.param(R.ADMIN, P.INBOX_ACT, True, id="admin-acts"),
+    pytest.param(R.ADMIN, P.USERS, True, id="admin-users"),
+    pytest.param(R.AUDITOR, P.INBOX_READ, True, id="auditor-reads-inbox"),
+    pytest.param(R.AUDITOR, P.INBOX_ACT, False, id="auditor-read-only"),
+    pytest.param(R.AUDITOR, P.PHI_READ, False, id="auditor-no-phi"),
+    pytest.param(R.ANALYST, P.INBOX_READ, False, id="analyst-no-inbox"),
+    pytest.param(R.ANALYST, P.PHI_READ, False, id="analyst-never-phi"),
+])
+def test_permissions(role, permission, allowed):
+    assert allows(role, permission) is allowed
