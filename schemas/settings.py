@@ -271,6 +271,7 @@ def parse_care_orgs(var: str, text: str) -> tuple[OrgCare, ...]:
 class Settings:
     env: str = "development"  # one of schemas.secrets.ENVIRONMENTS
     phi_keys: tuple[tuple[str, bytes], ...] = ()  # a KeyRing: its repr shows the key ids only
+    phi_accept_unbound: bool = True  # open v1 sealed values (field-name AAD only): the migration window
     pseudonym_key: Secret = field(default_factory=lambda: Secret(""))
     kafka: KafkaSettings = field(default_factory=KafkaSettings)
     clickhouse: ClickHouseSettings = field(default_factory=ClickHouseSettings)
@@ -358,6 +359,7 @@ class Settings:
         settings = cls(
             env=parse_environment("CARELAY_ENV", s("ENV", "development")),
             phi_keys=phi_keys,
+            phi_accept_unbound=b("PHI_ACCEPT_UNBOUND", True),
             pseudonym_key=Secret(pseudonym_text),
             data_dir=Path(s("DATA_DIR", "var")),
             log_level=s("LOG_LEVEL", "INFO").upper(),
