@@ -13,7 +13,7 @@ from typing import Any
 from connectors.base import ChannelInstance, OutboundMessage, SendResult
 from connectors.errors import FallbackError, FinalError, RetryableError
 from schemas.errors import ContractError
-from schemas.phi import PhiCipher
+from schemas.phi import Binding, PhiCipher
 from schemas.templates import TemplateCatalog, default_catalog
 
 PROVIDER = "inapp"
@@ -38,7 +38,7 @@ def build_notification(msg: OutboundMessage, cipher: PhiCipher, catalog: Templat
         "organization_id": msg.organization_id,
         "recipient_id": msg.recipient_id,
         "patient_ref": None,
-        "body": cipher.seal("body", text),
+        "body": cipher.seal("body", text, Binding(msg.organization_id, msg.attempt_id)),  # its notification id
         "template": msg.template,
         "created_at": created_at,
     }

@@ -33,7 +33,7 @@ from connectors.errors import (
 from connectors.http import ConnectError, HttpPool, HttpResponse, TransportError
 from schemas.errors import ContractError
 from schemas.numbers import patient_number
-from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
+from schemas.phi import Binding, PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import MetaSettings
 from schemas.templates import TemplateCatalog, default_catalog
 
@@ -371,15 +371,16 @@ def parse_message(item: Mapping[str, Any], metadata: Mapping[str, Any], cipher: 
     kind, text, payload, context_override = _inbound_content(item)
     context = _sub(item, "context")
     now = received_at if received_at is not None else _now_ms()
+    bound = Binding(organization_id, f"{provider}:{wamid}")  # an InboundMessage's event id
     return {
-        "event_id": f"{provider}:{wamid}",
+        "event_id": bound.record_id,
         "provider": provider, "channel": "WHATSAPP", "provider_message_id": str(wamid),
         "organization_id": organization_id,
         "recipient_id": pseudonymize(organization_id, number) if number else None,
-        "sender": cipher.seal("sender", sender),
+        "sender": cipher.seal("sender", sender, bound),
         "to_address": str(metadata.get("phone_number_id", "")),
         "kind": kind,
-        "text": cipher.seal("text", str(text)) if text else None,
+        "text": cipher.seal("text", str(text), bound) if text else None,
         "payload": str(payload) if payload else None,
         "context_provider_message_id": context_override or context.get("id") or None,
         # the patient's send time: it opens the 24 h window

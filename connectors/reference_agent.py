@@ -27,7 +27,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from schemas.phi import PhiCipher
+from schemas.phi import Binding, PhiCipher, binding_of
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import TOPICS, BoundTopic, Catalog, ensure_topics
@@ -154,12 +154,14 @@ class ReferenceAgent:
             return
         try:
             request = self.requests.codec.decode(value)
-            words = self.cipher.open("text", request["text"])
+            words = self.cipher.open("text", request["text"], binding_of("AiMessage", request))
         except Exception as exc:  # someone else's record, or a key we do not hold: skip it, say which
             log.warning("skipping %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), type(exc).__name__)
             return
         reply = answer(words, request.get("language"))
-        record = response(request, reply, self.cipher.seal("text", reply.text), int(time.time() * 1000))
+        answer_id = f"{request['message_id']}:answer"
+        sealed = self.cipher.seal("text", reply.text, Binding(request["organization_id"], answer_id))
+        record = response(request, reply, sealed, int(time.time() * 1000))
         self.producer.produce(self.responses.name, key=request["recipient_id"].encode(),
                               value=self.responses.codec.encode(record))
         self.answered += 1
@@ -183,7 +185,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     # answers keyed by recipient_id on the patient's partition: Kafka's default (murmur2) partitioner
     producer = Producer({"bootstrap.servers": kafka.bootstrap, "partitioner": "murmur2_random",
                          "enable.idempotence": True, "linger.ms": 1})
-    agent = ReferenceAgent(consumer, producer, catalog.ai_requests, catalog.ai_responses, PhiCipher(settings.phi_keys))
+    agent = ReferenceAgent(consumer, producer, catalog.ai_requests, catalog.ai_responses,
+                           PhiCipher(settings.phi_keys, accept_unbound=settings.phi_accept_unbound))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         agent.stop()

@@ -45,7 +45,7 @@ from connectors.errors import (
 from connectors.http import FORM, ConnectError, ConnectTimeout, HttpPool, TransportError, basic_auth, form_encode
 from schemas.errors import ContractError
 from schemas.numbers import patient_number
-from schemas.phi import PhiCipher, Pseudonymizer, is_e164, normalize_address
+from schemas.phi import Binding, PhiCipher, Pseudonymizer, is_e164, normalize_address
 from schemas.settings import TwilioSettings
 from schemas.templates import TemplateCatalog, default_catalog
 
@@ -492,16 +492,17 @@ def parse_inbound(form: Mapping[str, str], cipher: PhiCipher, pseudonymize: Pseu
     else:
         kind = "TEXT"
     now = received_at if received_at is not None else _now_ms()
+    bound = Binding(organization_id, f"{PROVIDER}:{sid}")  # an InboundMessage's event id
     return {
-        "event_id": f"{PROVIDER}:{sid}",
+        "event_id": bound.record_id,
         "provider": PROVIDER, "channel": channel, "provider_message_id": sid,
         "organization_id": organization_id,
         # None for a sender that is not a known number: the interpreter dead-letters it as no_recipient
         "recipient_id": pseudonymize(organization_id, number) if number else None,
-        "sender": cipher.seal("sender", sender),
+        "sender": cipher.seal("sender", sender, bound),
         "to_address": normalize_address(to),
         "kind": kind,
-        "text": cipher.seal("text", text) if text else None,
+        "text": cipher.seal("text", text, bound) if text else None,
         "payload": payload,
         "context_provider_message_id": form.get("OriginalRepliedMessageSid") or None,
         "received_at": now,
@@ -522,15 +523,16 @@ def parse_gather(form: Mapping[str, str], query: Mapping[str, str], cipher: PhiC
     answer = GATHER_DIGITS.get(digits)
     message_id = query.get("message_id")
     now = received_at if received_at is not None else _now_ms()
+    bound = Binding(org, f"{PROVIDER}:{sid}:gather")  # an InboundMessage's event id
     return {
-        "event_id": f"{PROVIDER}:{sid}:gather",
+        "event_id": bound.record_id,
         "provider": PROVIDER, "channel": "VOICE", "provider_message_id": sid,
         "organization_id": org,
         "recipient_id": pseudonymize(org, number) if number else None,
-        "sender": cipher.seal("sender", patient),
+        "sender": cipher.seal("sender", patient, bound),
         "to_address": normalize_address(_our_number_of_call(form)),
         "kind": "DIGITS",
-        "text": cipher.seal("text", digits),
+        "text": cipher.seal("text", digits, bound),
         "payload": f"{answer}:{message_id}" if answer and message_id else None,
         "context_provider_message_id": sid,
         "received_at": now,

@@ -172,7 +172,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         appointments=AppointmentView(k.bootstrap, topics.appointments.name, topics.appointments.codec),
         idempotency=IdempotencyTable(),
         unseen=UnseenWatch(int(g.unseen_after_s * 1000)),
-        cipher=PhiCipher(settings.phi_keys),
+        cipher=PhiCipher(settings.phi_keys, accept_unbound=settings.phi_accept_unbound),
         pseudonymize=Pseudonymizer(settings.pseudonym_key_bytes),
         templates=default_catalog(),
         directory=load_directory(settings),

@@ -43,6 +43,7 @@ from gateway.errors import (
 from gateway.fhir_parse import FhirAppointment, FhirInvalid, Issue, fail, parse_appointment, parse_bundle
 from gateway.services import Services, guard, remote_addr, services
 from schemas.errors import CarelayError
+from schemas.phi import Binding, Sealed
 
 __all__ = ["ROUTES", "FhirInvalid", "outcome_response", "parse_appointment", "parse_bundle"]
 
@@ -92,7 +93,11 @@ SEALED = "io.carelay.Sealed"
 
 def build_record(svc: Services, org: str, a: FhirAppointment, decision: Decision, now_ms: int,
                  raw: bytes) -> tuple[str, dict[str, Any]]:
-    seal = svc.cipher.seal
+    bound = Binding(org, a.appointment_id)  # schemas.phi.RECORD_IDS: an AppointmentEvent's appointment id
+
+    def seal(field: str, value: str) -> Sealed:
+        return svc.cipher.seal(field, value, bound)
+
     rid = svc.pseudonymize(org, a.phone)
     tag = a.version or hashlib.sha256(raw).hexdigest()[:16]
 

@@ -33,7 +33,7 @@ from gateway.errors import (
 from gateway.idempotency import Accepted, Verdict, message_id_for
 from gateway.services import Services, guard, remote_addr, services
 from gateway.validation import SendInput, parse_send
-from schemas.phi import Sealed
+from schemas.phi import Binding, Sealed
 
 SEND = Action.SEND.value
 BATCH = "message.send_batch"
@@ -52,7 +52,14 @@ def _branch(sealed: Sealed | None) -> tuple[str, Sealed] | None:
 def build_record(svc: Services, organization_id: str, inp: SendInput, message_id: str,
                  now_ms: int) -> tuple[str, dict[str, Any]]:
     """The SendRequest (PHI sealed) and its key, the recipient pseudonym."""
-    seal, seal_opt = svc.cipher.seal, svc.cipher.seal_optional
+    bound = Binding(organization_id, message_id)  # schemas.phi.RECORD_IDS: a SendRequest's message id
+
+    def seal(field: str, value: str) -> Sealed:
+        return svc.cipher.seal(field, value, bound)
+
+    def seal_opt(field: str, value: str | None) -> Sealed | None:
+        return svc.cipher.seal_optional(field, value, bound)
+
     recipient_id = svc.pseudonymize(organization_id, inp.to)
     params = seal("params", orjson.dumps(dict(inp.params)).decode()) if inp.template is not None else None
     return recipient_id, {

@@ -32,6 +32,7 @@ from gateway.services import Services, refuse, remote_addr, route_of, services
 from gateway.twilio_signature import form_signature_valid
 from schemas.ids import uuid5_str
 from schemas.numbers import patient_number
+from schemas.phi import Binding
 
 ENVELOPE_NAMESPACE = uuid.UUID("0b7c8e3a-2f4d-4d0e-a7f1-5e9b1c3d2a60")
 TWILIO_SIGNATURE = "x-twilio-signature"
@@ -104,13 +105,15 @@ async def _publish(request: Request, svc: Services, provider: str, action: str, 
         org = item.organization_id
         recipient_id = svc.pseudonymize(org, item.patient) if org and item.patient else None
         body = orjson.dumps(item.fields, option=orjson.OPT_SORT_KEYS)
+        eid = envelope_id(provider, item.kind, raw, str(n).encode())
         record = {
-            "envelope_id": envelope_id(provider, item.kind, raw, str(n).encode()),
+            "envelope_id": eid,
             "provider": provider,
             "kind": item.kind,
             "recipient_id": recipient_id,
             "query": {k: str(v) for k, v in item.query.items()},
-            "body": svc.cipher.seal("body", body.decode()),
+            # no organization field on an envelope: bound to its id alone (schemas.phi.RECORD_IDS)
+            "body": svc.cipher.seal("body", body.decode(), Binding("", eid)),
             "received_at": now_ms,
         }
         futures.append(svc.publisher.submit(topic.name, recipient_id or item.fallback_key, topic.codec.encode(record)))

@@ -46,7 +46,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from gateway import bench as gateway_bench
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import Binding, PhiCipher, Pseudonymizer
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import Catalog
@@ -264,12 +264,12 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
 def produce_requests(settings: Settings, catalog: Catalog, n: int, run: str, rate: float = 0) -> set[str]:
     """N SendRequests straight to send.requests, keyed and partitioned as any producer would
     (murmur2), `rate` per second (0: at once); returns their message ids."""
-    seal = PhiCipher(settings.phi_keys).seal
+    seal = PhiCipher(settings.phi_keys).seal  # bound to each request (schemas.phi.RECORD_IDS)
     pseudonym = Pseudonymizer(settings.pseudonym_key_bytes)
     topic = catalog.send_requests
     producer = Producer({"bootstrap.servers": settings.kafka.bootstrap, "partitioner": "murmur2_random",
                          "linger.ms": 5})
-    params = seal("params", json.dumps(PARAMS))
+    params_text = json.dumps(PARAMS)
     ids: set[str] = set()
     now = int(time.time() * 1000)
     start = time.monotonic()
@@ -280,10 +280,12 @@ def produce_requests(settings: Settings, catalog: Catalog, n: int, run: str, rat
         number = f"+5255{i:08d}"  # canonical (schemas.numbers): the form the webhooks pseudonymize
         mid = str(uuid.uuid4())
         rid = pseudonym("demo-clinic", number)
+        bound = Binding("demo-clinic", mid)
         record = {"message_id": mid, "organization_id": "demo-clinic", "idempotency_key": f"{run}-{i}",
-                  "recipient": seal("recipient", number), "recipient_id": rid, "patient_ref": None,
+                  "recipient": seal("recipient", number, bound), "recipient_id": rid, "patient_ref": None,
                   "recipient_name": None, "channels": CHANNELS,
-                  "content": {"template": "appointment_reminder", "language": "es", "params": params, "text": None},
+                  "content": {"template": "appointment_reminder", "language": "es",
+                              "params": seal("params", params_text, bound), "text": None},
                   "priority": "NORMAL", "send_at": None, "expires_at": None, "correlation_id": None,
                   "appointment_id": None, "created_at": now, "source": "producer", "automated_reply": False,
                   "metadata": {}}

@@ -20,7 +20,7 @@ from typing import Any
 from connectors.base import ChannelInstance, OutboundMessage
 from connectors.factory import Connectors
 from connectors.instances import ChannelDirectory, load_directory
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from schemas.registry import registry_from_url
 from schemas.templates import TemplateCatalog, default_catalog
 from schemas.topics import BoundTopic, Catalog
@@ -70,7 +70,7 @@ class Runtime:
         self.metrics = Metrics()
         self.summary = Summary()  # the per-minute log line (streams.summary)
         self.catalog = Catalog(s.kafka.topic_prefix, registry_from_url(s.kafka.schema_registry_url))
-        self.cipher = PhiCipher(s.phi_keys)
+        self.cipher = PhiCipher(s.phi_keys, accept_unbound=s.phi_accept_unbound)
         self.pseudonymize = Pseudonymizer(s.pseudonym_key_bytes)
         # a separate key for body fingerprints and echo digests, derived so no new secret is needed
         self.digest_key = hmac.new(s.pseudonym_key_bytes, b"carelay.streams.digest", hashlib.sha256).digest()
@@ -138,21 +138,23 @@ class Runtime:
     # -- PHI: opened only here, only in memory -----------------------------------------------
     def fingerprint(self, rec: Mapping[str, Any]) -> str:
         content = rec["content"]
-        params = self.cipher.open_optional("params", content.get("params"))
-        text = self.cipher.open_optional("text", content.get("text"))
-        return self.digest(self.cipher.open("recipient", rec["recipient"]), ",".join(rec["channels"]),
+        bound = binding_of("SendRequest", rec)
+        params = self.cipher.open_optional("params", content.get("params"), bound)
+        text = self.cipher.open_optional("text", content.get("text"), bound)
+        return self.digest(self.cipher.open("recipient", rec["recipient"], bound), ",".join(rec["channels"]),
                            str(content.get("template")), str(content.get("language")), params or "", text or "",
                            str(rec.get("priority")), str(rec.get("send_at")))
 
     def outbound(self, cmd: Mapping[str, Any], asks: str | None) -> OutboundMessage:
         content = cmd["content"]
-        params_text = self.cipher.open_optional("params", content.get("params"))
+        bound = binding_of("DispatchCommand", cmd)  # its SendRequest's: the message id
+        params_text = self.cipher.open_optional("params", content.get("params"), bound)
         return OutboundMessage(
             message_id=cmd["message_id"], attempt_id=cmd["attempt_id"], organization_id=cmd["organization_id"],
-            recipient_id=cmd["recipient_id"], to=self.cipher.open("recipient", cmd["recipient"]),
+            recipient_id=cmd["recipient_id"], to=self.cipher.open("recipient", cmd["recipient"], bound),
             channel=cmd["channel"], language=content.get("language") or "es", template=content.get("template"),
             params=json.loads(params_text) if params_text else {},
-            text=self.cipher.open_optional("text", content.get("text")), use_template=cmd["use_template"],
+            text=self.cipher.open_optional("text", content.get("text"), bound), use_template=cmd["use_template"],
             asks=asks, callback_url=self.config.settings.gateway.public_url or None,
         )
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from faust.types import EventT
 
+from schemas.phi import Binding, binding_of
 from streams.agents.automated import automated_reply
 from streams.agents.base import Handler, PatientDeadlines, View
 from streams.care import ai_bridge
@@ -54,7 +55,8 @@ class AiBridge(Handler):
         its deadline in the patient record and the heap."""
         rt = self.rt
         patient = view.patient(rid)
-        recipient = sealed_to_state(rt.cipher.seal("recipient", sender))
+        # kept in the patient record until the answer: bound to the inbound message it came in
+        recipient = sealed_to_state(rt.cipher.seal("recipient", sender, Binding(org, rec["event_id"])))
         bridge, req = ai_bridge.request(patient.ai, org, rid, rec["event_id"], rec["channel"], language, now,
                                         self.timeout_ms, appointment_id, recipient)
         if bridge is patient.ai:
@@ -63,7 +65,8 @@ class AiBridge(Handler):
         view.put_patient(rid, updated)
         out.add(rt.catalog.ai_requests, rid.encode(), {
             "message_id": req.request_id, "conversation_id": req.conversation_id, "organization_id": org,
-            "recipient_id": rid, "correlation_id": req.correlation_id, "text": rt.cipher.seal("text", text),
+            "recipient_id": rid, "correlation_id": req.correlation_id,
+            "text": rt.cipher.seal("text", text, Binding(org, req.request_id)),
             "language": language, "channel": req.channel, "appointment_id": appointment_id, "handoff": False,
             "created_at": now, "metadata": {},
         }, rt.partition(rid))
@@ -78,7 +81,7 @@ class AiBridge(Handler):
             return
         rid = rec["recipient_id"]
         try:
-            rt.cipher.open("text", rec["text"])  # refuse here what the dispatcher could not open later
+            text = rt.cipher.open("text", rec["text"], binding_of("AiMessage", rec))
         except Exception as exc:
             self.dead(event, "unreadable_ai_response", out, detail=type(exc).__name__)
             return
@@ -89,10 +92,10 @@ class AiBridge(Handler):
         rt.metrics.decide(self.name, outcome.ignored or outcome.staff_reason or "answered")
         if outcome.ignored is not None:
             return
-        self.settle(view, out, rid, patient, outcome, now, rec["text"], rec.get("language"))
+        self.settle(view, out, rid, patient, outcome, now, text, rec.get("language"))
 
     def settle(self, view: View, out: Out, rid: str, patient: Patient, outcome: Outcome, now: int,
-               text: dict[str, Any] | None = None, language: str | None = None) -> Patient:
+               text: str | None = None, language: str | None = None) -> Patient:
         """Apply one outcome: the patient's new state, the send (the agent's text or the holding
         message, in the language the agent answered in when it said) and the staff flag."""
         updated = replace(patient, ai=outcome.bridge, loop=outcome.loop)
@@ -101,12 +104,13 @@ class AiBridge(Handler):
         if entry is None:
             return updated
         send = outcome.send
-        recipient = sealed_from_state(entry.recipient)
-        if send is not None and recipient is not None and org:
+        sealed = sealed_from_state(entry.recipient)
+        to = self.rt.cipher.open("recipient", sealed, Binding(org, entry.inbound_event_id)) if sealed else None
+        if send is not None and to is not None and org:
             template = send.template
             automated_reply(
                 self.rt, out, message_id=str(uuid.uuid5(AI_NAMESPACE, f"{org}|{send.message_id}")),
-                idempotency_key=send.message_id, org=org, rid=rid, recipient=recipient, channel=send.channel,
+                idempotency_key=send.message_id, org=org, rid=rid, to=to, channel=send.channel,
                 language=language or send.language or "es", now=now, source="ai", template=template,
                 params={} if template is not None else None, text=text if template is None else None,
                 correlation_id=send.correlation_id, metadata={"ai": "holding" if template else "reply"})

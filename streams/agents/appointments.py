@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, cast
 
 from faust.types import EventT
 
+from schemas.phi import Binding
 from streams import convert
 from streams.agents.base import Handler, PatientDeadlines, View
 from streams.care import plans, schedule
@@ -99,16 +99,22 @@ class Appointments(Handler):
         rt = self.rt
         cipher = rt.cipher
         params = dict(due.params)
-        name = sealed_from_state(reminders.name)
-        params["patient_name"] = cipher.open("recipient_name", cast(Any, name)) if name is not None else ""
         planned = reminders.planned
+        message_id = plans.message_id(due.organization_id, due.idempotency_key)
+        # the number and name were sealed for the AppointmentEvent (its appointment id): sealed again
+        # for this SendRequest (its message id)
+        source, target = Binding(due.organization_id, planned.appointment_id), Binding(due.organization_id, message_id)
+        name = sealed_from_state(reminders.name)
+        params["patient_name"] = cipher.open("recipient_name", name, source) if name is not None else ""
+        recipient = sealed_from_state(reminders.recipient)
         request = {
-            "message_id": plans.message_id(due.organization_id, due.idempotency_key),
+            "message_id": message_id,
             "organization_id": due.organization_id, "idempotency_key": due.idempotency_key,
-            "recipient": sealed_from_state(reminders.recipient), "recipient_id": due.recipient_id,
+            "recipient": cipher.reseal("recipient", recipient, source, target) if recipient else None,
+            "recipient_id": due.recipient_id,
             "patient_ref": None, "recipient_name": None, "channels": list(CHANNELS),
             "content": {"template": due.template, "language": due.language,
-                        "params": cipher.seal("params", json.dumps(params)), "text": None},
+                        "params": cipher.seal("params", json.dumps(params), target), "text": None},
             "priority": "URGENT" if due.urgent else "NORMAL", "send_at": None,
             "expires_at": planned.start_at_ms, "correlation_id": None, "appointment_id": due.appointment_id,
             "created_at": now, "source": "workflow", "automated_reply": False,

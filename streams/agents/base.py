@@ -15,6 +15,7 @@ from typing import Any
 
 from faust.types import EventT
 
+from schemas.phi import Binding
 from schemas.topics import BoundTopic
 from streams import convert
 from streams.agents.delay import delay_topic_for
@@ -282,7 +283,7 @@ class Handler:
             "event_id": event_id, "type": kind, "organization_id": org, "recipient_id": rid,
             "appointment_id": appointment_id, "message_id": message_id, "reason": reason,
             "channel": channel, "language": language,
-            "text": rt.cipher.seal("text", text) if text else None, "correlation_id": None,
+            "text": rt.cipher.seal("text", text, Binding(org, event_id)) if text else None, "correlation_id": None,
             "occurred_at": now, "details": dict(details or {}),
         }
         out.add(topic, rid.encode(), record, rt.partition(rid))

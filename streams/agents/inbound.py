@@ -10,7 +10,7 @@ from typing import Any, cast
 from faust.types import EventT
 
 from schemas.errors import PhiError
-from schemas.phi import Sealed
+from schemas.phi import Binding, Sealed, binding_of
 from streams import convert
 from streams.agents.ai import AiBridge
 from streams.agents.appointments import policy_for
@@ -46,8 +46,9 @@ class Inbound(Handler):
         now = rt.now()
         org = rec.get("organization_id") or view.patient(rid).organization_id
         try:
-            sender = rt.cipher.open("sender", rec["sender"])
-            text = rt.cipher.open_optional("text", rec.get("text")) or ""
+            bound = binding_of("InboundMessage", rec)
+            sender = rt.cipher.open("sender", rec["sender"], bound)
+            text = rt.cipher.open_optional("text", rec.get("text"), bound) or ""
         except Exception as exc:
             self.dead(event, "unreadable_inbound", out, detail=type(exc).__name__)
             return
@@ -131,17 +132,18 @@ class Inbound(Handler):
             plan = When(found.planned.language, params.get("date"), params.get("time"))
         asked = view.message(rid, message_id)
         if asked is not None and asked.params is not None:
-            sent = self.reminder_params(asked.params)
+            sent = self.reminder_params(asked.params, Binding(asked.organization_id, asked.message_id))
             reminder = When(asked.language, sent.get("date"), sent.get("time"))
         ack = acknowledgement(action, rec["channel"], plan, reminder)
         if ack is not None:
             self.reply(out, rec, org, rid, sender, ack.template, ack.language, {"date": ack.date, "time": ack.time},
                        now)
 
-    def reminder_params(self, sealed: SealedState) -> dict[str, str]:
-        """The answered reminder's parameters; a value that does not open names nothing."""
+    def reminder_params(self, sealed: SealedState, bound: Binding) -> dict[str, str]:
+        """The answered reminder's parameters (sealed for its SendRequest); a value that does not open
+        names nothing."""
         try:
-            opened = json.loads(self.rt.cipher.open("params", cast(Sealed, sealed_from_state(sealed))))
+            opened = json.loads(self.rt.cipher.open("params", cast(Sealed, sealed_from_state(sealed)), bound))
         except (PhiError, ValueError):  # a retired key or a malformed value: no date to name, no acknowledgement
             return {}
         return {k: v for k, v in opened.items() if isinstance(v, str)} if isinstance(opened, dict) else {}
@@ -170,7 +172,7 @@ class Inbound(Handler):
         replayed inbound asks for the same answer."""
         automated_reply(self.rt, out, message_id=str(uuid.uuid5(HELP_NAMESPACE, f"{template}:{rec['event_id']}")),
                         idempotency_key=f"{template}:{rec['event_id']}", org=org, rid=rid,
-                        recipient=self.rt.cipher.seal("recipient", sender), channel=rec["channel"],
+                        to=sender, channel=rec["channel"],
                         language=language, now=now, source="workflow", template=template, params=params,
                         metadata={"reply": template})
 

@@ -9,6 +9,7 @@ from typing import Any
 from faust.types import EventT
 
 from connectors import meta, twilio
+from schemas.phi import binding_of
 from streams import convert
 from streams.agents.base import Handler, View
 from streams.runtime import Out
@@ -25,7 +26,7 @@ class Interpreter(Handler):
         if env is None:
             return
         try:
-            body = json.loads(rt.cipher.open("body", env["body"]))
+            body = json.loads(rt.cipher.open("body", env["body"], binding_of("WebhookEnvelope", env)))
             kind, rec = self.parse(env["provider"], env["kind"], body, env.get("query") or {},
                                    convert.ms(env["received_at"]))
         except Exception as exc:  # a body that does not open or parse: keep it for inspection

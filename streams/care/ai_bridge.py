@@ -23,7 +23,7 @@ from streams.decide.loopguard import LoopConfig, LoopState
 HOLDING_TEMPLATE = "holding_message"
 MAX_WAITING = 8  # requests one patient may have in flight; older ones are abandoned to staff
 
-Sealed = tuple[str, str, str]  # a sealed value kept as state (streams.decide.records.SealedState)
+Sealed = tuple[str, ...]  # a sealed value kept as state (streams.decide.records.SealedState)
 
 
 @dataclass(frozen=True)

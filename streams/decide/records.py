@@ -51,20 +51,24 @@ class Question:
         return now_ms - self.asked_at_ms < QUESTION_TTL_MS
 
 
-SealedState = tuple[str, str, str]  # io.carelay.Sealed as state: (kid, base64 nonce, base64 ciphertext)
+# io.carelay.Sealed as state: (kid, base64 nonce, base64 ciphertext, format version); records written
+# before the version was kept have three items: v1
+SealedState = tuple[str, ...]
 
 
 def sealed_to_state(sealed: Mapping[str, Any] | None) -> SealedState | None:
     if sealed is None:
         return None
-    return (sealed["kid"], base64.b64encode(sealed["nonce"]).decode(), base64.b64encode(sealed["ct"]).decode())
+    return (sealed["kid"], base64.b64encode(sealed["nonce"]).decode(), base64.b64encode(sealed["ct"]).decode(),
+            str(sealed.get("v") or 1))
 
 
 def sealed_from_state(state: SealedState | None) -> dict[str, Any] | None:
     if state is None:
         return None
-    kid, nonce, ct = state
-    return {"kid": kid, "nonce": base64.b64decode(nonce), "ct": base64.b64decode(ct)}
+    kid, nonce, ct = state[:3]
+    return {"kid": kid, "nonce": base64.b64decode(nonce), "ct": base64.b64decode(ct),
+            "v": int(state[3]) if len(state) > 3 else 1}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from connectors.base import OutboundMessage
 from connectors.errors import FallbackError, RetryableError
 from connectors.inapp import InAppConnector
 from schemas import contracts
+from schemas.phi import binding_of
 from tests.connectors.conftest import CIPHER, INSTANCES
 
 pytestmark = pytest.mark.anyio
@@ -30,7 +31,8 @@ async def test_publishes_a_sealed_notification_keyed_by_recipient() -> None:
     assert key == b"rid-1"
     assert validate(value, contracts.parsed("InAppNotification"), raise_errors=True)
     assert value["notification_id"] == "m-1:0" and value["created_at"] == 1_700_000_000_000
-    assert CIPHER.open("body", value["body"]).startswith("Gracias, su cita del 12/05")
+    body = CIPHER.open("body", value["body"], binding_of("InAppNotification", value))
+    assert body.startswith("Gracias, su cita del 12/05")
     assert await connector.find_sent(INSTANCES["INAPP:inapp"], MSG, 0) is None
     assert (await connector.fetch_status(INSTANCES["INAPP:inapp"], "m-1:0"))["status"] is None
 

@@ -7,6 +7,7 @@ from fastavro.validation import validate
 
 from connectors.meta import parse_message, parse_status, split_webhook
 from schemas import contracts
+from schemas.phi import binding_of
 from tests.connectors.conftest import CIPHER, PSEUDONYMS
 
 NOW = 1_700_000_000_000
@@ -86,8 +87,8 @@ def test_inbound_text() -> None:
     e = parse_message(item, metadata, CIPHER, PSEUDONYMS, "demo-clinic", received_at=NOW)
     assert e is not None and valid("InboundMessage", e)
     assert (e["kind"], e["payload"], e["to_address"]) == ("TEXT", None, "106540352242922")
-    assert CIPHER.open("text", e["text"]) == "Does it come in another color?"
-    assert CIPHER.open("sender", e["sender"]) == "+16505551234"
+    assert CIPHER.open("text", e["text"], binding_of("InboundMessage", e)) == "Does it come in another color?"
+    assert CIPHER.open("sender", e["sender"], binding_of("InboundMessage", e)) == "+16505551234"
     assert e["received_at"] == 1_749_416_383_000
 
 
@@ -103,7 +104,7 @@ def test_inbound_interactive_replies() -> None:
     _, item, metadata = single(INTERACTIVE)
     e = parse_message(item, metadata, CIPHER, PSEUDONYMS, "demo-clinic", received_at=NOW)
     assert e is not None and (e["kind"], e["payload"]) == ("INTERACTIVE", "cancel:m-1")
-    assert CIPHER.open("text", e["text"]) == "Cancelar"
+    assert CIPHER.open("text", e["text"], binding_of("InboundMessage", e)) == "Cancelar"
     listed = {**item, "interactive": {"type": "list_reply",
                                       "list_reply": {"id": "slot-2", "title": "Martes", "description": "10:00"}}}
     e2 = parse_message(listed, metadata, CIPHER, PSEUDONYMS, "demo-clinic")
@@ -124,7 +125,7 @@ def test_inbound_media_location_reaction_and_unknown() -> None:
         e = parse_message({**base, **extra}, METADATA, CIPHER, PSEUDONYMS, "demo-clinic", received_at=NOW)
         assert e is not None and valid("InboundMessage", e)
         assert e["kind"] == kind
-        assert (CIPHER.open("text", e["text"]) if e["text"] else None) == text
+        assert (CIPHER.open("text", e["text"], binding_of("InboundMessage", e)) if e["text"] else None) == text
     reaction = parse_message({**base, **cases[4][0]}, METADATA, CIPHER, PSEUDONYMS, "demo-clinic")
     assert reaction is not None and reaction["context_provider_message_id"] == "wamid.OURS"
 

@@ -9,6 +9,7 @@ from fastavro.validation import validate
 
 from connectors.twilio import parse_call_status, parse_gather, parse_inbound, parse_status_callback
 from schemas import contracts
+from schemas.phi import binding_of
 from tests.connectors.conftest import CIPHER, PSEUDONYMS
 
 NOW = 1_700_000_000_000
@@ -92,8 +93,8 @@ def test_inbound_whatsapp_button() -> None:
     assert valid("InboundMessage", e)
     assert (e["kind"], e["payload"], e["channel"]) == ("BUTTON", "confirm", "WHATSAPP")
     assert e["context_provider_message_id"] == "SM11111111111111111111111111111111"
-    assert CIPHER.open("sender", e["sender"]) == "+525512345678"
-    assert CIPHER.open("text", e["text"]) == "Confirmar"
+    assert CIPHER.open("sender", e["sender"], binding_of("InboundMessage", e)) == "+525512345678"
+    assert CIPHER.open("text", e["text"], binding_of("InboundMessage", e)) == "Confirmar"
     assert e["to_address"] == "+14155238886"
     assert e["recipient_id"] == PSEUDONYMS("demo-clinic", "+525512345678")
     assert "5512345678" not in repr({k: v for k, v in e.items() if k not in ("sender", "text")})
@@ -102,7 +103,7 @@ def test_inbound_whatsapp_button() -> None:
 def test_inbound_sms_text_and_media() -> None:
     e = parse_inbound(INBOUND_SMS, CIPHER, PSEUDONYMS, "demo-clinic", received_at=NOW)
     assert valid("InboundMessage", e) and e["kind"] == "TEXT" and e["channel"] == "SMS"
-    assert CIPHER.open("text", e["text"]) == "BAJA" and e["payload"] is None
+    assert CIPHER.open("text", e["text"], binding_of("InboundMessage", e)) == "BAJA" and e["payload"] is None
     media = parse_inbound({**INBOUND_SMS, "NumMedia": "1", "Body": ""}, CIPHER, PSEUDONYMS, "demo-clinic")
     assert media["kind"] == "MEDIA" and media["text"] is None
 
@@ -117,6 +118,6 @@ def test_call_status_and_gather() -> None:
     g = parse_gather(GATHER, QUERY, CIPHER, PSEUDONYMS, received_at=NOW)
     assert g is not None and valid("InboundMessage", g)
     assert (g["kind"], g["payload"], g["to_address"]) == ("DIGITS", "cancel:m-1", "+15005550008")
-    assert CIPHER.open("sender", g["sender"]) == "+525512345678"
+    assert CIPHER.open("sender", g["sender"], binding_of("InboundMessage", g)) == "+525512345678"
     assert parse_gather({**GATHER, "Digits": "7"}, QUERY, CIPHER, PSEUDONYMS)["payload"] is None  # type: ignore[index]
     assert parse_gather({**GATHER, "Digits": ""}, QUERY, CIPHER, PSEUDONYMS) is None

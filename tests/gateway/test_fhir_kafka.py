@@ -5,7 +5,7 @@ import orjson
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from tests.gateway.fhir_samples import DOCTOR, NAME, PHONE, PLACE, appointment, bundle
 from tests.gateway.helpers import ANALYST, SENDER, read_topic, wait_ready
 
@@ -28,11 +28,11 @@ def test_put_publishes_a_sealed_event_keyed_by_pseudonym(client, services, setti
     rid = Pseudonymizer(settings.pseudonym_key_bytes)("demo-clinic", PHONE)
     assert key == rid.encode() and rec["recipient_id"] == rid
     cipher = PhiCipher(settings.phi_keys)
-    assert cipher.open("recipient", rec["recipient"]) == PHONE
-    assert cipher.open("recipient_name", rec["recipient_name"]) == NAME
-    assert cipher.open("practitioner", rec["practitioner"]) == DOCTOR
-    assert cipher.open("location", rec["location"]) == PLACE
-    assert cipher.open("patient_ref", rec["patient_ref"]) == "p1"
+    assert cipher.open("recipient", rec["recipient"], binding_of("AppointmentEvent", rec)) == PHONE
+    assert cipher.open("recipient_name", rec["recipient_name"], binding_of("AppointmentEvent", rec)) == NAME
+    assert cipher.open("practitioner", rec["practitioner"], binding_of("AppointmentEvent", rec)) == DOCTOR
+    assert cipher.open("location", rec["location"], binding_of("AppointmentEvent", rec)) == PLACE
+    assert cipher.open("patient_ref", rec["patient_ref"], binding_of("AppointmentEvent", rec)) == "p1"
     assert (rec["kind"], rec["appointment_id"], rec["language"], rec["timezone"], rec["clinic"]) == (
         "BOOKED", "apt-1", "es", "America/Mexico_City", "Clinica Norte")
     assert rec["source"] == "fhir" and rec["start_at"] == 1788280200000

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.idempotency import message_id_for
 from gateway.services import Services
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from schemas.settings import Settings
 from tests.gateway.helpers import ANALYST, AUDITOR, OTHER, PARAMS, PHONE, SENDER, key, read_topic, send_body, wait_ready
 
@@ -29,10 +29,10 @@ def test_send_is_published_sealed_keyed_by_pseudonym_and_answered_after_the_ack(
     pseudonym = Pseudonymizer(settings.pseudonym_key_bytes)("demo-clinic", PHONE)
     assert record_key == pseudonym.encode() and rec["recipient_id"] == pseudonym
     cipher = PhiCipher(settings.phi_keys)
-    assert cipher.open("recipient", rec["recipient"]) == PHONE
-    assert cipher.open("patient_ref", rec["patient_ref"]) == "MRN-0042"
-    assert cipher.open("recipient_name", rec["recipient_name"]) == "Ana Maria Lopez"
-    assert json.loads(cipher.open("params", rec["content"]["params"])) == PARAMS
+    assert cipher.open("recipient", rec["recipient"], binding_of("SendRequest", rec)) == PHONE
+    assert cipher.open("patient_ref", rec["patient_ref"], binding_of("SendRequest", rec)) == "MRN-0042"
+    assert cipher.open("recipient_name", rec["recipient_name"], binding_of("SendRequest", rec)) == "Ana Maria Lopez"
+    assert json.loads(cipher.open("params", rec["content"]["params"], binding_of("SendRequest", rec))) == PARAMS
     assert rec["content"]["template"] == "appointment_reminder" and rec["content"]["text"] is None
     assert (rec["organization_id"], rec["idempotency_key"], rec["source"]) == ("demo-clinic", k, "gateway")
     assert rec["channels"] == ["WHATSAPP", "SMS", "VOICE"] and rec["priority"] == "NORMAL"
@@ -46,7 +46,8 @@ def test_free_text_is_sealed(client, services, settings):
     topic = services.topics.send_requests
     [(_, rec)] = read_topic(settings.kafka.bootstrap, topic.name, topic.codec, count=1,
                             where=lambda rec: rec["message_id"] == r.json()["message_id"])
-    assert PhiCipher(settings.phi_keys).open("text", rec["content"]["text"]) == "Su resultado esta listo"
+    assert PhiCipher(settings.phi_keys).open("text", rec["content"]["text"],
+                                             binding_of("SendRequest", rec)) == "Su resultado esta listo"
     assert rec["priority"] == "URGENT" and rec["channels"] == ["SMS"]
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from twilio.request_validator import RequestValidator
 
 from connectors.meta import sign
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from tests.gateway.helpers import read_topic
 
 PATIENT = "+525512345678"
@@ -42,7 +42,8 @@ def test_twilio_status_callback_becomes_one_sealed_envelope(client, services, se
     pseudonym = Pseudonymizer(settings.pseudonym_key_bytes)("demo-clinic", PATIENT)
     assert env["provider"] == "twilio" and env["recipient_id"] == pseudonym and record_key == pseudonym.encode()
     assert env["query"] == query
-    assert json.loads(PhiCipher(settings.phi_keys).open("body", env["body"]))["MessageSid"] == sid
+    body = PhiCipher(settings.phi_keys).open("body", env["body"], binding_of("WebhookEnvelope", env))
+    assert json.loads(body)["MessageSid"] == sid
 
 
 def test_twilio_inbound_answers_empty_twiml_and_finds_the_org_by_number(client, services, settings):
@@ -116,7 +117,8 @@ def test_meta_webhook_splits_into_one_envelope_per_item(client, services, settin
     with_refs = [e for _, e in found if e["query"].get("message_id") == "m-3"]
     assert len(with_refs) == 1 and with_refs[0]["query"]["phone_number_id"] == "100000000000001"
     assert len({e["envelope_id"] for _, e in found}) == 3
-    bodies = [json.loads(PhiCipher(settings.phi_keys).open("body", e["body"])) for _, e in found]
+    cipher = PhiCipher(settings.phi_keys)
+    bodies = [json.loads(cipher.open("body", e["body"], binding_of("WebhookEnvelope", e))) for _, e in found]
     assert {b.get("status") or b.get("type") for b in bodies} == {"read", "delivered", "text"}
 
 

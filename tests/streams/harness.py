@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import Binding, PhiCipher, Pseudonymizer
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import Catalog
@@ -197,13 +197,18 @@ class Client:
                 params: Mapping[str, str] | None = None, text: str | None = None, language: str = "es",
                 priority: str = "NORMAL", idempotency_key: str | None = None, message_id: str | None = None,
                 send_at: int | None = None, automated: bool = False) -> dict[str, Any]:
-        seal = self.cipher.seal
+        message_id = message_id or str(uuid.uuid4())
+        bound = Binding(ORG, message_id)  # as the gateway seals (schemas.phi.RECORD_IDS)
+
+        def seal(field: str, value: str) -> Any:
+            return self.cipher.seal(field, value, bound)
+
         if template is None and text is None:
             template = "appointment_reminder"
             params = {"patient_name": "Ana", "clinic": "Clinica Sur", "date": "3/4", "time": "10:00"}
         now = int(time.time() * 1000)
         return {
-            "message_id": message_id or str(uuid.uuid4()), "organization_id": ORG,
+            "message_id": message_id, "organization_id": ORG,
             "idempotency_key": idempotency_key or uuid.uuid4().hex, "recipient": seal("recipient", to),
             "recipient_id": self.rid(to), "patient_ref": None, "recipient_name": None, "channels": list(channels),
             "content": {"template": template, "language": language,

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from connectors.reference_agent import READY, REPLIES
+from schemas.phi import binding_of
 from schemas.settings import TwilioSettings
 
 from .conftest import wait_ready
@@ -54,7 +55,7 @@ def test_without_an_agent_the_patient_gets_the_holding_message_after_3s_and_staf
     request = next(r for r in found if r["recipient_id"] == rid)
     assert (request["organization_id"], request["conversation_id"], request["channel"]) == (ORG, f"{ORG}|{rid}", "SMS")
     assert request["message_id"] == f"ai:{request['correlation_id']}" and not request["handoff"]
-    assert client.cipher.open("text", request["text"]) == words
+    assert client.cipher.open("text", request["text"], binding_of("AiMessage", request)) == words
     assert to not in str(request) and words not in str(request)
 
     held = wait_until(lambda: [m for m in stack.sent(to) if m.get("body") == HOLDING_SMS], 20,

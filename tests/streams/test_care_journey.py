@@ -23,6 +23,7 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from analytics import report
+from schemas.phi import Binding
 from stack.javaproc import free_port
 
 from .conftest import wait_ready
@@ -47,7 +48,11 @@ def care_worker(stack: Stack, client: Client) -> Iterator[Proc]:
 
 def book(client: Client, to: str, start_ms: int) -> str:
     appointment_id = f"appt-{uuid.uuid4().hex[:12]}"
-    seal = client.cipher.seal
+    bound = Binding(ORG, appointment_id)  # as the gateway's FHIR door seals (schemas.phi.RECORD_IDS)
+
+    def seal(field: str, value: str) -> Any:
+        return client.cipher.seal(field, value, bound)
+
     rid = client.rid(to)
     client.publish("appointments", rid.encode(), {
         "event_id": str(uuid.uuid4()), "kind": "BOOKED", "appointment_id": appointment_id, "organization_id": ORG,

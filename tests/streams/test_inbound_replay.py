@@ -5,6 +5,7 @@ import time
 import uuid
 from typing import Any
 
+from schemas.phi import Binding
 from schemas.settings import TwilioSettings
 
 from .harness import ORG, Client, Proc, Stack, number
@@ -15,10 +16,11 @@ SMS_FROM = TwilioSettings().sms_from
 def inbound(client: Client, to: str, sid: str, text: str | None) -> dict[str, Any]:
     """The InboundMessage the gateway publishes for a Twilio webhook with this MessageSid; a replayed
     webhook is read again now, so it carries a new received_at."""
-    return {"event_id": f"twilio:{sid}", "provider": "twilio", "channel": "SMS", "provider_message_id": sid,
-            "organization_id": ORG, "recipient_id": client.rid(to), "sender": client.cipher.seal("sender", to),
+    bound = Binding(ORG, f"twilio:{sid}")
+    return {"event_id": bound.record_id, "provider": "twilio", "channel": "SMS", "provider_message_id": sid,
+            "organization_id": ORG, "recipient_id": client.rid(to), "sender": client.cipher.seal("sender", to, bound),
             "to_address": SMS_FROM, "kind": "TEXT" if text else "REACTION",
-            "text": client.cipher.seal("text", text) if text else None, "payload": None,
+            "text": client.cipher.seal("text", text, bound) if text else None, "payload": None,
             "context_provider_message_id": None, "received_at": int(time.time() * 1000)}
 
 

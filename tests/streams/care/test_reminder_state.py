@@ -8,7 +8,7 @@ from streams.decide.records import Patient, Question, Reminders, sealed_from_sta
 
 NOW = 1_800_000_000_000
 HOUR = 3_600_000
-SEALED = {"kid": "k1", "nonce": b"\x00" * 12, "ct": b"\x01\x02secret"}
+SEALED = {"kid": "k1", "nonce": b"\x00" * 12, "ct": b"\x01\x02secret", "v": 2}
 
 
 def reminders(appointment_id: str, start_ms: int) -> Reminders:
@@ -43,3 +43,8 @@ def test_finished_plans_are_forgotten_a_day_after_the_start() -> None:
     patient = cancel_reminders(Patient().with_reminders(reminders("a1", NOW + HOUR * 48)), "x")
     assert prune(patient, NOW + 49 * HOUR).appointments
     assert not prune(patient, NOW + 73 * HOUR).appointments
+
+
+def test_a_sealed_value_kept_by_the_previous_release_reads_as_v1():
+    kid, nonce, ct, _ = sealed_to_state(SEALED) or ("", "", "", "")
+    assert sealed_from_state((kid, nonce, ct)) == {**SEALED, "v": 1}
