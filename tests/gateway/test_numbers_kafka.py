@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from connectors import meta, twilio
 from connectors.meta import sign, split_webhook
-from schemas.phi import PhiCipher, Pseudonymizer
+from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from tests.gateway.fhir_samples import appointment
 from tests.gateway.helpers import SENDER, key, read_topic, send_body
 
@@ -66,7 +66,7 @@ def test_a_whatsapp_reply_from_521_reaches_the_patient_a_send_to_52_created(clie
     # what the streams' interpreter makes of the same envelopes: the same patient, the sender as sent to
     cipher, pseudonymize = PhiCipher(settings.phi_keys), Pseudonymizer(settings.pseudonym_key_bytes)
     for _, env in found:
-        body = json.loads(cipher.open("body", env["body"]))
+        body = json.loads(cipher.open("body", env["body"], binding_of("WebhookEnvelope", env)))
         if env["provider"] == "meta":
             [(_, item, metadata)] = list(split_webhook(json.loads(raw)))
             assert item == body
@@ -74,7 +74,7 @@ def test_a_whatsapp_reply_from_521_reaches_the_patient_a_send_to_52_created(clie
         else:
             rec = twilio.parse_inbound(body, cipher, pseudonymize, "demo-clinic")
         assert rec is not None and rec["recipient_id"] == patient
-        assert cipher.open("sender", rec["sender"]) == CURRENT
+        assert cipher.open("sender", rec["sender"], binding_of("InboundMessage", rec)) == CURRENT
 
 
 def test_a_trailing_newline_is_refused_at_every_door_and_nothing_is_published(client, services, settings):

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from schemas.phi import binding_of
 from schemas.settings import TwilioSettings
 
 from .harness import Client, Proc, Stack, bot_until_paused, number, wait_until
@@ -72,7 +73,8 @@ def test_a_paused_conversation_reaches_staff_until_it_is_resumed(stack: Stack, c
     seen = staff.wait(lambda rs: notice(rs, rid, "message_while_paused"), 20, f"message on a paused conversation\n"
                                                                                f"{worker.tail()}")
     later = notice(seen, rid, "message_while_paused")
-    assert later is not None and client.cipher.open("text", later["text"]) == "necesito ayuda"
+    assert later is not None
+    assert client.cipher.open("text", later["text"], binding_of("CareEvent", later)) == "necesito ayuda"
     assert "necesito" not in repr(later) and later["channel"] == "SMS"
     time.sleep(1)
     assert len(stack.sent(to)) == answered
