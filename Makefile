@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv fetch tools browser lint test run demo kafka registry bench chaos clean distclean
+.PHONY: venv fetch tools browser screenshots lint test run demo kafka registry bench chaos clean distclean
 
 venv: $(STAMP)
 
@@ -65,6 +65,10 @@ kafka: venv fetch
 
 registry: venv fetch
 	$(PY) -m stack.registry start
+
+# A PNG of each staff console page into docs/screenshots/ (headless Chromium; starts and stops what it needs).
+screenshots: venv fetch browser
+	$(PY) -m stack.screenshots
 
 # Prints figures (and writes bench-results/*.json); not a test. `ARGS="--messages 5000"` to change the load.
 bench: venv fetch tools

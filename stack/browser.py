@@ -23,6 +23,13 @@ CHROMEDRIVER = os.environ.get("CARELAY_CHROMEDRIVER", "/usr/bin/chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-dev-shm-usage", "--disable-extensions", "--no-first-run", "--hide-scrollbars")
 WINDOW = (1280, 900)
+# Run before any page script: records whether htmx's live-update stream (the SSE extension) is open, so
+# a test or a screenshot waits for it instead of sleeping.
+WATCH_LIVE = """
+window.__carelaySseOpen = false;
+document.addEventListener('htmx:sseOpen', () => { window.__carelaySseOpen = true; }, true);
+document.addEventListener('htmx:sseError', () => { window.__carelaySseOpen = false; }, true);
+"""
 
 
 def chromium(*, language: str = "en", window: tuple[int, int] = WINDOW) -> webdriver.Chrome:
@@ -39,6 +46,7 @@ def chromium(*, language: str = "en", window: tuple[int, int] = WINDOW) -> webdr
     options.add_argument(f"--lang={language}")
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER, log_output=subprocess.DEVNULL))
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH_LIVE})
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
     return driver

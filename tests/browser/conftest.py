@@ -18,6 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from stack.browser import chromium
 from stack.pipeline import ROOT, Pipeline, Ports
+from tests.browser.clinic import Clinic
 
 ARTIFACTS = Path(os.environ.get("CARELAY_BROWSER_ARTIFACTS") or ROOT / "var" / "browser-failures")
 HERE = Path(__file__).parent
@@ -79,8 +80,9 @@ def browser() -> Iterator[Browsers]:
 
 
 @pytest.fixture(scope="session")
-def console_stack(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
-    """The processes the console's pages need, started once for every browser test."""
+def clinic(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
+    """The processes the console's pages need, started once for every browser test, with the clinic's
+    console accounts (tests.browser.clinic.PEOPLE) written before the gateway starts."""
     tmp: Path = tmp_path_factory.mktemp("console")
     env = {
         "CARELAY_KAFKA_BOOTSTRAP": kafka.bootstrap,
@@ -88,6 +90,11 @@ def console_stack(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> 
         "CARELAY_TOPIC_PREFIX": f"ui{uuid.uuid4().hex[:6]}.",
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "10",
     }
-    with Pipeline(env, tmp, ports=Ports.free(), workers=1, analytics=False, ai_agent=False) as pipe:
-        yield pipe
-
+    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, analytics=False, ai_agent=False)
+    people = Clinic.of(pipe)
+    try:
+        people.add_accounts()
+        with pipe:
+            yield people
+    finally:
+        people.registry.close()

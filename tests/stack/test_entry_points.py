@@ -36,6 +36,7 @@ MODULES = [
     ["stack.registry"],
     ["stack.simulator"],
     ["stack.bench"],
+    ["stack.screenshots"],
     ["gateway.bench"],
 ]
 

@@ -1,0 +1,148 @@
+"""`make screenshots` / `python -m stack.screenshots`: a PNG of each staff console page, from headless
+Chromium, into docs/screenshots/.
+
+Starts what the pages need (Kafka and the schema registry of its own unless --kafka/--registry name
+running ones, then the simulator, a stream worker and the gateway), writes the demo console accounts,
+publishes a morning's staff notices for the demo clinic, signs in as its demo staff account and visits
+each page. Everything it started is stopped at the end; nothing is left in var/.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
+
+from schemas.registry import registry_from_url
+from schemas.settings import Settings
+from schemas.topics import Catalog
+from stack.browser import chromium
+from stack.errors import StackError
+from stack.javaproc import free_port
+from stack.kafka import LocalKafka
+from stack.pipeline import ROOT, Pipeline, Ports
+from stack.registry import LocalRegistry
+
+DEMO_ORG = "demo-clinic"
+# what a clinic's morning inbox holds: (reason, channel, minutes ago)
+MORNING = (("urgent_failed", "SMS", 95), ("unclear_reply", "WHATSAPP", 40), ("cancel_requested", "WHATSAPP", 25),
+           ("reschedule_requested", "SMS", 3))
+
+
+def staff_notice(organization: str, reason: str, *, channel: str = "WHATSAPP",
+                 at_ms: int | None = None) -> dict[str, Any]:
+    """A staff notice as the stream workers publish one on `staff.notifications` (no patient's words)."""
+    return {"event_id": f"twilio:SM{uuid.uuid4().hex[:16]}:staff.attention_needed", "type": "staff.attention_needed",
+            "organization_id": organization, "recipient_id": f"rid-{uuid.uuid4().hex[:12]}",
+            "appointment_id": f"appt-{uuid.uuid4().hex[:6]}", "message_id": None, "reason": reason,
+            "channel": channel, "language": "es", "text": None, "correlation_id": None,
+            "occurred_at": at_ms if at_ms is not None else int(time.time() * 1000), "details": {}}
+
+
+def publish(settings: Settings, records: Sequence[dict[str, Any]]) -> None:
+    k = settings.kafka
+    registry = registry_from_url(k.schema_registry_url)
+    try:
+        topic = Catalog(k.topic_prefix, registry).staff_notifications
+        producer = Producer({"bootstrap.servers": k.bootstrap})
+        for rec in records:
+            producer.produce(topic.name, topic.codec.encode(rec), rec["recipient_id"].encode("utf-8"))
+        if producer.flush(10):
+            raise StackError("Kafka did not take the demo staff notices")
+    finally:
+        registry.close()
+
+
+def shoot(driver: WebDriver, out: Path, name: str) -> Path:
+    """The whole page, not only the window: the window grows to the page's height first."""
+    WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    width = driver.get_window_size()["width"]
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.set_window_size(width, max(height, 600))
+    path = out / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def visit_pages(base: str, out: Path, username: str, password: str) -> list[Path]:
+    driver = chromium()
+    saved = []
+    try:
+        driver.get(f"{base}/console/signin")
+        saved.append(shoot(driver, out, "signin"))
+        for element_id, value in (("organization", DEMO_ORG), ("username", username), ("password", "wrong password")):
+            driver.find_element(By.ID, element_id).send_keys(value)
+        driver.find_element(By.ID, "signin-button").click()
+        saved.append(shoot(driver, out, "signin-error"))
+        driver.find_element(By.ID, "password").send_keys(password)
+        driver.find_element(By.ID, "signin-button").click()
+        WebDriverWait(driver, 10).until(lambda d: "/console/inbox" in d.current_url)
+        WebDriverWait(driver, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#notices > li")) >= 4)
+        saved.append(shoot(driver, out, "inbox"))
+        driver.find_element(By.ID, "signout").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "notice-signed-out"))
+        saved.append(shoot(driver, out, "signed-out"))
+    finally:
+        driver.quit()
+    return saved
+
+
+def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> list[Path]:
+    from gateway.console.users import demo_accounts  # the console's own demo accounts (`make run` prints them)
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="carelay-screenshots-") as tmp:
+        data = Path(tmp)
+        kafka = None if kafka_bootstrap else LocalKafka(data / "kafka", port=free_port())
+        registry = None if registry_url else LocalRegistry(data / "registry", port=free_port())
+        try:
+            if kafka is not None:
+                kafka_bootstrap = kafka.start().bootstrap
+            if registry is not None:
+                registry_url = registry.start().url
+            env = {"CARELAY_KAFKA_BOOTSTRAP": str(kafka_bootstrap), "CARELAY_SCHEMA_REGISTRY_URL": str(registry_url),
+                   "CARELAY_TOPIC_PREFIX": f"shots{uuid.uuid4().hex[:6]}."}
+            pipeline = Pipeline(env, data, ports=Ports.free(), workers=1, analytics=False, ai_agent=False)
+            settings = Settings.from_env(pipeline.env)
+            accounts = demo_accounts(settings)
+            with pipeline:
+                now = int(time.time() * 1000)
+                publish(settings, [staff_notice(DEMO_ORG, reason, channel=channel, at_ms=now - minutes * 60_000)
+                                   for reason, channel, minutes in MORNING])
+                _, username, password = next(a for a in accounts if a[0] == DEMO_ORG)
+                return visit_pages(pipeline.gateway_url, out, username, password)
+        finally:
+            if registry is not None:
+                registry.stop()
+            if kafka is not None:
+                kafka.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack.screenshots", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots", help="where the PNGs go")
+    parser.add_argument("--kafka", metavar="BOOTSTRAP", help="use this running broker instead of starting one")
+    parser.add_argument("--registry", metavar="URL", help="use this running registry (its ccompat URL)")
+    args = parser.parse_args(argv)
+    try:
+        saved = run(args.out, args.kafka, args.registry)
+    except StackError as exc:
+        print(f"screenshots: {exc}", file=sys.stderr)
+        return 1
+    for path in saved:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
