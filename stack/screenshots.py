@@ -25,7 +25,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import Catalog
-from stack.browser import chromium
+from stack.browser import WINDOW, chromium
 from stack.errors import StackError
 from stack.javaproc import free_port
 from stack.kafka import LocalKafka
@@ -56,7 +56,7 @@ def publish(settings: Settings, records: Sequence[dict[str, Any]]) -> None:
         producer = Producer({"bootstrap.servers": k.bootstrap})
         for rec in records:
             producer.produce(topic.name, topic.codec.encode(rec), rec["recipient_id"].encode("utf-8"))
-        if producer.flush(10):
+        if producer.flush(30):
             raise StackError("Kafka did not take the demo staff notices")
     finally:
         registry.close()
@@ -65,28 +65,31 @@ def publish(settings: Settings, records: Sequence[dict[str, Any]]) -> None:
 def shoot(driver: WebDriver, out: Path, name: str) -> Path:
     """The whole page, not only the window: the window grows to the page's height first."""
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
-    width = driver.get_window_size()["width"]
+    driver.set_window_size(*WINDOW)  # the previous page may have grown it
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, max(height, 600))
+    driver.set_window_size(WINDOW[0], max(height, 600))
     path = out / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
 
 
-def visit_pages(base: str, out: Path, username: str, password: str) -> list[Path]:
+def visit_pages(base: str, out: Path, organization: str, username: str, password: str) -> list[Path]:
+    """Signs in (once wrongly, for the error summary), waits for the morning's notices, signs out."""
     driver = chromium()
     saved = []
     try:
         driver.get(f"{base}/console/signin")
         saved.append(shoot(driver, out, "signin"))
-        for element_id, value in (("organization", DEMO_ORG), ("username", username), ("password", "wrong password")):
+        typed = (("organization", organization), ("username", username), ("password", "not the password"))
+        for element_id, value in typed:
             driver.find_element(By.ID, element_id).send_keys(value)
         driver.find_element(By.ID, "signin-button").click()
         saved.append(shoot(driver, out, "signin-error"))
         driver.find_element(By.ID, "password").send_keys(password)
         driver.find_element(By.ID, "signin-button").click()
         WebDriverWait(driver, 10).until(lambda d: "/console/inbox" in d.current_url)
-        WebDriverWait(driver, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#notices > li")) >= 4)
+        notices = (By.CSS_SELECTOR, "#notices > li")
+        WebDriverWait(driver, 10).until(lambda d: len(d.find_elements(*notices)) >= len(MORNING))
         saved.append(shoot(driver, out, "inbox"))
         driver.find_element(By.ID, "signout").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "notice-signed-out"))
@@ -119,7 +122,7 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
                 publish(settings, [staff_notice(DEMO_ORG, reason, channel=channel, at_ms=now - minutes * 60_000)
                                    for reason, channel, minutes in MORNING])
                 _, username, password = next(a for a in accounts if a[0] == DEMO_ORG)
-                return visit_pages(pipeline.gateway_url, out, username, password)
+                return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password)
         finally:
             if registry is not None:
                 registry.stop()

@@ -8,13 +8,13 @@ from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
-from gateway.console.users import new_account
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
+from gateway.console.users import new_account
 from schemas.registry import SchemaRegistry, registry_from_url
 from schemas.settings import Settings
 from schemas.topics import BoundTopic, Catalog, ensure_topics
@@ -58,7 +58,7 @@ class Clinic:
     def _produce(self, topic: BoundTopic, key: str, record: dict[str, Any]) -> None:
         producer = Producer({"bootstrap.servers": self.settings.kafka.bootstrap})
         producer.produce(topic.name, topic.codec.encode(record), key.encode("utf-8"))
-        assert producer.flush(10) == 0, f"Kafka did not take the record for {topic.name}"
+        assert producer.flush(30) == 0, f"Kafka did not take the record for {topic.name}"
 
     def add_accounts(self) -> None:
         """Written before the gateway starts, so its account view holds them once it is ready."""

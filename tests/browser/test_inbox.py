@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from gateway.console.context import dom_id
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
+from gateway.console.context import dom_id
 from tests.browser import axe
 from tests.browser.clinic import COLLEAGUE, OTHER_CLINIC, RECEPTION, Clinic, live, sign_in, tab_to, text_of
 from tests.browser.conftest import Browsers

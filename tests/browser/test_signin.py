@@ -2,10 +2,10 @@
 idle log-off, and signing out, each page checked with axe-core."""
 from __future__ import annotations
 
-from gateway.console.sessions import COOKIE, PATH, Session, Signer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from gateway.console.sessions import COOKIE, PATH, Session, Signer
 from tests.browser import axe
 from tests.browser.clinic import FORGETFUL, RECEPTION, Clinic, sign_in, tab_to, text_of
 from tests.browser.conftest import Browsers
