@@ -11,7 +11,7 @@
    duplicated (more than one delivered provider message for one request).
 
 Results are printed as a table and written as JSON to bench-results/. Nothing here is a test:
-the figures are for people to read, compare and put in the README.
+the figures are for people to read, compare and record in docs/benchmarks.md.
 
 `--worker-only`: the stream worker's CPU alone. N send requests are produced straight to
 send.requests (no gateway accept path, no analytics sink); the simulator sends its callbacks

@@ -53,7 +53,7 @@ def tune_fetcher(consumer: Any, min_bytes: int, max_wait_ms: int) -> bool:
     and offers no setting for either, so under load the broker answers a fetch as soon as any byte
     is there: hundreds of small fetch rounds a second, each walking every assigned partition in
     Python (about 90 here: 13 topics and the changelogs). With 64 KB / 100 ms the worker spent a
-    quarter less CPU per message lifecycle (`stack.bench --worker-only`, README Benchmark), for up
+    quarter less CPU per message lifecycle (`stack.bench --worker-only`, docs/benchmarks.md), for up
     to 100 ms more per hop under a trickle. A consumer's fetcher copies both when it starts: the worker's
     consumer is tuned before (ConsumerThread); a running one has its fetcher set as well.
     Returns False (and changes nothing) if the attributes are not where aiokafka 0.8-0.14 keeps them.
