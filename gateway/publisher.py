@@ -8,8 +8,8 @@ A request is answered 2xx only after its record's delivery report came back with
   Measured on the accept path: 15-25 % more requests/s and a lower p50 than the thread, because no
   second Python thread competes for the GIL once per delivery report. No ack can come before the
   oldest record in flight has waited `linger.ms` (librdkafka holds its batch that long), so the
-  loop polls every millisecond only from then on (`next_poll_in`): away from saturation a request
-  no longer pays for the five or so empty polls of the linger.
+  loop polls every millisecond only from then on (`next_poll_in`), sparing a request the five or
+  so empty polls of the linger away from saturation.
 - "thread": a dedicated thread blocks in `poll()`; the reports gathered in one poll are handed to
   the event loop in a single `call_soon_threadsafe`. Kept for loops that may be busy for long.
 

@@ -63,7 +63,7 @@ class _Catalog:
     dead_letter: Topic = Topic("deadletter", "DeadLetter", "original key", retention_ms=30 * DAY_MS)
     circuit: Topic = Topic("circuit.events", "CircuitEvent", "channel_instance", retention_ms=30 * DAY_MS)
     inapp: Topic = Topic("inapp.notifications", "InAppNotification", "recipient_id")
-    # care workflows (issue 8): appointments in, business events out, staff alerts, the AI agent bridge
+    # care workflows: appointments in, business events out, staff alerts, the AI agent bridge
     appointments: Topic = Topic("appointments", "AppointmentEvent", "recipient_id", retention_ms=30 * DAY_MS)
     appointment_events: Topic = Topic("appointment.events", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)
     staff_notifications: Topic = Topic("staff.notifications", "CareEvent", "recipient_id",
