@@ -7,17 +7,18 @@ bounded view: the newest `CARELAY_GATEWAY_STAFF_VIEW_SIZE` per organization, ord
 time and event id; an older one is dropped from memory (the topic keeps 30 days). Event ids are
 deterministic, so a replayed notification collapses into the one already held.
 
-What a key sees: its own organization only, without the patient's words. `text` stays sealed in
-Kafka and is not even held here; the answer says `has_text` (there are words; opening them would take
-a role-gated endpoint with the PHI keys, not built). Ids are pseudonyms (recipient) and the clinic's
-own references (appointment, message), never numbers or names.
+What a key sees: its own organization only, without the patient's words. `text` is held sealed, as
+it came, for the staff console's patient page (gateway/console/patient_page.py), which opens it per
+view for the staff role and audits each view; this API answers only `has_text` (there are words).
+Ids are pseudonyms (recipient) and the clinic's own references (appointment, message), never numbers
+or names.
 """
 from __future__ import annotations
 
 import bisect
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.body import is_ascii_digits
@@ -49,6 +50,7 @@ class Notice:
     language: str | None
     has_text: bool
     details: tuple[tuple[str, str], ...]
+    sealed_text: Mapping[str, Any] | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def order(self) -> tuple[int, str]:
@@ -61,7 +63,7 @@ class Notice:
         return cls(ms, rec["event_id"], rec["organization_id"], rec["type"], rec.get("reason"),
                    rec["recipient_id"], rec.get("appointment_id"), rec.get("message_id"),
                    str(rec.get("channel") or "UNKNOWN"), rec.get("language"), rec.get("text") is not None,
-                   tuple(sorted((rec.get("details") or {}).items())))
+                   tuple(sorted((rec.get("details") or {}).items())), rec.get("text"))
 
 
 @dataclass(frozen=True)

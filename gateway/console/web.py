@@ -52,6 +52,10 @@ class Viewer:
     def can(self, permission: Permission) -> bool:
         return allows(self.account.role, permission)
 
+    @property
+    def reads_phi(self) -> bool:
+        return self.can(Permission.PHI_READ)
+
 
 def actor_of(account: Account) -> Actor:
     return Actor(f"console:{account.username}", account.role.value, account.organization_id)
