@@ -6,8 +6,7 @@ process checks, `CARELAY_GATEWAY_UNSEEN_AFTER_S` after it accepted a message, th
 view has a record of it, and counts the ones it has not (`carelay_gateway_unseen_accepts_total`,
 plus a warning naming the message ids, which carry no PHI). A rise means the pipeline is far behind
 or has lost requests: both need a person. Just after this process started it can also mean that its
-view is still reading a long message-state topic from the beginning. A bug in Faust's rebalance
-handling once lost a few seconds of requests without any signal (streams/transport.py).
+view is still reading a long message-state topic from the beginning.
 
 Only this process's own accepts are checked, in the order it accepted them; beyond `capacity`
 waiting checks the oldest are dropped unchecked (`dropped`, logged) rather than let memory grow.

@@ -1,13 +1,10 @@
 """What each long-running carelay process does with its heap once it has started.
 
-CPython's full (generation 2) garbage collection walks every container object the process holds.
-Most of them are made at start-up (modules, classes, the Faust and Starlette machinery, recovered
-tables) and live as long as the process, so each full collection under load re-walked them for
-nothing: in `make bench` such a pause took 35-60 ms in the gateway, the p99 of an accept, and
-70-80 ms in the stream worker. `gc.freeze()` moves everything alive at that moment into the
-permanent generation, which the collector never walks; afterwards the same pauses measured
-0.5 ms and 7 ms. Frozen objects are still freed by reference counting when dropped; only a
-reference cycle among them outlives its last use, and start-up state has few.
+CPython's full (generation 2) garbage collection walks every container object the process holds,
+most of them made at start-up and alive as long as the process: tens of milliseconds of pause under
+load (docs/benchmarks.md). `gc.freeze()` moves everything alive at that moment into the permanent
+generation, which the collector never walks. Frozen objects are still freed by reference counting;
+only a reference cycle among them outlives its last use, and start-up state has few.
 """
 from __future__ import annotations
 

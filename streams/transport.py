@@ -1,27 +1,17 @@
-"""The worker's Kafka clients: Faust's aiokafka driver, with our fetch settings and two corrections
-the chaos tests found.
+"""The worker's Kafka clients: Faust's aiokafka driver, with our fetch settings and two corrections.
 
 Fetch settings: `tune_fetcher`, applied where the driver creates the worker's consumer.
 
-1. Seeking back to the committed offsets. Faust drops records in several places during a rebalance
-   (fetched while the flow is stopped, or across a generation change) and relies on "seek back to
-   the committed offsets" to read them again. aiokafka's `seek_to_committed` leaves a partition
-   without a committed offset where its fetch position already is, past the dropped records, and
-   Faust's offset tracking then has no committed offset to notice the hole: the next records
-   processed were committed over it. A worker that took over a partition its SIGKILLed predecessor
-   had not committed yet lost a few seconds of send requests that way (stuck `accepted` for good;
-   `tests/chaos/test_chaos.py`, two workers). Such a partition is now read from its beginning,
-   which is what `auto_offset_reset=earliest` means for a group that has not committed there: at
-   worst records processed before the crash are processed again, and every step is idempotent
-   (streams/README.md, "Exactly once to the patient").
+1. Seeking back to the committed offsets. Faust drops records during a rebalance and relies on
+   "seek back to the committed offsets" to read them again, but aiokafka leaves a partition without
+   a committed offset at its fetch position, past the dropped records, and later commits cover the
+   hole. Such a partition is read from its beginning instead (`auto_offset_reset=earliest` for a
+   group that has not committed there); records processed again are harmless, every step is
+   idempotent (streams/README.md, "Exactly once to the patient").
 
-2. Keeping every topic we produce to in the producer's metadata. While no topic is registered with
-   aiokafka's client, each metadata refresh fetches every topic, and `send`/`send_batch` skip
-   registering a topic the metadata already has. The first topic that does get registered (a send
-   to a topic missing from the last refresh, e.g. a changelog another worker was still creating)
-   narrows every later refresh to itself: the other topics drop out of the metadata, and batches
-   queued for them wait for a leader until they expire (30 s, then NotLeaderForPartitionError and
-   the worker stops; at start-up, in about one run in three of the two-worker chaos test).
+2. Every topic we produce to stays in the producer's metadata. aiokafka does not register a topic
+   its metadata already has, and the first topic registered later narrows every metadata refresh
+   to itself: batches for the other topics wait for a leader until they expire and the worker stops.
 """
 from __future__ import annotations
 
@@ -49,14 +39,10 @@ async def seek_committed_or_beginning(consumer: Any, skip: Collection[str] = ())
 def tune_fetcher(consumer: Any, min_bytes: int, max_wait_ms: int) -> bool:
     """Give aiokafka's consumer (and its running fetcher) our fetch.min.bytes / fetch.max.wait.ms.
 
-    Faust creates the AIOKafkaConsumer with fetch_max_wait_ms=1500 and aiokafka's fetch_min_bytes=1
-    and offers no setting for either, so under load the broker answers a fetch as soon as any byte
-    is there: hundreds of small fetch rounds a second, each walking every assigned partition in
-    Python (about 90 here: 13 topics and the changelogs). With 64 KB / 100 ms the worker spent a
-    quarter less CPU per message lifecycle (`stack.bench --worker-only`, docs/benchmarks.md), for up
-    to 100 ms more per hop under a trickle. A consumer's fetcher copies both when it starts: the worker's
-    consumer is tuned before (ConsumerThread); a running one has its fetcher set as well.
-    Returns False (and changes nothing) if the attributes are not where aiokafka 0.8-0.14 keeps them.
+    Faust offers no setting for either; its 1 byte / 1.5 s answer every fetch at once under load,
+    each walking every assigned partition in Python (CPU figures: docs/benchmarks.md). A fetcher
+    copies both when it starts, so a running one is set as well. Returns False (and changes
+    nothing) if the attributes are not where aiokafka 0.8-0.14 keeps them.
     """
     fetcher = getattr(consumer, "_fetcher", None)
     targets = [consumer, fetcher] if fetcher is not None else [consumer]

@@ -81,16 +81,9 @@ def merge(current: str | None, incoming: str) -> str:
 
     - Progress statuses only move up (a late `queued` after `sent` changes nothing).
     - A terminal failure ends progress below delivered; the first terminal status stays.
-    - `delivered`/`read` win over everything. After `delivered`, a failure changes nothing: the
-      patient has the message. Before it, this is the multi-device WhatsApp case: Meta can report
-      `failed` (one device) and later `delivered` (another). We let `delivered` win, because it is
-      a fact about the patient's phone while `failed` only says one delivery path failed; if the
-      failure already triggered a fallback, the history shows both hops, and a fallback hop not
-      yet sent is dropped by the dispatcher because the message is delivered.
-      The earlier failure stays in the history as it was (not late: it moved its attempt when it
-      came), but it no longer ends the message (`ending` looks at the message's status), so a
-      message delivered after a failure has no error code and, in analytics, no `failed_at`. The
-      reverse order is the late case: a failure after `delivered` is kept with `late=True`.
+    - `delivered`/`read` win over everything: the patient has the message. A failure before it
+      (WhatsApp on several devices: `failed` on one, `delivered` on another) stays in the history
+      but does not end the message; a failure after it is kept with `late=True`.
     """
     if current is None or current == incoming:
         return incoming
