@@ -128,7 +128,45 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
                          "en": "The text could not be opened (unknown key)",
                          "pt": "O texto não pôde ser aberto (chave desconhecida)"},
     "open_patient": {"es": "Ver al paciente", "en": "Open the patient's page", "pt": "Ver o paciente"},
+    # messages
+    "message_title": {"es": "Mensaje", "en": "Message", "pt": "Mensagem"},
+    "message_find": {"es": "Buscar un mensaje por su identificador", "en": "Find a message by its id",
+                     "pt": "Buscar uma mensagem pelo identificador"},
+    "message_id": {"es": "Identificador del mensaje", "en": "Message id", "pt": "Identificador da mensagem"},
+    "message_not_found": {"es": "No hay ningún mensaje de su organización con ese identificador",
+                          "en": "There is no message of your organization with this id",
+                          "pt": "Não há mensagem da sua organização com este identificador"},
+    "message_history": {"es": "Historial", "en": "History", "pt": "Histórico"},
+    "when": {"es": "Cuándo", "en": "When", "pt": "Quando"},
+    "provider": {"es": "Proveedor", "en": "Provider", "pt": "Provedor"},
+    "code": {"es": "Código", "en": "Code", "pt": "Código"},
+    "created": {"es": "Aceptado", "en": "Accepted", "pt": "Aceito"},
+    "updated": {"es": "Último cambio", "en": "Last change", "pt": "Última mudança"},
+    "final_yes": {"es": "Terminado: no cambiará más", "en": "Finished: it will not change again",
+                  "pt": "Concluída: não mudará mais"},
+    "final_no": {"es": "En curso", "en": "In progress", "pt": "Em andamento"},
+    "late": {"es": "llegó tarde, no cambia el estado", "en": "arrived late, does not change the status",
+             "pt": "chegou atrasado, não muda o estado"},
+    "open_message": {"es": "Ver el mensaje", "en": "Open the message", "pt": "Ver a mensagem"},
     "you": {"es": "usted", "en": "you", "pt": "você"},
+}
+
+# A message's status in words (gateway.state.shown_status); an unknown one is shown as its code.
+STATUSES: Mapping[str, Mapping[str, str]] = {
+    "accepted": {"es": "Aceptado", "en": "Accepted", "pt": "Aceita"},
+    "scheduled": {"es": "Programado", "en": "Scheduled", "pt": "Agendada"},
+    "held": {"es": "En espera", "en": "Held", "pt": "Em espera"},
+    "routed": {"es": "Canal elegido", "en": "Channel chosen", "pt": "Canal escolhido"},
+    "retrying": {"es": "Reintentando", "en": "Retrying", "pt": "Tentando de novo"},
+    "queued": {"es": "En cola del proveedor", "en": "Queued at the provider", "pt": "Na fila do provedor"},
+    "sent": {"es": "Enviado", "en": "Sent", "pt": "Enviada"},
+    "delivered": {"es": "Entregado", "en": "Delivered", "pt": "Entregue"},
+    "read": {"es": "Leído", "en": "Read", "pt": "Lida"},
+    "failed": {"es": "Falló", "en": "Failed", "pt": "Falhou"},
+    "undelivered": {"es": "No entregado", "en": "Not delivered", "pt": "Não entregue"},
+    "expired": {"es": "Caducado", "en": "Expired", "pt": "Expirada"},
+    "cancelled": {"es": "Cancelado", "en": "Cancelled", "pt": "Cancelada"},
+    "blocked": {"es": "Bloqueado", "en": "Blocked", "pt": "Bloqueada"},
 }
 
 # Per reason of a staff.attention_needed notice: what happened, and what to do. "other" covers reasons
@@ -262,6 +300,10 @@ class Words:
 
     def __call__(self, key: str, **values: object) -> str:
         return MESSAGES[key][self.lang].format(**values)
+
+    def status(self, status: str) -> str:
+        entry = STATUSES.get(status)
+        return entry[self.lang] if entry else status
 
     def reason(self, reason: str | None, part: str) -> str:
         entry = REASONS.get(reason or "", REASONS["other"])

@@ -17,16 +17,18 @@ class Permission(StrEnum):
     INBOX_ACT = "console.inbox.act"  # acknowledge, assign, resolve
     PHI_READ = "console.phi.read"  # the patient's words and number (conversation pages)
     USERS = "console.users"
+    MESSAGE_READ = "console.message.read"  # a message's lifecycle: statuses, channels, codes; no PHI
 
 
 # Staff work the inbox; admins too, and manage accounts; auditors read without acting; analysts see
 # no notices at all (they name patients to act on) and no PHI: their numbers come from analytics.
 PERMISSIONS: Mapping[ConsoleRole, frozenset[Permission]] = {
-    ConsoleRole.STAFF: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ}),
+    ConsoleRole.STAFF: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
+                                  Permission.MESSAGE_READ}),
     ConsoleRole.ADMIN: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
-                                  Permission.USERS}),
-    ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ}),
-    ConsoleRole.ANALYST: frozenset(),
+                                  Permission.USERS, Permission.MESSAGE_READ}),
+    ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ, Permission.MESSAGE_READ}),
+    ConsoleRole.ANALYST: frozenset({Permission.MESSAGE_READ}),
 }
 
 

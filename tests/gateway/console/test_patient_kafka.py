@@ -108,3 +108,49 @@ def test_finding_without_the_forms_token_is_refused(gateway):
     sign_in(alice, "demo-clinic", "alice")
     r = alice.post("/console/patients/find", data={"phone": TYPED})
     assert r.status_code == 403 and "Nothing was done" in r.text
+
+
+@pytest.fixture(scope="module")
+def message(gateway: TestClient, shared_settings: Settings) -> str:
+    """A delivered message of demo-clinic in the message-state view (with a retry and a late status)."""
+    import uuid
+
+    from confluent_kafka import Producer
+
+    from schemas.phi import Pseudonymizer
+    from tests.schemas.examples import examples
+
+    svc = gateway.app.state.services  # type: ignore[attr-defined]
+    record = examples(PhiCipher(shared_settings.phi_keys), Pseudonymizer(b"\x01" * 32))["MessageState"]
+    message_id = str(uuid.uuid4())
+    record = {**record, "message_id": message_id, "organization_id": "demo-clinic"}
+    topic = svc.topics.message_state
+    producer = Producer({"bootstrap.servers": shared_settings.kafka.bootstrap})
+    producer.produce(topic.name, topic.codec.encode(record), message_id)
+    assert producer.flush(10) == 0
+    wait_for(lambda: svc.state.get(message_id) is not None, "the message in the view")
+    return message_id
+
+
+def test_a_message_shows_its_lifecycle_in_words_to_its_organization_only(gateway, message, shared_settings):
+    alice = TestClient(gateway.app)
+    sign_in(alice, "demo-clinic", "alice")
+    r = alice.get("/console/messages", params={"id": message}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/console/messages/{message}"
+    page = alice.get(r.headers["location"])
+    assert page.status_code == 200
+    assert 'id="message-status">Delivered<' in page.text and "Retrying" in page.text
+    assert "arrived late, does not change the status" in page.text and "131049" in page.text
+    es = alice.get(f"/console/messages/{message}?lang=es")
+    assert 'id="message-status">Entregado<' in es.text
+    carol = TestClient(gateway.app)  # analysts read lifecycles: no PHI on this page
+    sign_in(carol, "demo-clinic", "carol")
+    assert carol.get(f"/console/messages/{message}").status_code == 200
+    olga = TestClient(gateway.app)
+    sign_in(olga, "other-clinic", "olga")
+    other = olga.get(f"/console/messages/{message}")
+    assert other.status_code == 404 and "Delivered" not in other.text
+    topic = gateway.app.state.services.topics.audit  # type: ignore[attr-defined]
+    reads = read_topic(shared_settings.kafka.bootstrap, topic.name, topic.codec, count=2,
+                       where=lambda x: x["action"] == "console.message.read" and x["resource"] == message)
+    assert {x["actor"] for _, x in reads} >= {"console:alice"}

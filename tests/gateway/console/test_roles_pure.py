@@ -20,6 +20,9 @@ R, P = ConsoleRole, Permission
     pytest.param(R.AUDITOR, P.PHI_READ, False, id="auditor-no-phi"),
     pytest.param(R.ANALYST, P.INBOX_READ, False, id="analyst-no-inbox"),
     pytest.param(R.ANALYST, P.PHI_READ, False, id="analyst-never-phi"),
+    pytest.param(R.ANALYST, P.MESSAGE_READ, True, id="analyst-reads-lifecycles"),
+    pytest.param(R.AUDITOR, P.MESSAGE_READ, True, id="auditor-reads-lifecycles"),
+    pytest.param(R.STAFF, P.MESSAGE_READ, True, id="staff-reads-lifecycles"),
 ])
 def test_permissions(role, permission, allowed):
     assert allows(role, permission) is allowed
