@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv fetch tools browser screenshots lint test run demo kafka registry bench chaos clean distclean
+.PHONY: venv fetch tools browser screenshots lint settings-doc test run demo kafka registry bench chaos clean distclean
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ browser:
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(PACKAGES)
+
+# docs/settings.md from the declarations in schemas/settings/ (a test fails when it is stale).
+settings-doc: venv
+	$(PY) -m schemas.settings --markdown > docs/settings.md
 
 # pytest starts and stops the broker and registry itself (tests/conftest.py).
 test: venv fetch tools browser lint

@@ -24,6 +24,7 @@ MODULES = [
     ["analytics.report"],
     ["connectors.reference_agent"],
     ["schemas.release"],
+    ["schemas.settings"],
     ["stack.demo"],
     ["stack.cli"],
     ["stack.cli", "run"],
