@@ -44,11 +44,12 @@ __all__ = [
 LOCAL_ONLY = {
     "CARELAY_TEST_KAFKA_BOOTSTRAP": "tests: use this running broker instead of starting one",
     "CARELAY_TEST_REGISTRY_URL": "tests: use this running schema registry instead of starting one",
-    "CARELAY_TEST_CLICKHOUSE_URL": "tests: also run the store contract tests against this ClickHouse server",
+    "CARELAY_TEST_CLICKHOUSE_URL": "tests: also run the store tests against this ClickHouse server",
     "CARELAY_TEST_CRASH_MARKER": "tests: where a crash-injection test's worker leaves its marker",
     "CARELAY_BROWSER_ARTIFACTS": "browser tests: where failure screenshots go (default `var/browser-failures`)",
     "CARELAY_CHROMIUM": "browser tests and `make screenshots`: the Chromium binary (default `/usr/bin/chromium`)",
-    "CARELAY_CHROMEDRIVER": "browser tests and `make screenshots`: the chromedriver binary",
+    "CARELAY_CHROMEDRIVER": "browser tests and `make screenshots`: the chromedriver binary "
+                            "(default `/usr/bin/chromedriver`)",
     "CARELAY_STACK_CACHE": "`make fetch` and the local stack: where the Kafka and registry jars are cached "
                            "(default `~/.cache/carelay`)",
 }

@@ -151,7 +151,7 @@ def markdown(cls: type, preface: str, local_only: Mapping[str, str]) -> str:
         rows = list(declared(group))
         if not rows:
             continue
-        title = (group.__doc__ or group.__name__).strip().splitlines()[0]
+        title = (group.__doc__ or group.__name__).strip().splitlines()[0].rstrip(".")
         out += [f"## {title}", "", "| variable | type | default | unit | meaning |", "|---|---|---|---|---|"]
         out += [f"| `{d.var}` | {d.kind.name} | {_shown(f, d)} | {d.unit} | {d.doc} |" for f, d in rows]
         out.append("")
