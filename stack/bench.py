@@ -50,6 +50,7 @@ from schemas.phi import Binding, PhiCipher, Pseudonymizer
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import Catalog
+from stack import consolebench
 from stack.javaproc import free_port
 from stack.kafka import LocalKafka
 from stack.pipeline import Pipeline, Ports
@@ -511,11 +512,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="only the analytics sink's CPU per record (--rate: lifecycles/s replayed, 0 means 100)")
     p.add_argument("--capture", type=Path, help="with --sink-only: the captured records' file (read if present)")
     p.add_argument("--repeat", type=int, default=3, help="with --sink-only: replays, each into a fresh sink")
+    p.add_argument("--console-only", action="store_true",
+                   help="only the staff console's page server times and live-notice fan-out (stack.consolebench)")
+    consolebench.add_arguments(p)
     args = p.parse_args(argv)
     tool = "wrk" if shutil.which("wrk") else "httpx"
     machine = f"{os.cpu_count()} CPUs, {_mem_gb():.0f} GiB, python {sys.version.split()[0]}"
     if args.worker_only:
         return main_worker_only(args, machine)
+    if args.console_only:
+        return main_console_only(args, machine)
     if args.sink_only:
         from stack import sinkbench  # it imports this module
 
@@ -542,13 +548,36 @@ def main(argv: list[str] | None = None) -> int:
             results["end_to_end_paced"] = end_to_end(kafka.bootstrap, registry.url, root / "pipeline-paced",
                                                      args.paced_messages, args.concurrency, args.paced_rate,
                                                      args.workers)
-    text = report(results)
+        results["console"] = console_part(args, kafka.bootstrap, registry.url)
+    text = report(results) + "\n" + consolebench.report(results["console"])
     print("\n" + text)
     args.out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (args.out / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2, default=str))
     (args.out / f"bench-{stamp}.txt").write_text(text + "\n")
     print(f"\nwritten to {args.out}/bench-{stamp}.json")
+    return 0
+
+
+def console_part(args: argparse.Namespace, bootstrap: str, registry: str) -> dict[str, Any]:
+    return consolebench.run(bootstrap, registry, args.console_messages, args.console_conversations,
+                            args.console_requests, args.console_streams)
+
+
+def main_console_only(args: argparse.Namespace, machine: str) -> int:
+    """The console's figures alone, on a throw-away broker (or `--bootstrap`/`--registry-url`'s)."""
+    if args.bootstrap:
+        result = console_part(args, args.bootstrap, args.registry_url)
+    else:
+        with local_stack() as (_, kafka, registry):
+            result = console_part(args, kafka.bootstrap, registry.url)
+    text = f"{machine}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n" + consolebench.report(result)
+    print("\n" + text)
+    args.out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    (args.out / f"console-{stamp}.json").write_text(json.dumps({"machine": machine, **result}, indent=2))
+    (args.out / f"console-{stamp}.txt").write_text(text + "\n")
+    print(f"\nwritten to {args.out}/console-{stamp}.txt")
     return 0
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from gateway.console.accounts import AccountView
+from gateway.console.appointment_views import AnswerView, PlanIndexView
 from gateway.console.hub import Hub
 from gateway.console.inbox import ActionView
 from gateway.console.lockout import Policy, SignInView
@@ -62,11 +63,13 @@ class Console:
     idle_ms: int
     max_ms: int
     secure_cookies: bool
+    plans: PlanIndexView  # the appointments page (gateway.console.appointments_page)
+    answers: AnswerView
     clock: Callable[[], int] = wall_clock_ms  # tests set their own
 
     @property
-    def views(self) -> tuple[AccountView, SignInView, ActionView]:
-        return self.accounts, self.signins, self.actions
+    def views(self) -> tuple[AccountView, SignInView, ActionView, PlanIndexView, AnswerView]:
+        return self.accounts, self.signins, self.actions, self.plans, self.answers
 
     @property
     def loaded(self) -> bool:
@@ -99,6 +102,8 @@ def build(svc: Services) -> Console:
         idle_ms=c.idle_s * 1000,
         max_ms=c.session_max_s * 1000,
         secure_cookies=s.env != "development",
+        plans=PlanIndexView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
+        answers=AnswerView(k.bootstrap, topics.appointment_events.name, topics.appointment_events.codec),
     )
 
 

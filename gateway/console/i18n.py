@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gateway.console.appointment_words import MESSAGES as APPOINTMENT_MESSAGES
+
 LANGUAGES = ("es", "en", "pt")
 DEFAULT = "en"
 LANGUAGE_NAMES = {"es": "Español", "en": "English", "pt": "Português"}
@@ -149,6 +151,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
              "pt": "chegou atrasado, não muda o estado"},
     "open_message": {"es": "Ver el mensaje", "en": "Open the message", "pt": "Ver a mensagem"},
     "you": {"es": "usted", "en": "you", "pt": "você"},
+    **APPOINTMENT_MESSAGES,
 }
 
 # A message's status in words (gateway.state.shown_status); an unknown one is shown as its code.

@@ -6,7 +6,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.console import inbox_page, message_page, patient_page, signin
+from gateway.console import appointments_page, inbox_page, message_page, patient_page, signin
 from gateway.console.context import STATIC_DIR
 
 
@@ -29,5 +29,6 @@ def mount() -> Mount:
         Route("/patients/{recipient_id}", patient_page.patient_page, methods=["GET"]),
         Route("/messages", message_page.find, methods=["GET"]),
         Route("/messages/{message_id}", message_page.message_page, methods=["GET"]),
+        Route("/appointments", appointments_page.appointments_page, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ])
