@@ -22,6 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
+from gateway.console.context import dom_id
+from schemas.phi import PhiCipher, binding_of
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import Catalog
@@ -33,19 +35,25 @@ from stack.pipeline import ROOT, Pipeline, Ports
 from stack.registry import LocalRegistry
 
 DEMO_ORG = "demo-clinic"
-# what a clinic's morning inbox holds: (reason, channel, minutes ago)
+# what a clinic's morning inbox holds: (reason, channel, minutes ago); the unclear reply has the patient's words
 MORNING = (("urgent_failed", "SMS", 95), ("unclear_reply", "WHATSAPP", 40), ("cancel_requested", "WHATSAPP", 25),
            ("reschedule_requested", "SMS", 3))
+WORDS = "Perdón, no entendí el mensaje. ¿Mi cita del martes con la doctora Ruiz sigue en pie?"
 
 
-def staff_notice(organization: str, reason: str, *, channel: str = "WHATSAPP",
-                 at_ms: int | None = None) -> dict[str, Any]:
+def staff_notice(organization: str, reason: str, *, channel: str = "WHATSAPP", at_ms: int | None = None,
+                 recipient_id: str | None = None) -> dict[str, Any]:
     """A staff notice as the stream workers publish one on `staff.notifications` (no patient's words)."""
     return {"event_id": f"twilio:SM{uuid.uuid4().hex[:16]}:staff.attention_needed", "type": "staff.attention_needed",
-            "organization_id": organization, "recipient_id": f"rid-{uuid.uuid4().hex[:12]}",
+            "organization_id": organization, "recipient_id": recipient_id or uuid.uuid4().hex,
             "appointment_id": f"appt-{uuid.uuid4().hex[:6]}", "message_id": None, "reason": reason,
             "channel": channel, "language": "es", "text": None, "correlation_id": None,
             "occurred_at": at_ms if at_ms is not None else int(time.time() * 1000), "details": {}}
+
+
+def with_words(record: dict[str, Any], cipher: PhiCipher, words: str) -> dict[str, Any]:
+    """The notice with the patient's words sealed as the workers seal them (bound to the notice)."""
+    return {**record, "text": cipher.seal("text", words, binding_of("CareEvent", record))}
 
 
 def publish(settings: Settings, records: Sequence[dict[str, Any]]) -> None:
@@ -73,8 +81,9 @@ def shoot(driver: WebDriver, out: Path, name: str) -> Path:
     return path
 
 
-def visit_pages(base: str, out: Path, organization: str, username: str, password: str) -> list[Path]:
-    """Signs in (once wrongly, for the error summary), waits for the morning's notices, signs out."""
+def visit_pages(base: str, out: Path, organization: str, username: str, password: str, worded: str) -> list[Path]:
+    """Signs in (once wrongly, for the error summary), waits for the morning's notices, opens the patient
+    of the notice `worded` (an event id), the search page, and signs out."""
     driver = chromium()
     saved = []
     try:
@@ -91,6 +100,12 @@ def visit_pages(base: str, out: Path, organization: str, username: str, password
         notices = (By.CSS_SELECTOR, "#notices > li")
         WebDriverWait(driver, 10).until(lambda d: len(d.find_elements(*notices)) >= len(MORNING))
         saved.append(shoot(driver, out, "inbox"))
+        driver.find_element(By.ID, f"{dom_id(worded)}-patient").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, f"patient-{dom_id(worded)}-words"))
+        saved.append(shoot(driver, out, "patient"))
+        driver.find_element(By.ID, "nav-find").click()
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "find-form"))
+        saved.append(shoot(driver, out, "find"))
         driver.find_element(By.ID, "signout").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "notice-signed-out"))
         saved.append(shoot(driver, out, "signed-out"))
@@ -119,10 +134,12 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
             accounts = demo_accounts(settings)
             with pipeline:
                 now = int(time.time() * 1000)
-                publish(settings, [staff_notice(DEMO_ORG, reason, channel=channel, at_ms=now - minutes * 60_000)
-                                   for reason, channel, minutes in MORNING])
+                morning = [staff_notice(DEMO_ORG, reason, channel=channel, at_ms=now - minutes * 60_000)
+                           for reason, channel, minutes in MORNING]
+                morning[1] = with_words(morning[1], PhiCipher(settings.phi_keys), WORDS)
+                publish(settings, morning)
                 _, username, password = next(a for a in accounts if a[0] == DEMO_ORG)
-                return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password)
+                return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"])
         finally:
             if registry is not None:
                 registry.stop()

@@ -15,11 +15,13 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
 from gateway.console.users import new_account
+from schemas.numbers import canonical_number
+from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import SchemaRegistry, registry_from_url
 from schemas.settings import Settings
 from schemas.topics import BoundTopic, Catalog, ensure_topics
 from stack.pipeline import Pipeline
-from stack.screenshots import staff_notice
+from stack.screenshots import staff_notice, with_words
 
 PASSWORD = "correct horse battery staple"
 
@@ -69,9 +71,17 @@ class Clinic:
             account = new_account(p.organization, p.username, "staff", p.password)
             self._produce(self.catalog.staff_accounts, account.key, account.record(int(time.time() * 1000), "tests"))
 
-    def notice(self, organization: str = "demo-clinic", reason: str = "reschedule_requested") -> str:
-        """A staff notice as the stream workers publish one; returns its event id once Kafka has it."""
-        record = staff_notice(organization, reason)
+    def patient(self, organization: str, phone: str) -> str:
+        """The patient's pseudonym, as every topic is keyed (of the number's canonical form)."""
+        return Pseudonymizer(self.settings.pseudonym_key_bytes)(organization, canonical_number(phone))
+
+    def notice(self, organization: str = "demo-clinic", reason: str = "reschedule_requested", *,
+               phone: str | None = None, words: str | None = None) -> str:
+        """A staff notice as the stream workers publish one, about the patient with this number and with
+        their words sealed when given; returns its event id once Kafka has it."""
+        record = staff_notice(organization, reason, recipient_id=self.patient(organization, phone) if phone else None)
+        if words is not None:
+            record = with_words(record, PhiCipher(self.settings.phi_keys), words)
         self._produce(self.catalog.staff_notifications, record["recipient_id"], record)
         return str(record["event_id"])
 
