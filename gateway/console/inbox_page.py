@@ -102,10 +102,27 @@ def render_partial(name: str, ctx: dict[str, Any]) -> str:
     return TEMPLATES.get_template(name).render(ctx)
 
 
+# One change reaches every open stream of its organization on this process: the inbox it is shown against
+# is built once per change and filter, not once per browser (with 200 inboxes open and 1,000 notices held,
+# building it per stream kept the event loop busy for over a second). Streams take a change in turn on
+# the event loop, so the last change's inbox is the one to share.
+_shared: dict[tuple[int, str, str | None], tuple[Change, inbox.Inbox]] = {}
+
+
+def _inbox_for(con: Console, viewer: Viewer, reason: str | None, change: Change) -> inbox.Inbox:
+    key = (id(con), viewer.account.organization_id, reason)
+    held = _shared.get(key)
+    if held is not None and held[0] is change:
+        return held[1]
+    box = _inbox(con, viewer, reason)
+    _shared[key] = (change, box)
+    return box
+
+
 def change_fragment(con: Console, viewer: Viewer, reason: str | None, change: Change) -> str | None:
     """The htmx out-of-band fragment one view change makes for one browser, or None when it shows nothing."""
     org = viewer.account.organization_id
-    box = _inbox(con, viewer, reason)
+    box = _inbox_for(con, viewer, reason, change)
     ctx = {**_context(con, viewer, box), "oob": True}
     parts: list[str] = []
     if isinstance(change, Notice):
