@@ -150,6 +150,23 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "late": {"es": "llegó tarde, no cambia el estado", "en": "arrived late, does not change the status",
              "pt": "chegou atrasado, não muda o estado"},
     "open_message": {"es": "Ver el mensaje", "en": "Open the message", "pt": "Ver a mensagem"},
+    # appointments
+    "appointment_title": {"es": "Cita y sus recordatorios", "en": "Appointment and its reminders",
+                          "pt": "Consulta e seus lembretes"},
+    "appointment_find": {"es": "Buscar una cita por su identificador", "en": "Find an appointment by its id",
+                         "pt": "Buscar uma consulta pelo identificador"},
+    "appointment_id": {"es": "Identificador de la cita", "en": "Appointment id", "pt": "Identificador da consulta"},
+    "appointment_not_found": {"es": "No hay ninguna cita de su organización con ese identificador",
+                              "en": "There is no appointment of your organization with this id",
+                              "pt": "Não há consulta da sua organização com este identificador"},
+    "appointment_start": {"es": "Fecha y hora", "en": "Date and time", "pt": "Data e hora"},
+    "appointment_reminders": {"es": "Recordatorios", "en": "Reminders", "pt": "Lembretes"},
+    "reminder": {"es": "Recordatorio", "en": "Reminder", "pt": "Lembrete"},
+    "reminder_due": {"es": "Previsto", "en": "Due", "pt": "Previsto"},
+    "reminder_none": {"es": "No se puede enviar ningún recordatorio para esta cita",
+                      "en": "No reminder can be sent for this appointment",
+                      "pt": "Nenhum lembrete pode ser enviado para esta consulta"},
+    "open_appointment": {"es": "Ver la cita", "en": "Open the appointment", "pt": "Ver a consulta"},
     "you": {"es": "usted", "en": "you", "pt": "você"},
     **APPOINTMENT_MESSAGES,
 }
@@ -170,6 +187,18 @@ STATUSES: Mapping[str, Mapping[str, str]] = {
     "expired": {"es": "Caducado", "en": "Expired", "pt": "Expirada"},
     "cancelled": {"es": "Cancelado", "en": "Cancelled", "pt": "Cancelada"},
     "blocked": {"es": "Bloqueado", "en": "Blocked", "pt": "Bloqueada"},
+}
+
+# An appointment's last event and a reminder's state in words (gateway.appointments, AppointmentPlan).
+APPOINTMENT_WORDS: Mapping[str, Mapping[str, str]] = {
+    "booked": {"es": "Reservada", "en": "Booked", "pt": "Marcada"},
+    "rescheduled": {"es": "Cambiada de fecha", "en": "Rescheduled", "pt": "Remarcada"},
+    "cancelled": {"es": "Cancelada", "en": "Cancelled", "pt": "Cancelada"},
+    "noshow": {"es": "No se presentó", "en": "Did not attend", "pt": "Não compareceu"},
+    "other": {"es": "Otro estado", "en": "Other status", "pt": "Outro estado"},
+    "scheduled": {"es": "Programado", "en": "Scheduled", "pt": "Agendado"},
+    "sent": {"es": "Enviado", "en": "Sent", "pt": "Enviado"},
+    "skipped": {"es": "Omitido", "en": "Skipped", "pt": "Pulado"},
 }
 
 # Per reason of a staff.attention_needed notice: what happened, and what to do. "other" covers reasons
@@ -307,6 +336,10 @@ class Words:
     def status(self, status: str) -> str:
         entry = STATUSES.get(status)
         return entry[self.lang] if entry else status
+
+    def appointment(self, word: str) -> str:
+        entry = APPOINTMENT_WORDS.get(word.lower())
+        return entry[self.lang] if entry else word
 
     def reason(self, reason: str | None, part: str) -> str:
         entry = REASONS.get(reason or "", REASONS["other"])

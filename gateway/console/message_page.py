@@ -41,10 +41,10 @@ async def message_page(request: Request, viewer: Viewer) -> Response:
     await svc.publisher.wait([svc.auditor.submit(viewer.actor, READ, ALLOWED, resource=message_id,
                                                  remote_addr=remote_addr(request))], label="audit")
     tz, _ = svc.settings.care.for_org(viewer.account.organization_id)
-    return render(request, "message.html", {"m": doc, "local_iso": _local_iso(tz)}, viewer=viewer)
+    return render(request, "message.html", {"m": doc, "local_iso": local_iso(tz)}, viewer=viewer)
 
 
-def _local_iso(timezone: str) -> Callable[[str | None], str]:
+def local_iso(timezone: str) -> Callable[[str | None], str]:
     """The view's ISO times (gateway.state.present) in the organization's local time."""
     show = local_time(timezone)
 

@@ -6,7 +6,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gateway.console import appointments_page, inbox_page, message_page, patient_page, signin
+from gateway.console import (
+    appointment_page,
+    appointments_page,
+    inbox_page,
+    message_page,
+    patient_page,
+    signin,
+)
 from gateway.console.context import STATIC_DIR
 
 
@@ -30,5 +37,7 @@ def mount() -> Mount:
         Route("/messages", message_page.find, methods=["GET"]),
         Route("/messages/{message_id}", message_page.message_page, methods=["GET"]),
         Route("/appointments", appointments_page.appointments_page, methods=["GET"]),
+        Route("/appointments/find", appointment_page.find, methods=["GET"]),  # before the id: "find" is no id
+        Route("/appointments/{appointment_id}", appointment_page.appointment_page, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ])

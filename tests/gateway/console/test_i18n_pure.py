@@ -15,6 +15,7 @@ def placeholders(text: str) -> set[str]:
 def every_entry():
     yield from ((key, entry) for key, entry in i18n.MESSAGES.items())
     yield from ((f"status.{key}", entry) for key, entry in i18n.STATUSES.items())
+    yield from ((f"appointment.{key}", entry) for key, entry in i18n.APPOINTMENT_WORDS.items())
     for reason, parts in i18n.REASONS.items():
         yield from ((f"{reason}.{part}", entry) for part, entry in parts.items())
 

@@ -154,3 +154,41 @@ def test_a_message_shows_its_lifecycle_in_words_to_its_organization_only(gateway
     reads = read_topic(shared_settings.kafka.bootstrap, topic.name, topic.codec, count=2,
                        where=lambda x: x["action"] == "console.message.read" and x["resource"] == message)
     assert {x["actor"] for _, x in reads} >= {"console:alice"}
+
+
+def test_an_appointment_shows_its_reminder_plan_to_staff_of_its_organization(gateway, shared_settings):
+    import uuid
+
+    from confluent_kafka import Producer
+
+    from schemas.phi import Pseudonymizer
+    from tests.schemas.examples import examples
+
+    svc = gateway.app.state.services  # type: ignore[attr-defined]
+    appointment_id = f"appt-{uuid.uuid4().hex[:8]}"
+    record = {**examples(PhiCipher(shared_settings.phi_keys), Pseudonymizer(b"\x01" * 32))["AppointmentPlan"],
+              "organization_id": "demo-clinic", "appointment_id": appointment_id}
+    topic = svc.topics.appointment_plans
+    producer = Producer({"bootstrap.servers": shared_settings.kafka.bootstrap})
+    producer.produce(topic.name, topic.codec.encode(record), f"demo-clinic|{appointment_id}")
+    assert producer.flush(10) == 0
+    wait_for(lambda: svc.plans.get("demo-clinic", appointment_id) is not None, "the plan in the view")
+
+    alice = TestClient(gateway.app)
+    sign_in(alice, "demo-clinic", "alice")
+    r = alice.get("/console/appointments/find", params={"id": appointment_id}, follow_redirects=False)
+    assert r.headers["location"] == f"/console/appointments/{appointment_id}"
+    page = alice.get(r.headers["location"], headers={"Accept-Language": "pt-BR"})
+    assert page.status_code == 200 and 'id="appointment-status">Marcada<' in page.text
+    assert "Enviado" in page.text and "Agendado" in page.text and "quiet_hours" in page.text
+    assert 'href="/console/messages/' in page.text  # the sent reminder's message
+    carol = TestClient(gateway.app)
+    sign_in(carol, "demo-clinic", "carol")
+    assert carol.get(f"/console/appointments/{appointment_id}").status_code == 403  # a date is PHI
+    olga = TestClient(gateway.app)
+    sign_in(olga, "other-clinic", "olga")
+    assert olga.get(f"/console/appointments/{appointment_id}").status_code == 404
+    audit = svc.topics.audit
+    reads = read_topic(shared_settings.kafka.bootstrap, audit.name, audit.codec, count=1,
+                       where=lambda x: x["action"] == "console.appointment.read" and x["resource"] == appointment_id)
+    assert reads[0][1]["actor"] == "console:alice"
