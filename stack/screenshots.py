@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka import Producer
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -28,6 +29,7 @@ from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import Catalog
 from stack.browser import WINDOW, chromium
+from stack.cli import DEMO_SENDER_KEY
 from stack.errors import StackError
 from stack.javaproc import free_port
 from stack.kafka import LocalKafka
@@ -38,6 +40,7 @@ DEMO_ORG = "demo-clinic"
 # what a clinic's morning inbox holds: (reason, channel, minutes ago); the unclear reply has the patient's words
 MORNING = (("urgent_failed", "SMS", 95), ("unclear_reply", "WHATSAPP", 40), ("cancel_requested", "WHATSAPP", 25),
            ("reschedule_requested", "SMS", 3))
+REACHED = ("Delivered", "Read")  # the message page's status, in the English the screenshots are taken in
 WORDS = "Perdón, no entendí el mensaje. ¿Mi cita del martes con la doctora Ruiz sigue en pie?"
 
 
@@ -81,9 +84,34 @@ def shoot(driver: WebDriver, out: Path, name: str) -> Path:
     return path
 
 
-def visit_pages(base: str, out: Path, organization: str, username: str, password: str, worded: str) -> list[Path]:
+def send_message(gateway_url: str) -> str:
+    """An urgent notice to a patient through the gateway's API (urgent: no quiet hours, whatever the hour)."""
+    body = {"to": "+5215550007001", "recipient_name": "Xochitl Quetzalli", "patient_ref": "MRN-77001",
+            "channels": ["WHATSAPP", "SMS"], "priority": "urgent",
+            "template": {"name": "urgent_notice", "language": "es",
+                         "params": {"clinic": "Clinica Sur", "notice": "Resultado listo, llame hoy"}}}
+    r = httpx.post(f"{gateway_url}/v1/messages", json=body, timeout=30,
+                   headers={"Authorization": f"Bearer {DEMO_SENDER_KEY}", "Idempotency-Key": uuid.uuid4().hex})
+    if r.status_code != 202:
+        raise StackError(f"the gateway refused the demo message: {r.status_code} {r.text[:200]}")
+    return str(r.json()["message_id"])
+
+
+def wait_delivered(driver: WebDriver, timeout_s: float = 60) -> None:
+    """The message page, reloaded until it says the message reached the patient."""
+    deadline = time.monotonic() + timeout_s
+    while driver.find_element(By.ID, "message-status").text not in REACHED:
+        if time.monotonic() > deadline:
+            raise StackError(f"the demo message did not reach delivered in {timeout_s:.0f} s")
+        time.sleep(1)
+        driver.refresh()
+
+
+def visit_pages(base: str, out: Path, organization: str, username: str, password: str, worded: str,
+                message_id: str) -> list[Path]:
     """Signs in (once wrongly, for the error summary), waits for the morning's notices, opens the patient
-    of the notice `worded` (an event id), the search page, and signs out."""
+    of the notice `worded` (an event id), the search page, the message's page once delivered, the
+    appointments, and signs out."""
     driver = chromium()
     saved = []
     try:
@@ -106,6 +134,12 @@ def visit_pages(base: str, out: Path, organization: str, username: str, password
         driver.find_element(By.ID, "nav-find").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "find-form"))
         saved.append(shoot(driver, out, "find"))
+        driver.get(f"{base}/console/messages/{message_id}")
+        wait_delivered(driver)
+        saved.append(shoot(driver, out, "message"))
+        driver.find_element(By.ID, "nav-appointments").click()
+        WebDriverWait(driver, 10).until(lambda d: "/console/appointments" in d.current_url)
+        saved.append(shoot(driver, out, "appointments"))
         driver.find_element(By.ID, "signout").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "notice-signed-out"))
         saved.append(shoot(driver, out, "signed-out"))
@@ -138,8 +172,10 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
                            for reason, channel, minutes in MORNING]
                 morning[1] = with_words(morning[1], PhiCipher(settings.phi_keys), WORDS)
                 publish(settings, morning)
+                message_id = send_message(pipeline.gateway_url)
                 _, username, password = next(a for a in accounts if a[0] == DEMO_ORG)
-                return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"])
+                return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"],
+                                   message_id)
         finally:
             if registry is not None:
                 registry.stop()
