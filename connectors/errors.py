@@ -97,21 +97,11 @@ def classify_with(table: ErrorTable, code: str | int | None, http_status: int | 
     return RetryableError
 
 
-def classify(provider: str, code: str | int | None, http_status: int | None) -> type[ProviderError]:
-    """The error class for a provider's code and HTTP status (None: no HTTP response at all)."""
-    # Imported here: the provider modules import this one, and each holds its own table.
-    if provider == "twilio":
-        from connectors.twilio import ERROR_MAP as table
-    elif provider in ("meta", "d360"):
-        from connectors.meta import ERROR_MAP as table
-    else:
-        table = {}
-    return classify_with(table, code, http_status)
-
-
 def make_error(
-    provider: str, code: str | int | None, http_status: int | None, *, retry_after: float | None = None,
-    detail: str = "",
+    provider: str, table: ErrorTable, code: str | int | None, http_status: int | None, *,
+    retry_after: float | None = None, detail: str = "",
 ) -> ProviderError:
-    cls = classify(provider, code, http_status)
+    """The error for a provider's code and HTTP status (None: no HTTP response at all), classified by the
+    provider module's own `table`."""
+    cls = classify_with(table, code, http_status)
     return cls(provider, None if code is None else str(code), http_status, retry_after=retry_after, detail=detail)

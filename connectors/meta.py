@@ -27,7 +27,7 @@ from connectors.errors import (
     InstanceError,
     RateLimitedError,
     RetryableError,
-    classify,
+    classify_with,
     make_error,
 )
 from connectors.http import ConnectError, HttpPool, HttpResponse, TransportError
@@ -251,7 +251,7 @@ class MetaConnector:
         code = error.get("code") if isinstance(error, dict) else None
         retry_after = _retry_after(response.headers.get("Retry-After"))
         # Graph error messages can echo parameters: only the code and HTTP status travel on
-        return make_error(self.provider, code, response.status_code, retry_after=retry_after, detail="send")
+        return make_error(self.provider, ERROR_MAP, code, response.status_code, retry_after=retry_after, detail="send")
 
     async def fetch_status(self, instance: ChannelInstance, provider_message_id: str) -> dict[str, Any]:
         """The Cloud API has no message status lookup: status None (statuses arrive by webhook only)."""
@@ -329,7 +329,7 @@ def parse_status(item: Mapping[str, Any], metadata: Mapping[str, Any], pseudonym
         "message_id": refs.get("message_id"), "attempt_id": refs.get("attempt_id"),
         "recipient_id": pseudonymize(org, recipient) if org and recipient else None,
         "status": status, "provider_status": spelled,
-        "error_code": code, "error_class": classify(provider, code, None).kind if code else None,
+        "error_code": code, "error_class": classify_with(ERROR_MAP, code, None).kind if code else None,
         "occurred_at": _ts_ms(item.get("timestamp")) or now, "received_at": now,
         "billable": billable if isinstance(billable, bool) else None,
         "price_micros": None, "price_currency": None,  # the webhook carries the category, not the amount

@@ -39,7 +39,7 @@ from connectors.errors import (
     ProviderError,
     RateLimitedError,
     RetryableError,
-    classify,
+    classify_with,
     make_error,
 )
 from connectors.http import FORM, ConnectError, ConnectTimeout, HttpPool, TransportError, basic_auth, form_encode
@@ -359,7 +359,7 @@ class _translated:
             return False
         op = self._operation
         if isinstance(exc, TwilioRestException | TwilioServiceException):
-            raise make_error(PROVIDER, exc.code, exc.status, detail=op) from None
+            raise make_error(PROVIDER, ERROR_MAP, exc.code, exc.status, detail=op) from None
         if isinstance(exc, ConnectError | ConnectTimeout):
             raise RetryableError(PROVIDER, detail=f"{op}: connect failed") from None
         if isinstance(exc, asyncio.TimeoutError | TransportError | OSError | TwilioException):
@@ -376,7 +376,7 @@ def _status_fields(sid: str, channel: str, status: str | None, spelled: str, err
     return {
         "provider": PROVIDER, "channel": channel, "provider_message_id": sid, "status": status,
         "provider_status": spelled, "error_code": code,
-        "error_class": classify(PROVIDER, code, None).kind if code else None,
+        "error_class": classify_with(ERROR_MAP, code, None).kind if code else None,
         "occurred_at": occurred_at, "price_micros": price_micros(price),
         "price_currency": unit.upper() if unit and price else None,
     }
@@ -419,7 +419,7 @@ def parse_status_callback(form: Mapping[str, str], query: Mapping[str, str], pse
         "message_id": refs.get("message_id"), "attempt_id": refs.get("attempt_id"),
         "recipient_id": _recipient_id(pseudonymize, org, to),
         "status": status, "provider_status": spelled,
-        "error_code": code, "error_class": classify(PROVIDER, code, None).kind if code else None,
+        "error_code": code, "error_class": classify_with(ERROR_MAP, code, None).kind if code else None,
         "occurred_at": now, "received_at": now,
         "billable": None, "price_micros": None, "price_currency": None, "pricing_category": None,
         "conversation_id": None,
@@ -444,7 +444,7 @@ def parse_call_status(form: Mapping[str, str], query: Mapping[str, str], pseudon
         "message_id": query.get("message_id"), "attempt_id": query.get("attempt_id"),
         "recipient_id": _recipient_id(pseudonymize, org, patient),
         "status": status, "provider_status": spelled,
-        "error_code": code, "error_class": classify(PROVIDER, code, None).kind if code else None,
+        "error_code": code, "error_class": classify_with(ERROR_MAP, code, None).kind if code else None,
         "occurred_at": _rfc2822_ms(form.get("Timestamp")) or now, "received_at": now,
         "billable": None, "price_micros": None, "price_currency": None, "pricing_category": None,
         "conversation_id": None,

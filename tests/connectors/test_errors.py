@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import pytest
 
+from connectors import meta, twilio
 from connectors.errors import (
+    ErrorTable,
     FallbackError,
     FinalError,
     InstanceError,
     ProviderError,
     RateLimitedError,
     RetryableError,
-    classify,
+    classify_with,
     make_error,
 )
+
+# each provider module classifies with its own table
+TABLES: dict[str, ErrorTable] = {
+    "twilio": twilio.ERROR_MAP, "meta": meta.ERROR_MAP, "d360": meta.ERROR_MAP, "inapp": {},
+}
 
 CASES = [
     ("twilio", 21610, 400, FinalError), ("twilio", 21211, 400, FinalError), ("twilio", 21614, 400, FinalError),
@@ -32,7 +39,7 @@ CASES = [
 
 @pytest.mark.parametrize(("provider", "code", "http", "expected"), CASES)
 def test_classify(provider: str, code: int | None, http: int | None, expected: type[ProviderError]) -> None:
-    assert classify(provider, code, http) is expected
+    assert classify_with(TABLES[provider], code, http) is expected
 
 
 def test_kinds_and_circuit_flags() -> None:
@@ -42,6 +49,6 @@ def test_kinds_and_circuit_flags() -> None:
 
 
 def test_messages_carry_no_phi() -> None:
-    err = make_error("twilio", 21610, 400, retry_after=None, detail="create")
+    err = make_error("twilio", twilio.ERROR_MAP, 21610, 400, retry_after=None, detail="create")
     assert str(err) == "twilio: final code=21610 http=400 create"
     assert err.code == "21610" and err.provider == "twilio" and err.http_status == 400
