@@ -209,4 +209,4 @@ class LocalKafka(LocalServer):
 if __name__ == "__main__":
     from stack.servercli import main
 
-    sys.exit(main("kafka", sys.argv[1:]))
+    sys.exit(main("kafka", sys.argv[1:], LocalKafka, fetch))

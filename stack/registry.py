@@ -129,4 +129,4 @@ class LocalRegistry(LocalServer):
 if __name__ == "__main__":
     from stack.servercli import main
 
-    sys.exit(main("registry", sys.argv[1:]))
+    sys.exit(main("registry", sys.argv[1:], LocalRegistry, fetch))

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -36,26 +37,6 @@ def _default_port(kind: str, settings: Settings) -> int:
     return urlsplit(settings.kafka.schema_registry_url).port or 8081
 
 
-def _make(kind: str, data_dir: Path, port: int) -> LocalServer:
-    if kind == "kafka":
-        from stack.kafka import LocalKafka
-
-        return LocalKafka(data_dir, port)
-    from stack.registry import LocalRegistry
-
-    return LocalRegistry(data_dir, port)
-
-
-def _fetch(kind: str) -> Path:
-    if kind == "kafka":
-        from stack import kafka
-
-        return kafka.fetch()
-    from stack import registry
-
-    return registry.fetch()
-
-
 def _pid_file(data_dir: Path, kind: str) -> Path:
     return data_dir / f"{kind}.pid"
 
@@ -68,7 +49,8 @@ def _read_pid_file(path: Path) -> dict[str, int] | None:
         return None
 
 
-def main(kind: str, argv: list[str]) -> int:
+def main(kind: str, argv: list[str], make: Callable[[Path, int], LocalServer], fetch: Callable[[], Path]) -> int:
+    """The CLI of one server: `make(data_dir, port)` builds it, `fetch()` downloads its pinned jars."""
     parser = argparse.ArgumentParser(prog=f"python -m stack.{kind}",
                                      description=f"Fetch (checksums pinned), start, stop or check the local {kind}.")
     parser.add_argument("command", choices=["fetch", "start", "stop", "status"])
@@ -84,7 +66,7 @@ def main(kind: str, argv: list[str]) -> int:
     try:
         if args.command == "fetch":
             began = time.monotonic()
-            print(f"{kind}: {_fetch(kind)} ({time.monotonic() - began:.1f}s)")
+            print(f"{kind}: {fetch()} ({time.monotonic() - began:.1f}s)")
             return 0
         if args.command == "stop":
             stopped = record is not None and stop_pid(record["pid"], timeout=args.timeout)
@@ -92,7 +74,7 @@ def main(kind: str, argv: list[str]) -> int:
             print(f"{kind}: {'stopped' if stopped else 'was not running'}")
             return 0
         port = args.port or (record["port"] if record else _default_port(kind, settings))
-        server = _make(kind, data_dir, port)
+        server = make(data_dir, port)
         if args.command == "status":
             # Only the server this data dir's pid file names counts: another one on the default
             # port (a second checkout's `make run`) must not read as ours.
