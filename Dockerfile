@@ -11,11 +11,12 @@ WORKDIR /app
 
 # Dependencies first, from pyproject.toml alone, so a source change does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN mkdir -p schemas streams connectors gateway analytics stack \
+RUN mkdir -p schemas access streams connectors gateway analytics stack \
     && pip install . \
     && pip uninstall -y carelay
 
 COPY schemas ./schemas
+COPY access ./access
 COPY streams ./streams
 COPY connectors ./connectors
 COPY gateway ./gateway

@@ -1,4 +1,4 @@
-"""Who may read analytics: the gateway's hashed API keys, roles analyst or auditor, behind one function.
+"""Who may read analytics: carelay's hashed API keys (access.keys), roles analyst or auditor, behind one function.
 
 A key reads its own organization only, in every environment, unless its organization is explicitly
 configured as the operator (CARELAY_ANALYTICS_SQL_ORGS): the operator's keys may ask for any
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from access import keys
+from access.keys import ApiKey, KeyStore, Role, authenticate
 from analytics.exceptions import Forbidden, Unauthenticated
-from gateway import errors as gateway_errors
-from gateway.auth import ApiKey, KeyStore, Role, authenticate
 
 READER_ROLES = frozenset({Role.ANALYST, Role.AUDITOR})
 
@@ -26,7 +26,7 @@ class AccessPolicy:
     def identify(self, headers: Mapping[str, str]) -> ApiKey:
         try:
             return authenticate(self.keys, headers)
-        except gateway_errors.Unauthenticated as exc:
+        except keys.Unauthenticated as exc:
             raise Unauthenticated(str(exc)) from None
 
     @staticmethod

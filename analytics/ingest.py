@@ -335,8 +335,3 @@ class Sink:
                 batch.clear()  # so that the revoke callback inside close() has nothing left to write
         self._consumer.close()
 
-
-if __name__ == "__main__":
-    from analytics.service import main
-
-    raise SystemExit(main())

@@ -20,13 +20,13 @@ import uvicorn
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
+from access.keys import KeyStore
 from analytics.access import AccessPolicy
 from analytics.exceptions import StoreUnavailable
 from analytics.http import Access, create_app
+from analytics.ingest import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
 from analytics.migrations import migrate
-from analytics.sink import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
 from analytics.store import QueryLimits, Store, open_client, open_readers
-from gateway.auth import KeyStore
 from schemas import heap
 from schemas.registry import RegistryError, registry_from_url
 from schemas.settings import AnalyticsSettings, Settings

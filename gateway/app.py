@@ -25,12 +25,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from access.keys import KeyStore
 from connectors.instances import load_directory
 from gateway import appointments, conversations, errors, fhir, health, reads, sends, webhooks
 from gateway.accepted import AcceptedSendsView
 from gateway.appointment_view import AppointmentView
 from gateway.audit import Auditor
-from gateway.auth import KeyStore
 from gateway.console import context as console_context
 from gateway.console import routes as console_routes
 from gateway.idempotency import IdempotencyTable

@@ -14,8 +14,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.keys import Action
 from gateway.audit import ALLOWED, REJECTED, Actor
-from gateway.auth import Action
 from gateway.errors import NotFound, Unavailable
 from gateway.services import guard, remote_addr, services
 from gateway.state import iso

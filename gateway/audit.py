@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.auth import ApiKey
+from access.keys import ApiKey
 from gateway.publisher import Publisher
 from schemas.ids import uuid4_str
 from schemas.topics import BoundTopic

@@ -17,8 +17,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.keys import Action
 from gateway.audit import ALLOWED, ERROR, REJECTED, Actor
-from gateway.auth import Action
 from gateway.errors import InvalidField, spec_for
 from gateway.services import guard, remote_addr, services
 from schemas.ids import uuid4_str

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access import keys
 from schemas.errors import CarelayError, ContractError, TemplateParameterError, UnknownTemplateError
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,11 @@ class TooManyRefusals(GatewayError):
     def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
         super().__init__(message)
         self.retry_after_s = max(1, retry_after_s)
+
+
+def denied(exc: keys.AccessDenied) -> GatewayError:
+    """access.keys' refusal as the gateway answers it: 401 for no key or an unknown one, else 403."""
+    return Unauthenticated(str(exc)) if isinstance(exc, keys.Unauthenticated) else Forbidden(str(exc))
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.keys import Action
 from gateway.appointment_view import Decision, decide
 from gateway.audit import ALLOWED, ERROR, REJECTED, Actor
-from gateway.auth import Action
 from gateway.body import parse_json, read_body
 from gateway.errors import (
     BodyTooLarge,

@@ -9,9 +9,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.keys import Action
 from gateway import staff
 from gateway.audit import ALLOWED, REJECTED, Actor
-from gateway.auth import Action
 from gateway.errors import GatewayError, NotFound, Unavailable, spec_for
 from gateway.services import Services, guard, remote_addr, services
 from gateway.state import accepted_only, iso, present

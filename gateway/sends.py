@@ -16,8 +16,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.keys import Action, ApiKey
 from gateway.audit import ALLOWED, ERROR, REJECTED, Actor
-from gateway.auth import Action, ApiKey
 from gateway.body import parse_json, read_body
 from gateway.errors import (
     CarelayError,

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from twilio.request_validator import RequestValidator
 
+from access.keys import AccessDenied, Action, ApiKey, KeyStore, authenticate, authorize
 from connectors.instances import ChannelDirectory
+from gateway import errors
 from gateway.accepted import AcceptedSendsView
 from gateway.appointment_view import AppointmentView
 from gateway.audit import ANONYMOUS, Actor, Auditor
-from gateway.auth import Action, ApiKey, KeyStore, authenticate, authorize
 from gateway.errors import GatewayError, spec_for
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics
@@ -89,7 +90,8 @@ def guard(request: Request, action: Action, audit_action: str | None = None) -> 
     try:
         key = authenticate(svc.keys, request.headers)
         authorize(key, action)
-    except GatewayError as exc:
+    except AccessDenied as denied:
+        exc = errors.denied(denied)
         actor = Actor.of(key) if key is not None else ANONYMOUS
         raise refuse(request, actor, audit_action or action.value, spec_for(exc).code, exc) from None
     return key

@@ -23,7 +23,7 @@ from stack.kafka import LocalKafka
 from stack.pipeline import Pipeline, Ports
 from stack.registry import LocalRegistry
 
-DEMO_SENDER_KEY = "demo-clinic-sender-key"  # gateway/auth.py's built-in demo keys
+DEMO_SENDER_KEY = "demo-clinic-sender-key"  # access/keys.py's built-in demo keys
 
 
 def _port(url: str) -> int:

@@ -29,7 +29,7 @@ import httpx
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from analytics.sink import SOURCE_TOPICS
+from analytics.ingest import SOURCE_TOPICS
 from schemas import contracts
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
@@ -62,7 +62,7 @@ def cpu_by_thread_name(before: dict[int, tuple[str, float]], after: dict[int, tu
 
 @dataclass(frozen=True)
 class Record:
-    attr: str  # the catalog attribute of its topic (analytics.sink.SOURCE_TOPICS)
+    attr: str  # the catalog attribute of its topic (analytics.ingest.SOURCE_TOPICS)
     partition: int
     key: bytes | None
     value: bytes | None

@@ -31,7 +31,7 @@ from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import TOPICS, Catalog, ensure_topics
 
-# `make run` only (stack/cli.py): one staff account per demo organization of gateway/auth.py's demo keys.
+# `make run` only (stack/cli.py): one staff account per demo organization of access/keys.py's demo keys.
 DEMO_PASSWORD = "demo-console-password"  # noqa: S105 - development only, refused in production
 DEMO_ACCOUNTS: tuple[tuple[str, str, ConsoleRole], ...] = (
     ("demo-clinic", "demo-staff", ConsoleRole.STAFF),

@@ -9,17 +9,17 @@ import os
 import signal
 from pathlib import Path
 
-from analytics import service, sink
+from analytics import ingest, service
 
 
 def main() -> int:
     marker = Path(os.environ["CARELAY_TEST_CRASH_MARKER"])
 
-    def crash_instead_of_commit(self: sink.Sink, batch: object) -> None:
+    def crash_instead_of_commit(self: ingest.Sink, batch: object) -> None:
         marker.write_text(str(self.stats.rows_inserted))
         os.kill(os.getpid(), signal.SIGKILL)
 
-    sink.Sink._commit = crash_instead_of_commit  # type: ignore[method-assign]
+    ingest.Sink._commit = crash_instead_of_commit  # type: ignore[method-assign]
     return service.main()
 
 

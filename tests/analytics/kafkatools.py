@@ -16,8 +16,8 @@ import httpx
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from analytics.ingest import SOURCE_TOPICS
 from analytics.rows import Source, to_rows
-from analytics.sink import SOURCE_TOPICS
 from schemas.registry import ConfluentRegistry
 from schemas.topics import Catalog, ensure_topics
 from stack.javaproc import free_port

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from access.keys import KeyStore
 from analytics.access import AccessPolicy
 from analytics.exceptions import Forbidden, Unauthenticated
-from gateway.auth import KeyStore
 
 DEMO = KeyStore.demo()
 NOBODY: frozenset[str] = frozenset()

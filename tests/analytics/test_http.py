@@ -10,12 +10,12 @@ import anyio
 import pytest
 from starlette.testclient import TestClient
 
+from access.keys import KeyStore
 from analytics.access import AccessPolicy
 from analytics.exceptions import QueryFailed
 from analytics.http import MAX_BODY_BYTES, Access, create_app
 from analytics.migrations import migrate
 from analytics.store import QueryLimits, Readers, Store, open_client, open_readers
-from gateway.auth import KeyStore
 from schemas.settings import ClickHouseSettings
 from tests.analytics import figures
 from tests.analytics.scenario import Scenario, build

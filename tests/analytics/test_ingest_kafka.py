@@ -15,9 +15,9 @@ import pytest
 from confluent_kafka import Consumer
 
 from analytics.exceptions import StoreUnavailable
+from analytics.ingest import DeadLetters, Sink
 from analytics.migrations import migrate
 from analytics.service import consumer_config
-from analytics.sink import DeadLetters, Sink
 from analytics.store import Store, open_client
 from schemas.settings import AnalyticsSettings, ClickHouseSettings, Settings
 from tests.analytics import figures

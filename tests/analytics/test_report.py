@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from access.keys import KeyStore
 from analytics import report
 from analytics.access import AccessPolicy
 from analytics.http import create_app
 from analytics.migrations import migrate
 from analytics.service import _serve
 from analytics.store import QueryLimits, open_client, open_readers
-from gateway.auth import KeyStore
 from schemas.settings import AnalyticsSettings, ClickHouseSettings
 from stack.javaproc import free_port
 from tests.analytics import figures

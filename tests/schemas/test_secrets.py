@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from gateway.auth import KeyStore
+from access.keys import KeyStore
 from schemas.errors import ConfigError
 from schemas.secrets import KeyRing, SecretUrl, production_refusals
 from schemas.settings import DEV_PHI_KEYS, DEV_PSEUDONYM_KEY, ClickHouseSettings, Settings

@@ -5,17 +5,18 @@ import json
 
 import pytest
 
-from gateway.auth import (
+from access.keys import (
     DEMO_KEYS,
     Action,
+    Forbidden,
     KeyStore,
     Role,
+    Unauthenticated,
     authenticate,
     authorize,
     hash_key,
     presented_key,
 )
-from gateway.errors import Forbidden, Unauthenticated
 from schemas.errors import ConfigError
 
 

@@ -14,8 +14,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from gateway.errors import Forbidden, Unauthenticated
-from schemas.errors import ConfigError
+from schemas.errors import CarelayError, ConfigError
+
+
+class AccessDenied(CarelayError):
+    """The caller may not go on; the gateway answers 401 or 403, analytics its own errors of the same names."""
+
+
+class Unauthenticated(AccessDenied):
+    """No API key, or an unknown one."""
+
+
+class Forbidden(AccessDenied):
+    """The key's role does not allow the action."""
 
 
 class Role(StrEnum):
