@@ -34,7 +34,7 @@ from schemas import contracts
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import TOPICS, Catalog, ensure_topics
-from stack.bench import Spy, cpu_seconds, produce_requests, stat_cpu, wait_final, worker_pipeline
+from stack.benchkit import Spy, cpu_seconds, produce_requests, stat_cpu, top_frames, wait_final, worker_pipeline
 from stack.pipeline import Pipeline, Ports
 
 SCHEMA_ID = struct.Struct(">I")  # bytes 1-4 of the Confluent wire format
@@ -284,7 +284,6 @@ def main(args: Any, machine: str, root: Path, kafka: str, registry: str) -> int:
         prof = args.out / f"sink-{stamp}-{i + 1}.raw" if args.profile else None
         runs.append(replay(kafka, registry, root / f"sink-{i}", cap, rate, prof))
         if prof is not None and prof.exists():
-            from stack.bench import top_frames
             prof.with_suffix(".prof.txt").write_text(top_frames(prof.read_text()))
     text = report(runs, machine)
     print("\n" + text)

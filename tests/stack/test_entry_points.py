@@ -38,7 +38,7 @@ MODULES = [
     ["stack.simulator"],
     ["stack.bench"],
     ["stack.screenshots"],
-    ["gateway.bench"],
+    ["stack.gatewaybench"],
 ]
 
 

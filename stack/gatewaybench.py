@@ -1,6 +1,6 @@
 """Accept-path benchmark: the real gateway vs a bare Starlette endpoint, both under uvicorn.
 
-    python -m gateway.bench --bootstrap 127.0.0.1:9092 --registry http://127.0.0.1:8081/apis/ccompat/v7
+    python -m stack.gatewaybench --bootstrap 127.0.0.1:9092 --registry http://127.0.0.1:8081/apis/ccompat/v7
 
 Starts the gateway (`gateway.app:create_app --factory`, fresh topic prefix) and a bare app that
 only reads the body and answers 202 JSON, each in its own uvicorn subprocess with the same options
@@ -43,6 +43,7 @@ from twilio.request_validator import RequestValidator
 from connectors.base import WEBHOOK_PATHS, encode_refs
 from connectors.meta import sign
 from schemas.settings import GatewaySettings, MetaSettings, TwilioSettings
+from stack.benchkit import cpu_seconds
 from stack.javaproc import free_port
 
 AUTH = "Bearer demo-clinic-sender-key"
@@ -257,9 +258,6 @@ def _wrk_load(base: str, load: Load, seconds: int, concurrency: int, run: str) -
 
 def _drive(tool: str, server: Server, load: Load, count: int, seconds: int, concurrency: int,
            label: str) -> Result:
-    # imported here: stack.bench imports this module at its top (make bench)
-    from stack.bench import cpu_seconds
-
     run = uuid.uuid4().hex[:10]
     cpu = cpu_seconds(server.pid)
     if tool == "wrk":
@@ -285,7 +283,7 @@ def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, b
     single = send_load("/v1/messages", _body(1, "s"))
     batch = send_load("/v1/messages:batch", _body(batch_size, "b"))
     results: dict[str, Result] = {}
-    for name, target, env in (("bare", "gateway.bench:bare_app", {}),
+    for name, target, env in (("bare", "stack.gatewaybench:bare_app", {}),
                               ("gateway", "gateway.app:create_app", gateway_env)):
         with _uvicorn(target, env, workers, http) as server:
             _drive(tool, server, single, 300, 2, concurrency, "warm-up")
@@ -386,7 +384,7 @@ async def measure_in_process(bootstrap: str, registry: str, *, requests: int = 5
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m gateway.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m stack.gatewaybench", description=__doc__.split("\n\n")[0])
     p.add_argument("--bootstrap", default=os.environ.get("CARELAY_KAFKA_BOOTSTRAP", "127.0.0.1:9092"))
     p.add_argument("--registry", default=os.environ.get("CARELAY_SCHEMA_REGISTRY_URL",
                                                         "http://127.0.0.1:8081/apis/ccompat/v7"))
