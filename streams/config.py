@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.settings import Settings
+from streams.care.loopguard import LoopConfig
 from streams.decide.circuit import BreakerConfig
-from streams.decide.loopguard import LoopConfig
 from streams.decide.ratelimit import Limit
 from streams.decide.retry import RetryPolicy
 from streams.decide.world import Policy

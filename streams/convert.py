@@ -11,7 +11,6 @@ from typing import Any
 from schemas.errors import UnknownTemplateError
 from schemas.ids import uuid4_str
 from schemas.templates import TemplateCatalog
-from streams.care.urgent import UNREAD
 from streams.decide import status as st
 from streams.decide.circuit import Transition
 from streams.decide.consent import ALL_CHANNELS, OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION
@@ -19,6 +18,7 @@ from streams.decide.intake import Request
 from streams.decide.lifecycle import Outcome
 from streams.decide.reconcile import DEADLINE_SOURCE, StatusFacts, status_time
 from streams.decide.records import Hop, Message, sealed_to_state
+from streams.decide.urgent import UNREAD
 
 OWN_PROVIDER = "carelay"  # ProviderStatus.provider of the events our own clock writes (deadlines)
 CHANNELS = ("WHATSAPP", "SMS", "VOICE", "INAPP")

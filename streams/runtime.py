@@ -26,10 +26,10 @@ from schemas.templates import TemplateCatalog, default_catalog
 from schemas.topics import BoundTopic, Catalog
 from streams.breakers import Breakers
 from streams.care.clock import QuietHours
+from streams.care.keywords import fold
+from streams.care.loopguard import SentText, template_pattern
 from streams.config import StreamsConfig
 from streams.decide.dedup import fingerprint as keyed_fingerprint
-from streams.decide.keywords import fold
-from streams.decide.loopguard import SentText, template_pattern
 from streams.decide.ratelimit import Bucket, Limit
 from streams.decide.routing import Instance
 from streams.decide.world import World

@@ -19,10 +19,10 @@ from schemas.phi import Binding
 from schemas.topics import BoundTopic
 from streams import convert
 from streams.agents.delay import delay_topic_for
-from streams.care import plans, urgent
+from streams.care import plans
 from streams.care.flow import ATTENTION
 from streams.care.schedule import Planned, cancel_all
-from streams.decide import lifecycle
+from streams.decide import lifecycle, urgent
 from streams.decide.consent import ALL_CHANNELS
 from streams.decide.evolve import evolve
 from streams.decide.inbound import cancellable

@@ -1,6 +1,6 @@
 """Conversations agent (conversation.commands): staff commands on one patient's conversation, applied
 by the worker that owns the patient. `conversation.resume` (from the gateway's
-`POST /v1/conversations/{recipient_id}:resume`) ends a loop-guard pause (streams.decide.loopguard.resume);
+`POST /v1/conversations/{recipient_id}:resume`) ends a loop-guard pause (streams.care.loopguard.resume);
 each command is audited with what it did (`conversation.resumed`, the action analytics reads
 as the pause's end, or `conversation.resume` denied with the reason)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from faust.types import EventT
 
 from streams import convert
 from streams.agents.base import Handler, View
-from streams.decide import loopguard
+from streams.care import loopguard
 from streams.runtime import Out
 
 RESUME = "conversation.resume"

@@ -18,9 +18,9 @@ from streams.agents.automated import automated_reply
 from streams.agents.base import Handler, View, cancel_reminders
 from streams.care import schedule
 from streams.care.flow import ATTENTION, CANCEL_REQUESTED, CONFIRMED, RESCHEDULE_REQUESTED, When, acknowledgement
+from streams.care.keywords import fold
 from streams.decide import inbound
 from streams.decide.inbound import InboundFacts
-from streams.decide.keywords import fold
 from streams.decide.records import SealedState, sealed_from_state
 from streams.runtime import Out, Runtime
 from streams.tables import PatientTable

@@ -1,14 +1,13 @@
 """Reconciler agent (provider.status): provider callbacks, poll results and our own clock's events
 merged into each message's state machine; failures and timeouts fall back to the next channel, and an
-urgent notice left unread is followed by a call (streams.care.urgent)."""
+urgent notice left unread is followed by a call (streams.decide.urgent)."""
 from __future__ import annotations
 
 from faust.types import EventT
 
 from streams import convert
 from streams.agents.base import Handler, View
-from streams.care import urgent
-from streams.decide import reconcile
+from streams.decide import reconcile, urgent
 from streams.runtime import Out
 
 

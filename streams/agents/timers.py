@@ -14,8 +14,7 @@ from faust.types import TP
 
 from streams import convert
 from streams.agents.base import Handler
-from streams.care import urgent
-from streams.decide import lifecycle, recovery
+from streams.decide import lifecycle, recovery, urgent
 from streams.decide import status as st
 from streams.decide.records import Ledger, Message
 from streams.partitioning import patient_of
@@ -68,7 +67,7 @@ class Sweeper:
         """Hops whose deadline passed without delivery: our clock's `expired` event goes to the
         reconciler like any provider status (it decides: fall back, or nothing when no channel is left).
         Urgent notices delivered but unread when their time to read is up: our clock's `unread` event
-        (the reconciler decides on the call, streams.care.urgent)."""
+        (the reconciler decides on the call, streams.decide.urgent)."""
         rt = self.rt
         now = rt.now()
         due = rt.deadlines.due(now)

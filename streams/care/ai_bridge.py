@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from streams.decide import loopguard
-from streams.decide.loopguard import LoopConfig, LoopState
+from streams.care import loopguard
+from streams.care.loopguard import LoopConfig, LoopState
 
 HOLDING_TEMPLATE = "holding_message"
 MAX_WAITING = 8  # requests one patient may have in flight; older ones are abandoned to staff

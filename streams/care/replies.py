@@ -3,7 +3,7 @@
 The CANCEL / CANCELAR rule (and, with it, every word two readings could claim):
 
 1. No open question for the patient -> `NONE`: this module claims nothing and the keyword rules of
-   `streams.decide.keywords` apply, so a bare CANCELAR / CANCEL is an opt-out there, YES an opt-in.
+   `streams.care.keywords` apply, so a bare CANCELAR / CANCEL is an opt-out there, YES an opt-in.
 2. An open question and a word that is a keyword in its own right even then (STOP, BAJA, PARAR,
    ALTO, NO MAS, SAIR, STOPALL, HELP, AYUDA, AJUDA, START, ALTA, ...) -> `NONE` as well: the keyword
    rules win, so STOP always stops, whatever question is open.
@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from streams.decide import keywords
-from streams.decide.keywords import fold
+from streams.care import keywords
+from streams.care.keywords import fold
 
 
 class Answer(StrEnum):

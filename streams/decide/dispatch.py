@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from streams.care import urgent
-from streams.decide import lifecycle, retry
+from streams.decide import lifecycle, retry, urgent
 from streams.decide import status as st
 from streams.decide.consent import reach_for
 from streams.decide.evolve import evolve

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from streams.care import replies
-from streams.decide import keywords, loopguard
+from streams.care import keywords, loopguard, replies
+from streams.care.keywords import Intent
 from streams.decide.consent import (
     ALL_CHANNELS,
     OPT_IN_CONFIRMATION,
@@ -24,7 +24,6 @@ from streams.decide.consent import (
     changes,
 )
 from streams.decide.dedup import SeenId, remember_for
-from streams.decide.keywords import Intent
 from streams.decide.records import Ledger, Message, Patient, Question
 from streams.decide.world import World
 

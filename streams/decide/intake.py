@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from streams.care import loopguard
 from streams.care.clock import zone
-from streams.decide import dedup, lifecycle, loopguard, ratelimit
+from streams.decide import dedup, lifecycle, ratelimit
 from streams.decide.consent import allowed_channels, reach_for
 from streams.decide.fallback import new_hop, next_route
 from streams.decide.lifecycle import Outcome

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.care import urgent
 from streams.decide import status as st
+from streams.decide import urgent
 from streams.decide.evolve import evolve
 from streams.decide.records import Hop, Ledger, Message
 
@@ -34,7 +34,7 @@ class Outcome:
 
 def finalize(msg: Message, now_ms: int) -> Message:
     """A message is final once delivered, read or ended, except an urgent notice whose unread call
-    may still follow (care.urgent.awaiting): it becomes final when read, when the call ends, or when
+    may still follow (decide.urgent.awaiting): it becomes final when read, when the call ends, or when
     no call will be made."""
     final = (msg.status in st.REACHED or msg.status in st.FAILURES) and not urgent.awaiting(msg)
     if final and not msg.is_final:  # updated_at moves too: analytics keeps the newest state by it
@@ -68,7 +68,7 @@ def hop_event(msg: Message, hop: Hop, entry: st.Entry, *, final: bool, reason: s
               voice_after_ms: int | None = None) -> tuple[Message, tuple[Outcome, ...]]:
     """One status event of a hop's attempt. `final`: a failure here ends the message (no fallback).
     `reason` goes to the outcomes and to the entry of a failure that moved the attempt.
-    `voice_after_ms`: a delivery starts an urgent notice's time to read (care.urgent.watch)."""
+    `voice_after_ms`: a delivery starts an urgent notice's time to read (decide.urgent.watch)."""
     step = st.advance(hop.status, entry)
     hop = evolve(hop, status=step.status, error_code=entry.error_code if step.changes else hop.error_code)
     status = msg.status

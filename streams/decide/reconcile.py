@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.care import urgent
-from streams.decide import lifecycle
+from streams.decide import lifecycle, urgent
 from streams.decide import status as st
 from streams.decide.dedup import remember
 from streams.decide.dispatch import accepted

@@ -12,12 +12,12 @@ from enum import StrEnum
 from typing import Any
 
 from streams.care.ai_bridge import Bridge
+from streams.care.loopguard import LoopState
 from streams.care.schedule import Planned
 from streams.decide import status as st
 from streams.decide.consent import Consent
 from streams.decide.dedup import IdempotencyEntry, SeenId
 from streams.decide.evolve import evolve
-from streams.decide.loopguard import LoopState
 from streams.decide.ratelimit import Bucket
 
 QUESTION_TTL_MS = 72 * 3600 * 1000  # reminders go out 24-48 h ahead; an answer after that is stale
@@ -182,7 +182,7 @@ class Hop:
     in_flight_since_ms: int | None = None
     doubt_since_ms: int | None = None      # when an IN_FLIGHT attempt was first found in doubt
     error_code: str | None = None
-    voice_at_ms: int | None = None         # urgent, delivered: call if still unread then (care.urgent)
+    voice_at_ms: int | None = None         # urgent, delivered: call if still unread then (decide.urgent)
 
 
 @dataclass(frozen=True)

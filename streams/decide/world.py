@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from streams.care.clock import QuietHours
-from streams.decide.loopguard import LoopConfig
+from streams.care.loopguard import LoopConfig
 from streams.decide.ratelimit import Limit
 from streams.decide.retry import RetryPolicy
 from streams.decide.routing import WHATSAPP_WINDOW_MS, Instance

@@ -1,5 +1,5 @@
 from streams.care.ai_bridge import Bridge, expire, next_deadline, on_response, request
-from streams.decide.loopguard import LoopConfig, LoopState, allow_automated
+from streams.care.loopguard import LoopConfig, LoopState, allow_automated
 
 CFG = LoopConfig(cap=2, window_ms=600_000)
 T = 5_000_000

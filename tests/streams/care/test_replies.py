@@ -1,7 +1,7 @@
 import pytest
 
+from streams.care.keywords import Intent, read
 from streams.care.replies import CANCEL_WORDS, CONFIRM_WORDS, Answer, parse
-from streams.decide.keywords import Intent, read
 
 
 @pytest.mark.parametrize("text", ["1", "si", "Sí", "SI!", "confirmo", "Confirmar", "yes", "YES.", "sim", "Sim!",

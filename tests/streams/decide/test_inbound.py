@@ -2,11 +2,11 @@ from dataclasses import replace
 
 import pytest
 
+from streams.care.keywords import Intent, fold
+from streams.care.loopguard import SentText
 from streams.decide.consent import ALL_CHANNELS, Consent
 from streams.decide.inbound import InboundFacts, cancellable, decide
 from streams.decide.intake import decide as intake
-from streams.decide.keywords import Intent, fold
-from streams.decide.loopguard import SentText
 from streams.decide.records import Patient, Question
 
 from .helpers import request, world

@@ -2,9 +2,9 @@ from dataclasses import replace
 
 import pytest
 
+from streams.care.loopguard import LoopConfig
 from streams.decide.consent import ALL_CHANNELS, Consent
 from streams.decide.intake import Action, decide
-from streams.decide.loopguard import LoopConfig
 from streams.decide.ratelimit import Limit
 from streams.decide.records import Patient
 from streams.decide.world import Policy

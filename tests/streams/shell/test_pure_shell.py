@@ -7,10 +7,10 @@ from schemas.errors import ConfigError
 from schemas.settings import Settings
 from streams import convert
 from streams.agents.delay import STEPS_MS, step_index
+from streams.care.loopguard import LoopState
 from streams.config import StreamsConfig
 from streams.decide.consent import Consent
 from streams.decide.lifecycle import Outcome
-from streams.decide.loopguard import LoopState
 from streams.decide.records import Patient, Question
 from streams.partitioning import partition_for, partition_for_bytes, patient_of
 from streams.runtime import DeadlineHeap

@@ -8,8 +8,7 @@ from dataclasses import replace
 import pytest
 
 from streams import convert
-from streams.care import urgent
-from streams.care.urgent import Escalate
+from streams.decide import urgent
 from streams.decide.consent import ALL_CHANNELS, Consent
 from streams.decide.dispatch import Screen, accepted, mark_in_flight, screen
 from streams.decide.fallback import next_route
@@ -17,6 +16,7 @@ from streams.decide.intake import decide as intake
 from streams.decide.reconcile import Reconciled, StatusFacts, apply
 from streams.decide.records import Message, Patient
 from streams.decide.routing import Route
+from streams.decide.urgent import Escalate
 from tests.streams.decide.helpers import request, world
 
 NOW = 1_000_000

@@ -1,7 +1,7 @@
 import pytest
 
-from streams.decide.keywords import fold
-from streams.decide.loopguard import (
+from streams.care.keywords import fold
+from streams.care.loopguard import (
     LoopConfig,
     LoopState,
     SentText,

@@ -1,6 +1,6 @@
 import pytest
 
-from streams.decide.keywords import Intent, fold, read
+from streams.care.keywords import Intent, fold, read
 
 
 @pytest.mark.parametrize("text", [
