@@ -9,11 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, from pyproject.toml alone, so a source change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir -p schemas access streams connectors gateway analytics stack \
-    && pip install . \
-    && pip uninstall -y carelay
+# Dependencies first, from the runtime lock alone (every version pinned, every file's hash checked),
+# so a source change does not reinstall them.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY schemas ./schemas
 COPY access ./access
@@ -22,6 +21,7 @@ COPY connectors ./connectors
 COPY gateway ./gateway
 COPY analytics ./analytics
 COPY stack ./stack
+COPY pyproject.toml README.md ./
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /var/lib/carelay carelay \
     && mkdir -p /var/lib/carelay \
