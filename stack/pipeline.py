@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 
-from connectors.reference_agent import READY
 from stack.errors import StackError
 from stack.javaproc import ChildProcess, free_port, port_open
+from stack.reference_agent import READY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +121,7 @@ class Pipeline:
                                    lambda port=p.worker_metrics + n: port_open(port),  # type: ignore[misc]
                                    f"http://127.0.0.1:{p.worker_metrics + n}/metrics  stream worker {n}"))
         if ai_agent:
-            self.specs.append(Spec("reference-agent", [py, "-m", "connectors.reference_agent"], base,
+            self.specs.append(Spec("reference-agent", [py, "-m", "stack.reference_agent"], base,
                                    _log_says(self.log_dir / "reference-agent.log", READY),
                                    "ai.requests -> ai.responses  reference AI agent (rule-based)"))
         self.specs.append(Spec(

@@ -46,7 +46,7 @@ def test_app_services_run_the_four_roles_from_one_image() -> None:
     assert "--port 8000" in commands["gateway"]
     assert commands["worker"].startswith("faust -A streams.app worker")
     assert commands["sink"] == "python -m analytics.sink"
-    assert commands["agent"] == "python -m connectors.reference_agent"  # what stack/pipeline.py starts
+    assert commands["agent"] == "python -m stack.reference_agent"  # what stack/pipeline.py starts
     assert all(services[name]["build"] == "." for name in commands)
 
 

@@ -22,7 +22,7 @@ MODULES = [
     ["analytics.sink"],
     ["analytics.service"],
     ["analytics.report"],
-    ["connectors.reference_agent"],
+    ["stack.reference_agent"],
     ["schemas.release"],
     ["schemas.settings"],
     ["stack.demo"],

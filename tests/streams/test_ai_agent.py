@@ -1,5 +1,5 @@
 """The AI agent bridge end to end on the real broker: a patient's free text through the simulator's
-signed inbound webhook -> `ai.requests` -> the reference agent (`python -m connectors.reference_agent`,
+signed inbound webhook -> `ai.requests` -> the reference agent (`python -m stack.reference_agent`,
 its own process) -> `ai.responses` -> the answer reaches the patient in the same conversation. Without
 an agent, the holding message after CARELAY_CARE_AI_REPLY_TIMEOUT_S (3 s) and a staff flag.
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from connectors.reference_agent import READY, REPLIES
 from schemas.phi import binding_of
 from schemas.settings import TwilioSettings
+from stack.reference_agent import READY, REPLIES
 
 from .conftest import wait_ready
 from .harness import ORG, Client, Proc, Stack, bot_until_paused, number, wait_until
@@ -28,7 +28,7 @@ TIMEOUT_S = 3.0  # CARELAY_CARE_AI_REPLY_TIMEOUT_S, the default
 
 @pytest.fixture(scope="module")
 def agent(stack: Stack, worker: Proc) -> Iterator[Proc]:
-    proc = Proc("reference-agent", [sys.executable, "-m", "connectors.reference_agent"], stack.env(),
+    proc = Proc("reference-agent", [sys.executable, "-m", "stack.reference_agent"], stack.env(),
                 stack.tmp / "reference-agent.log").start()
     stack.procs.append(proc)
     wait_until(lambda: READY in proc.tail(100_000) or not proc.alive(), 60, f"reference agent\n{proc.tail()}", 0.2)

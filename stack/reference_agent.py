@@ -1,4 +1,4 @@
-"""`python -m connectors.reference_agent`: a small rule-based AI agent, the other end of the AI bridge.
+"""`python -m stack.reference_agent`: a small rule-based AI agent, the other end of the AI bridge.
 
 It stands where a real agent (an LLM service, a vendor's bot) would: an external system that only
 speaks the topic contract. It reads AiMessages from `ai.requests`, opens the patient's words with
@@ -170,7 +170,7 @@ class ReferenceAgent:
 
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     argparse.ArgumentParser(
-        prog="python -m connectors.reference_agent",
+        prog="python -m stack.reference_agent",
         description="The rule-based reference AI agent: answers ai.requests on ai.responses until "
                     "SIGTERM/SIGINT. Settings from CARELAY_* variables (README: Settings).",
     ).parse_args(argv)

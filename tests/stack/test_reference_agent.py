@@ -1,6 +1,6 @@
 import pytest
 
-from connectors.reference_agent import REPLIES, answer, response
+from stack.reference_agent import REPLIES, answer, response
 
 
 @pytest.mark.parametrize(("text", "language", "rule", "replied_in"), [
