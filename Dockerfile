@@ -16,6 +16,7 @@ RUN pip install --require-hashes --no-deps -r requirements.lock
 
 COPY schemas ./schemas
 COPY access ./access
+COPY process ./process
 COPY streams ./streams
 COPY connectors ./connectors
 COPY gateway ./gateway

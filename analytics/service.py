@@ -27,7 +27,7 @@ from analytics.http import Access, create_app
 from analytics.ingest import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
 from analytics.migrations import migrate
 from analytics.store import QueryLimits, Store, open_client, open_readers
-from schemas import heap
+from process import heap
 from schemas.registry import RegistryError, registry_from_url
 from schemas.settings import AnalyticsSettings, Settings
 from schemas.topics import TOPICS, BoundTopic, Catalog, ensure_topics

@@ -43,7 +43,7 @@ from gateway.services import Services
 from gateway.staff import StaffNotificationView
 from gateway.state import MessageStateView
 from gateway.unseen import UnseenWatch
-from schemas import heap
+from process import heap
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import registry_from_url
 from schemas.settings import Settings

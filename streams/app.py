@@ -17,7 +17,7 @@ import mode
 from confluent_kafka.admin import AdminClient
 from faust.types import TP
 
-from schemas import heap
+from process import heap
 from schemas.settings import Settings
 from schemas.topics import TOPICS, ensure_topics
 from streams import summary
@@ -289,7 +289,7 @@ def _register(app: CarelayApp, config: StreamsConfig) -> None:
         if app.handlers is not None:
             app.handlers.assigned(app.assigned_partitions())
         # The recovered tables live as long as the assignment: out of later full collections with
-        # the start-up objects (schemas.heap). Nothing is being processed now, so the pause is free.
+        # the start-up objects (process.heap). Nothing is being processed now, so the pause is free.
         heap.settle()
 
     app.on_rebalance_complete.connect(cast(Any, on_recovered))

@@ -21,7 +21,7 @@ STACK_FIXTURES = frozenset({"kafka", "registry", "settings_env", "settings", "ka
 
 @pytest.fixture(autouse=True)
 def _thawed_heap() -> Iterator[None]:
-    """A gateway started in this process (TestClient) freezes the heap it runs in (schemas.heap), here
+    """A gateway started in this process (TestClient) freezes the heap it runs in (process.heap), here
     the test runner's, which every test shares: frozen objects are never collected, so a reference
     cycle of one test would outlive it. Thawed after each test, the runner collects as it always did."""
     yield

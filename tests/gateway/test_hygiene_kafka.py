@@ -70,5 +70,5 @@ def test_openapi_document(shared_client):
 def test_the_gateway_freezes_its_start_up_heap_before_serving(settings):
     assert gc.get_freeze_count() == 0  # thawed after every test (tests/conftest.py)
     with TestClient(create_app(settings)) as c:
-        assert gc.get_freeze_count() > 0  # schemas.heap.settle ran in the lifespan
+        assert gc.get_freeze_count() > 0  # process.heap.settle ran in the lifespan
         wait_ready(c)

@@ -1,11 +1,11 @@
-"""schemas.heap.settle: start-up objects leave the collector's walks, and are still freed when dropped.
+"""process.heap.settle: start-up objects leave the collector's walks, and are still freed when dropped.
 Each test starts and ends with a thawed heap (tests/conftest.py)."""
 from __future__ import annotations
 
 import gc
 import weakref
 
-from schemas import heap
+from process import heap
 
 
 class Node:
