@@ -73,3 +73,9 @@ class AccountView(TopicView):
     def get(self, organization_id: str, username: str) -> Account | None:
         with self._lock:
             return self._accounts.get(account_key(organization_id, username))
+
+    def of_organization(self, organization_id: str) -> list[Account]:
+        """The organization's accounts, by username."""
+        with self._lock:
+            found = [a for a in self._accounts.values() if a.organization_id == organization_id]
+        return sorted(found, key=lambda a: a.username)

@@ -13,6 +13,7 @@ from gateway.console import (
     message_page,
     patient_page,
     signin,
+    users_page,
 )
 from gateway.console.context import STATIC_DIR
 
@@ -39,5 +40,8 @@ def mount() -> Mount:
         Route("/appointments", appointments_page.appointments_page, methods=["GET"]),
         Route("/appointments/find", appointment_page.find, methods=["GET"]),  # before the id: "find" is no id
         Route("/appointments/{appointment_id}", appointment_page.appointment_page, methods=["GET"]),
+        Route("/users", users_page.users_page, methods=["GET"]),
+        Route("/users", users_page.add, methods=["POST"]),
+        Route("/users/{username}", users_page.change, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ])

@@ -56,6 +56,10 @@ class Viewer:
     def reads_phi(self) -> bool:
         return self.can(Permission.PHI_READ)
 
+    @property
+    def manages_users(self) -> bool:
+        return self.can(Permission.USERS)
+
 
 def actor_of(account: Account) -> Actor:
     return Actor(f"console:{account.username}", account.role.value, account.organization_id)

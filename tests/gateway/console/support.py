@@ -17,7 +17,7 @@ from schemas.topics import BoundTopic
 
 PASSWORD = "correct horse battery"
 ACCOUNTS = (("demo-clinic", "alice", "staff"), ("demo-clinic", "bob", "staff"), ("demo-clinic", "carol", "analyst"),
-            ("other-clinic", "olga", "staff"))
+            ("other-clinic", "olga", "staff"), ("demo-clinic", "dana", "admin"))
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
