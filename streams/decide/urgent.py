@@ -14,14 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from streams.decide import status as st
 from streams.decide.consent import Consent
 from streams.decide.records import Message
-
-if TYPE_CHECKING:  # lifecycle asks `awaiting` before it finalizes a message
-    from streams.decide.lifecycle import Outcome
 
 VOICE = "VOICE"
 ESCALATION = "urgent_unread"  # the route reason of the voice hop
@@ -94,7 +91,21 @@ def awaiting(msg: Message) -> bool:
     return msg.urgent and (call_due_ms(msg) is not None or calling(msg))
 
 
-def failed(msg: Message, outcomes: Iterable[Outcome]) -> Outcome | None:
+class Ending(Protocol):
+    """What `failed` reads of an outcome (lifecycle.Outcome, which asks `awaiting` before it ends a message)."""
+
+    @property
+    def is_final(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+E = TypeVar("E", bound=Ending)
+
+
+def failed(msg: Message, outcomes: Iterable[E]) -> E | None:
     """The outcome among `outcomes` that ended an urgent notice without reaching the patient (every
     channel failed, none was consented, it expired, or it was cancelled), if there is one: staff must
     then reach the patient another way."""
