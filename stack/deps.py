@@ -62,7 +62,7 @@ def audit(lock: Path, unreachable_ok: bool, extra: list[str] | None = None) -> i
     """pip-audit over a hashed lock (no install: --disable-pip); 1 on a known vulnerability.
 
     When PyPI's vulnerability data cannot be had for some package, that is an error too unless
-    `unreachable_ok` (CARELAY_AUDIT_UNREACHABLE=warn): then it is printed and the audit passes.
+    `unreachable_ok` (AUDIT_UNREACHABLE=warn): then it is printed and the audit passes.
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "audit.json"
@@ -97,7 +97,7 @@ def _unreachable(why: str, unreachable_ok: bool) -> int:
         print(f"make audit: WARNING, not audited: {why}", file=sys.stderr)
         return 0
     print(f"make audit: {why}; PyPI's JSON API (https://pypi.org/pypi/NAME/VERSION/json) must be reachable."
-          " CARELAY_AUDIT_UNREACHABLE=warn passes with a warning instead", file=sys.stderr)
+          " AUDIT_UNREACHABLE=warn passes with a warning instead", file=sys.stderr)
     return 1
 
 
@@ -105,13 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] in (["-h"], ["--help"]) or args[:1] != ["audit"]:
         print("usage: python -m stack.deps audit [LOCK] [--ignore-vuln ID ...]\n\npip-audit over the lock (default"
-              f" {DEV_LOCK}); CARELAY_AUDIT_UNREACHABLE=warn passes when the vulnerability data cannot be had")
+              f" {DEV_LOCK}); AUDIT_UNREACHABLE=warn passes when the vulnerability data cannot be had")
         return 0 if args[:1] in (["-h"], ["--help"]) else 2
     rest = args[1:]
     lock = ROOT / DEV_LOCK
     if rest and not rest[0].startswith("-"):
         lock, rest = Path(rest[0]), rest[1:]
-    return audit(lock, os.environ.get("CARELAY_AUDIT_UNREACHABLE", "") == "warn", rest)
+    return audit(lock, os.environ.get("AUDIT_UNREACHABLE", "") == "warn", rest)
 
 
 if __name__ == "__main__":
