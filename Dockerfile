@@ -31,4 +31,4 @@ RUN pip install --no-deps . \
 USER carelay
 WORKDIR /var/lib/carelay
 EXPOSE 8000
-CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "5"]

@@ -124,10 +124,12 @@ class Pipeline:
             self.specs.append(Spec("reference-agent", [py, "-m", "stack.reference_agent"], base,
                                    _log_says(self.log_dir / "reference-agent.log", READY),
                                    "ai.requests -> ai.responses  reference AI agent (rule-based)"))
+        # The console's live streams never end by themselves: a stop cancels them after 5 s instead of waiting.
         self.specs.append(Spec(
             "gateway",
             [py, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
-             str(p.gateway), "--workers", str(gateway_workers), "--no-access-log", "--log-level", "warning"],
+             str(p.gateway), "--workers", str(gateway_workers), "--no-access-log", "--log-level", "warning",
+             "--timeout-graceful-shutdown", "5"],
             base, _http_ok(f"{self.gateway_url}/readyz"),
             f"{self.gateway_url}  gateway (POST /v1/messages, /webhooks/..., /metrics, /openapi.json)"))
         self.procs: dict[str, ChildProcess] = {}

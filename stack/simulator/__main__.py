@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> None:
     config = SimulatorConfig.from_settings(settings, **overrides)
     logging.basicConfig(level=args.log_level.upper())
     # access log off: request lines carry patient numbers in query strings
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":
