@@ -10,7 +10,6 @@ from typing import Any
 
 from gateway.topicview import TopicView
 from schemas.codec import AvroCodec
-from schemas.errors import ContractError
 
 
 class AppointmentPlanView(TopicView):
@@ -27,13 +26,4 @@ class AppointmentPlanView(TopicView):
     def take(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return  # the streams always key a plan; a keyless record names nothing to replace
-        name = key.decode("utf-8", "replace")
-        if value is None:
-            self._plans.pop(name, None)
-            return
-        try:
-            self._codec.check_frame(value)
-        except ContractError as exc:
-            self.skipped(exc)
-            return
-        self._plans[name] = value
+        self.keep_raw(self._plans, key.decode("utf-8", "replace"), value)

@@ -19,7 +19,6 @@ from typing import Any
 
 from gateway.topicview import TopicView
 from schemas.codec import AvroCodec
-from schemas.errors import ContractError
 
 
 class MessageStateView(TopicView):
@@ -45,16 +44,7 @@ class MessageStateView(TopicView):
             if record is not None and value is not None:
                 self._states[record["message_id"]] = value
             return
-        message_id = key.decode("utf-8", "replace")
-        if value is None:  # tombstone: the state was deleted
-            self._states.pop(message_id, None)
-            return
-        try:
-            self._codec.check_frame(value)
-        except ContractError as exc:
-            self.skipped(exc)
-            return
-        self._states[message_id] = value
+        self.keep_raw(self._states, key.decode("utf-8", "replace"), value)
 
 
 def iso(value: Any) -> str | None:

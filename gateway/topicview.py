@@ -129,6 +129,19 @@ class TopicView:
         if record is not None:
             self.apply(key, record)
 
+    def keep_raw(self, records: dict[str, bytes], key: str, value: bytes | None) -> None:
+        """Compacted-topic rule for views that keep records undecoded: a tombstone deletes, a record with
+        a wrong wire-format header is skipped (the previous one stays), otherwise the last value wins."""
+        if value is None:
+            records.pop(key, None)
+            return
+        try:
+            self._codec.check_frame(value)
+        except ContractError as exc:
+            self.skipped(exc)
+            return
+        records[key] = value
+
     def decode(self, value: bytes) -> dict[str, Any] | None:
         """The record, or None (counted and logged, never its content) when it does not decode."""
         try:
