@@ -236,6 +236,8 @@ class Handler:
         without a channel. `publish`: also write it to the (compacted) consent topic."""
         rt = self.rt
         patient = view.patient(rid)
+        if publish:  # decided here and now: after everything already known, in the order read
+            at_ms = patient.consent.stamp(at_ms)
         consent = patient.consent.apply(channel, opted_in, at_ms, source)
         if consent is patient.consent:
             return  # known already (a replay, or our own change read back)

@@ -38,6 +38,12 @@ class Consent:
         kept = tuple(e for e in self.entries if e.channel != channel)
         return replace(self, entries=(*kept, ConsentEntry(channel, opted_in, at_ms, source)))
 
+    def stamp(self, now_ms: int) -> int:
+        """The time of a change decided now: strictly after every change already known, so two
+        keywords read in the same millisecond (STOP, then START) keep the order they came in."""
+        newest = max((e.at_ms for e in self.entries), default=0)
+        return max(now_ms, newest + 1)
+
     def allows(self, channel: str) -> bool:
         """The newest of the channel's own entry and the every-channel entry decides."""
         candidates = [e for e in (self.entry(channel), self.entry(ALL_CHANNELS)) if e is not None]

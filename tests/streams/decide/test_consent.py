@@ -1,3 +1,5 @@
+import pytest
+
 from streams.decide.consent import ALL_CHANNELS, Consent, allowed_channels
 
 
@@ -31,3 +33,24 @@ def test_older_or_replayed_change_is_ignored() -> None:
     assert c.apply("SMS", True, 10, "import") is c
     assert c.apply("SMS", False, 20, "keyword") is c
     assert not c.allows("SMS")
+
+
+@pytest.mark.parametrize(("known", "now", "stamped"), [
+    pytest.param((), 50, 50, id="nothing-known"),
+    pytest.param(((ALL_CHANNELS, False, 10),), 50, 50, id="known-change-older"),
+    pytest.param(((ALL_CHANNELS, False, 50),), 50, 51, id="same-millisecond"),
+    pytest.param(((ALL_CHANNELS, False, 50), ("SMS", True, 70)), 50, 71, id="clock-behind-newest"),
+])
+def test_a_change_decided_now_is_stamped_after_every_known_one(
+        known: tuple[tuple[str, bool, int], ...], now: int, stamped: int) -> None:
+    c = Consent()
+    for channel, opted_in, at in known:
+        c = c.apply(channel, opted_in, at, "keyword")
+    assert c.stamp(now) == stamped
+
+
+def test_stop_then_start_in_one_millisecond_ends_opted_in() -> None:
+    c = Consent().apply(ALL_CHANNELS, False, 5, "keyword")
+    c = c.apply(ALL_CHANNELS, False, c.stamp(50), "keyword")
+    c = c.apply(ALL_CHANNELS, True, c.stamp(50), "keyword")
+    assert c.allows("WHATSAPP") and c.allows("SMS")
