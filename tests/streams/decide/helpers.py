@@ -1,9 +1,10 @@
 """Builders shared by the decision tests: a small world of channel instances and requests."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from streams.decide.consent import Consent
 from streams.decide.intake import Request
 from streams.decide.ratelimit import Limit
 from streams.decide.routing import Instance
@@ -35,3 +36,11 @@ def request(message_id: str = "m1", **changes: object) -> Request:
     base = Request(message_id, ORG, "rid1", f"key-{message_id}", f"fp-{message_id}",
                    ("WHATSAPP", "SMS", "VOICE"), template="appointment_reminder", asks="confirm_cancel")
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def consent_of(opted_out: Iterable[str], at_ms: int = 1) -> Consent:
+    """A patient who opted out of these channels (ALL_CHANNELS: every one) by keyword at `at_ms`."""
+    consent = Consent()
+    for channel in opted_out:
+        consent = consent.apply(channel, False, at_ms, "keyword")
+    return consent
