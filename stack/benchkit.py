@@ -1,7 +1,9 @@
 """What the benchmarks share: CPU and memory from /proc, percentiles, a watcher of the message-state
-topic, a producer of SendRequests, a stream worker pipeline without the sink, and py-spy recordings.
+topic, a producer of SendRequests, a stream worker pipeline without the sink, py-spy recordings and a
+throw-away broker and registry (`local_stack`).
 
-stack.bench, stack.gatewaybench and stack.sinkbench import it; it imports none of them.
+The benchmark modules (stack.bench, stack.e2ebench, stack.workerbench, stack.gatewaybench, stack.sinkbench)
+import it; it imports none of them.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -27,7 +30,10 @@ from schemas.phi import Binding, PhiCipher, Pseudonymizer
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import Catalog
+from stack.javaproc import free_port
+from stack.kafka import LocalKafka
 from stack.pipeline import Pipeline, Ports
+from stack.registry import LocalRegistry
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PARAMS = {"patient_name": "Ana", "clinic": "Clinica Norte", "date": "2 dic", "time": "10:30"}
@@ -250,3 +256,19 @@ def top_frames(collapsed: str, limit: int = 40) -> str:
     lines += ["", "total time:"]
     lines += [f"{c / samples:6.1%}  {f}" for f, c in total.most_common(limit)]
     return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def local_stack() -> Iterator[tuple[Path, LocalKafka, LocalRegistry]]:
+    """A throw-away broker and registry in a temporary directory (with its root, for the pipeline's data)."""
+    with tempfile.TemporaryDirectory(prefix="carelay-bench-") as tmp:
+        root = Path(tmp)
+        kafka = LocalKafka(root / "kafka", port=free_port())
+        registry = LocalRegistry(root / "registry", port=free_port())
+        try:
+            kafka.start()
+            registry.start()
+            yield root, kafka, registry
+        finally:
+            registry.stop()
+            kafka.stop()

@@ -29,81 +29,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
 
 import httpx
-import orjson
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from twilio.request_validator import RequestValidator
 
-from connectors.base import WEBHOOK_PATHS, encode_refs
-from connectors.meta import sign
-from schemas.settings import GatewaySettings, MetaSettings, TwilioSettings
+from schemas.settings import GatewaySettings
 from stack.benchkit import cpu_seconds
+from stack.gatewayinproc import measure_in_process
+from stack.gatewayloads import (
+    PUBLIC_URL,
+    Load,
+    callback_load,
+    meta_status_callback,
+    send_body,
+    send_load,
+    twilio_status_callback,
+)
 from stack.javaproc import free_port
-
-AUTH = "Bearer demo-clinic-sender-key"
-SEND = {
-    "to": "+5215512345678", "patient_ref": "MRN-0042", "recipient_name": "Ana Maria Lopez",
-    "template": {"name": "appointment_reminder", "language": "es",
-                 "params": {"patient_name": "Ana", "clinic": "Clinica Norte", "date": "1 de mayo", "time": "10:30"}},
-    "appointment_id": "apt-1", "metadata": {"campaign": "bench"},
-}
-
-
-# -- the bare endpoint ------------------------------------------------------------------------
-
-def bare_app() -> Starlette:
-    """The floor: read the body, answer 202 JSON. No validation, no Kafka."""
-
-    async def accept(request: Request) -> Response:
-        await request.body()
-        return Response(orjson.dumps({"message_id": str(uuid.uuid4()), "status": "accepted"}), 202,
-                        media_type="application/json")
-
-    async def ready(request: Request) -> Response:
-        return Response(b'{"status":"ready"}', media_type="application/json")
-
-    return Starlette(routes=[Route("/v1/messages", accept, methods=["POST"]),
-                             Route("/v1/messages:batch", accept, methods=["POST"]),
-                             Route("/readyz", ready, methods=["GET"])])
-
-
-# -- provider callbacks ------------------------------------------------------------------------
-
-PUBLIC_URL = "http://gateway.bench"  # the gateway's CARELAY_PUBLIC_URL in the bench: Twilio signs it
-REFS = encode_refs("demo-clinic", "5b0e6d8e-7a52-5d3e-9d3f-0f4a2d1c0b11", "bench-attempt")
-
-
-def twilio_status_callback() -> tuple[str, bytes, dict[str, str]]:
-    """(path and query, body, headers) of a signed WhatsApp status callback, as Twilio posts it."""
-    path = f"{WEBHOOK_PATHS['twilio_status']}?{REFS}"
-    sid = "SM" + "a" * 32
-    form = {"AccountSid": TwilioSettings.account_sid, "ApiVersion": "2010-04-01", "From": "whatsapp:+15550001000",
-            "To": "whatsapp:+5215512345678", "MessageSid": sid, "SmsSid": sid, "MessageStatus": "delivered",
-            "SmsStatus": "delivered", "ChannelPrefix": "whatsapp", "ChannelToAddress": "+5215512345678",
-            "ChannelInstallSid": "XE" + "0" * 32, "StructuredMessage": "false"}
-    signature = RequestValidator(str(TwilioSettings().auth_token)).compute_signature(PUBLIC_URL + path, form)
-    return path, urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded",
-                                            "X-Twilio-Signature": signature}
-
-
-def meta_status_callback() -> tuple[str, bytes, dict[str, str]]:
-    """(path, body, headers) of a signed WhatsApp Cloud API `delivered` status webhook with pricing."""
-    status = {"id": "wamid.HBgNNTIxNTUxMjM0NTY3OBUCABEYEjQ2", "status": "delivered", "timestamp": "1764090000",
-              "recipient_id": "5215512345678", "biz_opaque_callback_data": REFS,
-              "conversation": {"id": "c" * 32, "expiration_timestamp": "1764176400", "origin": {"type": "utility"}},
-              "pricing": {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}}
-    body = orjson.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
-        {"field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [status], "metadata": {
-            "display_phone_number": "15550001001", "phone_number_id": MetaSettings.phone_number_id}}}]}]})
-    return WEBHOOK_PATHS["meta"], body, {"Content-Type": "application/json",
-                                         "X-Hub-Signature-256": sign(str(MetaSettings().app_secret).encode(), body)}
-
 
 # -- servers ----------------------------------------------------------------------------------
 
@@ -164,30 +105,6 @@ class Result:
         cpu = f"  cpu {self.cpu_ms:5.3f} ms/req" if self.cpu_ms is not None else ""
         return (f"{self.name:<28} {self.rate:>9,.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms"
                 f"{cpu}  accepted {self.accepted:,}  failed {self.failed:,}{items}")
-
-
-@dataclass(frozen=True)
-class Load:
-    """One kind of request: `keyed` sends get their own Idempotency-Key and the sender's API key."""
-
-    path: str
-    body: bytes
-    headers: dict[str, str]
-    keyed: bool = True
-
-
-def send_load(path: str, body: bytes) -> Load:
-    return Load(path, body, {"Content-Type": "application/json", "Authorization": AUTH})
-
-
-def callback_load(callback: tuple[str, bytes, dict[str, str]]) -> Load:
-    return Load(*callback, keyed=False)
-
-
-def _body(batch: int, run: str) -> bytes:
-    if batch <= 1:
-        return orjson.dumps(SEND)
-    return orjson.dumps({"items": [{**SEND, "to": f"+52155{i:08d}"} for i in range(batch)]})
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -280,10 +197,10 @@ def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, b
         "CARELAY_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}.", "CARELAY_GATEWAY_LINGER_MS": str(linger_ms),
         "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_PUBLIC_URL": PUBLIC_URL, "CARELAY_DEMO_API_KEYS": "true",
     }
-    single = send_load("/v1/messages", _body(1, "s"))
-    batch = send_load("/v1/messages:batch", _body(batch_size, "b"))
+    single = send_load("/v1/messages", send_body(1, "s"))
+    batch = send_load("/v1/messages:batch", send_body(batch_size, "b"))
     results: dict[str, Result] = {}
-    for name, target, env in (("bare", "stack.gatewaybench:bare_app", {}),
+    for name, target, env in (("bare", "stack.gatewayloads:bare_app", {}),
                               ("gateway", "gateway.app:create_app", gateway_env)):
         with _uvicorn(target, env, workers, http) as server:
             _drive(tool, server, single, 300, 2, concurrency, "warm-up")
@@ -298,88 +215,6 @@ def measure(bootstrap: str, registry: str, *, tool: str, requests: int = 5000, b
                     results[f"gateway {key} callback"] = _drive(
                         tool, server, callback_load(callback), requests, seconds, max(1, concurrency // 2),
                         f"gateway {key} status callback")
-    return results
-
-
-# -- in process, without HTTP ---------------------------------------------------------------------
-
-async def _asgi_post(app: Any, load: Load, key: str | None) -> int:
-    """One POST straight into the ASGI app: no socket, no HTTP parser, no uvicorn."""
-    path, _, query = load.path.partition("?")
-    headers = [(b"host", PUBLIC_URL.split("//")[1].encode()), (b"content-length", str(len(load.body)).encode()),
-               *((k.lower().encode(), v.encode()) for k, v in load.headers.items())]
-    if key is not None:
-        headers.append((b"idempotency-key", key.encode()))
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80), "state": {}}
-    received = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if received:
-            await asyncio.Event().wait()  # the client never disconnects
-        received = True
-        return {"type": "http.request", "body": load.body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
-async def _app_cpu(app: Any, load: Load, requests: int, concurrency: int) -> tuple[float, int]:
-    """(CPU µs per request of this whole process, all threads; failures) for `requests` POSTs."""
-    run = uuid.uuid4().hex[:8]
-    numbers = iter(range(requests))
-    failed = 0
-
-    async def worker() -> None:
-        nonlocal failed
-        for n in numbers:
-            if await _asgi_post(app, load, f"{run}-{n}" if load.keyed else None) not in (200, 202):
-                failed += 1
-
-    cpu = time.process_time()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return (time.process_time() - cpu) * 1e6 / requests, failed
-
-
-async def measure_in_process(bootstrap: str, registry: str, *, requests: int = 5000,
-                             concurrency: int = 32) -> dict[str, float]:
-    """CPU per request of the apps alone (µs): the bare endpoint, then the gateway's send and signed
-    callbacks on the real broker. What the gateway's own code costs, without uvicorn and the load
-    generator sharing the CPUs: the figure to compare a change of gateway code before and after."""
-    # imported here: create_app pulls in the whole gateway, which the HTTP runs above do not need
-    from gateway.app import create_app
-    from schemas.settings import Settings
-
-    bare = bare_app()
-    loads = {"send": send_load("/v1/messages", _body(1, "s")),
-             "twilio callback": callback_load(twilio_status_callback()),
-             "meta callback": callback_load(meta_status_callback())}
-    results = {"bare single": (await _app_cpu(bare, loads["send"], requests, concurrency))[0]}
-    settings = Settings.from_env({**os.environ, "CARELAY_KAFKA_BOOTSTRAP": bootstrap,
-                                  "CARELAY_SCHEMA_REGISTRY_URL": registry, "CARELAY_PUBLIC_URL": PUBLIC_URL,
-                                  "CARELAY_TOPIC_PREFIX": f"benchip{uuid.uuid4().hex[:6]}.",
-                                  "CARELAY_LOG_LEVEL": "WARNING", "CARELAY_DEMO_API_KEYS": "true"})
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        deadline = time.monotonic() + 60
-        while await _asgi_post(app, loads["send"], uuid.uuid4().hex) != 202:  # topics created, broker acking
-            if time.monotonic() > deadline:
-                raise SystemExit("the gateway did not accept a send within 60 s")
-            await asyncio.sleep(0.5)
-        for name, load in loads.items():
-            await _app_cpu(app, load, min(500, requests), concurrency)  # warm-up
-            cpu, failed = await _app_cpu(app, load, requests, concurrency)
-            if failed:
-                raise SystemExit(f"in-process {name}: {failed} of {requests} requests failed")
-            results[f"gateway {name}"] = cpu
     return results
 
 
