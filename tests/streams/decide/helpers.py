@@ -5,9 +5,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from streams.decide.consent import Consent
+from streams.decide.dispatch import accepted, mark_in_flight
 from streams.decide.intake import Request
+from streams.decide.intake import decide as intake
 from streams.decide.ratelimit import Limit
-from streams.decide.routing import Instance
+from streams.decide.records import Message, Patient
+from streams.decide.routing import Instance, NoRoute, Route
 from streams.decide.world import Policy, World
 
 ORG = "clinic"
@@ -44,3 +47,21 @@ def consent_of(opted_out: Iterable[str], at_ms: int = 1) -> Consent:
     for channel in opted_out:
         consent = consent.apply(channel, False, at_ms, "keyword")
     return consent
+
+
+def sent_message(now_ms: int = 1_000_000, *, status: str = "sent", provider_id: str = "wamid-1",
+                 **changes: object) -> Message:
+    """A request through intake, its hop 0 taken by the provider (`status`: the send result) 10 ms later."""
+    d = intake(Patient(), None, request(**changes), world(now_ms), {})
+    assert d.message is not None
+    msg = mark_in_flight(d.message, d.message.hops[0], now_ms)
+    msg, _ = accepted(msg, msg.hops[0], provider_id, status, now_ms + 10)
+    return msg
+
+
+def plain_route(found: Route | NoRoute) -> tuple[object, ...]:
+    """A routing decision as plain data: ("route", channel, instance id, use_template, reason) or
+    ("no_route", reason, retry_at_ms, skipped)."""
+    if isinstance(found, Route):
+        return ("route", found.channel, found.instance.id, found.use_template, found.reason)
+    return ("no_route", found.reason, found.retry_at_ms, found.skipped)

@@ -4,9 +4,9 @@ from collections.abc import Mapping
 import pytest
 
 from streams.decide.consent import ALL_CHANNELS
-from streams.decide.routing import WHATSAPP_WINDOW_MS, Content, NoRoute, Route, choose, window_open
+from streams.decide.routing import WHATSAPP_WINDOW_MS, Content, choose, window_open
 
-from .helpers import consent_of, instances
+from .helpers import consent_of, instances, plain_route
 
 NOW = 10 * WHATSAPP_WINDOW_MS
 REOPEN = NOW + 30_000  # when an open circuit lets a trial through, unless the row says otherwise
@@ -24,15 +24,10 @@ def decide(channels: tuple[str, ...] = CHANNELS, opted_out: tuple[str, ...] = ()
            reopen: Mapping[str, int] | None = None, inbound: Mapping[str, int] | None = None,
            content: str = "template", tried: tuple[str, ...] = (), reason: str = "first_choice",
            window_ms: int = WHATSAPP_WINDOW_MS) -> tuple[object, ...]:
-    """The decision as plain data: ("route", channel, instance, use_template, reason) or
-    ("no_route", reason, retry_at_ms, skipped)."""
     found = choose(channels, consent_of(opted_out), lambda ch: instances("org", ch), lambda i: i in open_ids,
                    lambda i: (reopen or {}).get(i, REOPEN), inbound or {}, CONTENT[content], NOW,
                    tried=frozenset(tried), reason=reason, window_ms=window_ms)
-    if isinstance(found, Route):
-        return ("route", found.channel, found.instance.id, found.use_template, found.reason)
-    assert isinstance(found, NoRoute)
-    return ("no_route", found.reason, found.retry_at_ms, found.skipped)
+    return plain_route(found)
 
 
 ROUTES = [
