@@ -34,6 +34,7 @@ from analytics.exceptions import (
     StoreUnavailable,
     Unauthenticated,
 )
+from analytics.metrics import AnalyticsMetrics
 from analytics.sqlguard import Formatter, check_select
 from analytics.store import Readers, Result, Store
 
@@ -157,8 +158,9 @@ def engine_formatter(parser: Store) -> Formatter:
 
 
 def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict[str, Any]],
-               audit: Auditor | None = None) -> Starlette:
+               audit: Auditor | None = None, metrics: AnalyticsMetrics | None = None) -> Starlette:
     canonical = engine_formatter(readers.parser)
+    metrics = metrics or AnalyticsMetrics()
 
     def audited(action: str, handler: Callable[[Request], Awaitable[Response]]
                 ) -> Callable[[Request], Awaitable[Response]]:
@@ -176,6 +178,7 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
                 reason = type(exc).__name__
                 return error_response(exc)
             finally:
+                metrics.queries.labels(action, outcome).inc()
                 if audit is not None:
                     client = request.client.host if request.client else ""
                     try:
@@ -197,19 +200,22 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
         statement = await run_in_threadpool(check_select, payload["sql"], canonical)
         started = time.perf_counter()
         result = await run_in_threadpool(readers.sql.query, statement, params)
-        return json_response(result_payload(result, time.perf_counter() - started))
+        elapsed = time.perf_counter() - started
+        metrics.answered("analytics.sql", len(result.rows), elapsed)
+        return json_response(result_payload(result, elapsed))
 
     async def report(request: Request) -> Response:
         now = datetime.now(UTC)
         start = _parse_time(request.query_params.get("from"), now - timedelta(days=1), "from")
         end = _parse_time(request.query_params.get("to"), now, "to")
         org = policy.report_org(request.state.key, request.query_params.get("org", ""))
-        started = time.perf_counter()
+        began = started = time.perf_counter()
         result = await run_in_threadpool(queries.delivery_report, readers.report, start, end, org)
         payload = result_payload(result, time.perf_counter() - started)
         started = time.perf_counter()
         answers = await run_in_threadpool(queries.appointments, readers.report, start, end, org)
         payload["appointments"] = result_payload(answers, time.perf_counter() - started)
+        metrics.answered("analytics.report", len(result.rows) + len(answers.rows), time.perf_counter() - began)
         return json_response({"from": start, "to": end, "organization_id": org} | payload)
 
     async def healthz(request: Request) -> Response:
@@ -220,4 +226,5 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
         Route("/v1/sql", audited("analytics.sql", sql), methods=["POST"]),
         Route("/v1/report", audited("analytics.report", report), methods=["GET"]),
         Route("/v1/health", healthz, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
     ])

@@ -25,6 +25,7 @@ from analytics.access import AccessPolicy
 from analytics.exceptions import StoreUnavailable
 from analytics.http import Access, create_app
 from analytics.ingest import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
+from analytics.metrics import AnalyticsMetrics
 from analytics.migrations import migrate
 from analytics.store import QueryLimits, Store, open_client, open_readers
 from process import heap
@@ -154,7 +155,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     if stop.is_set():
         sink.stop()
     policy = AccessPolicy(keys, cfg.sql_orgs)
-    app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit))
+    app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit),
+                     AnalyticsMetrics(stats.snapshot))
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,
              len(SOURCE_TOPICS))

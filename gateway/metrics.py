@@ -2,27 +2,72 @@
 
 Labels are route templates ("/v1/messages/{message_id}"), methods, status codes, providers and topic
 base names: never a raw path, a number or any other value a caller chose (no PHI, bounded
-cardinality). Each app owns its CollectorRegistry, so tests can build several apps in one process.
-With `uvicorn --workers N` every worker exposes its own numbers on its own /metrics (scrape each,
-or run one worker per container).
+cardinality). Addresses and staff accounts appear only as one of `BUCKETS` buckets of their hash
+(`bucket()`): enough to tell one noisy source from many, never the value itself.
+
+Each app owns its CollectorRegistry, so tests can build several apps in one process. With
+`uvicorn --workers N`, set `PROMETHEUS_MULTIPROC_DIR` to an empty directory before the workers start
+(`make run` does): prometheus_client then keeps every worker's values in files there, and /metrics,
+whichever worker answers, is their sum, so counters never go backwards between scrapes. Without it
+each worker answers with its own numbers.
 
 Every request touches several labelled metrics; `Labelled` keeps their children, because
 prometheus_client's `.labels()` validates, joins and locks on every call.
 """
 from __future__ import annotations
 
+import os
 import time
+import zlib
+from collections import OrderedDict
 from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# 2.0 is the webhook response-time objective's bound (docs/monitoring.md): its bucket is what the alert counts
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0,
-                   2.5, 5.0, 10.0)
+                   2.0, 2.5, 5.0, 10.0)
 UNMATCHED = "unmatched"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+BUCKETS = 64
+PHI_VIEW_WINDOW_S = 3600.0  # a (account, patient) pair counts once per window in phi_patients
+PHI_VIEW_MEMORY = 50_000  # pairs remembered at once; the oldest go first beyond it
+
+
+def bucket(value: str, buckets: int = BUCKETS) -> str:
+    """One of `buckets` labels for an address or an account: bounded cardinality, the value not shown.
+    Stable across processes and restarts (crc32), so every worker counts one source in the same bucket."""
+    return str(zlib.crc32(value.encode("utf-8", "replace")) % buckets)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+class FirstSeen:
+    """Whether a key is new within the last `window_s` seconds; bounded memory, time passed in (pure)."""
+
+    def __init__(self, window_s: float = PHI_VIEW_WINDOW_S, capacity: int = PHI_VIEW_MEMORY) -> None:
+        self.window_s = window_s
+        self.capacity = capacity
+        self._seen: OrderedDict[tuple[str, ...], float] = OrderedDict()  # key -> first seen, oldest first
+
+    def first(self, key: tuple[str, ...], now: float) -> bool:
+        seen = self._seen
+        while seen:
+            oldest, at = next(iter(seen.items()))
+            if now < at + self.window_s and len(seen) < self.capacity:
+                break
+            del seen[oldest]
+        if key in seen:
+            return False
+        seen[key] = now
+        return True
 
 M = TypeVar("M", Counter, Histogram)
 
@@ -49,10 +94,16 @@ class GatewayMetrics:
                                          ["route", "method", "status"], registry=r))
         self.latency = Labelled(Histogram("carelay_gateway_request_seconds", "HTTP request latency",
                                           ["route", "method"], buckets=LATENCY_BUCKETS, registry=r))
-        # read at scrape time: a plain int costs no lock per request, as Gauge.inc/dec would
+        # read at scrape time: a plain int costs no lock per request, as Gauge.inc/dec would; several
+        # processes write a shared gauge instead (a function's value lives in one process only)
         self.in_flight = 0
-        Gauge("carelay_gateway_in_flight_requests", "HTTP requests being served",
-              registry=r).set_function(lambda: self.in_flight)
+        self.in_flight_shared: Gauge | None = None
+        if multiprocess_dir():
+            self.in_flight_shared = Gauge("carelay_gateway_in_flight_requests", "HTTP requests being served",
+                                          registry=r, multiprocess_mode="livesum")
+        else:
+            Gauge("carelay_gateway_in_flight_requests", "HTTP requests being served",
+                  registry=r).set_function(lambda: self.in_flight)
         self.publish_latency = Labelled(Histogram("carelay_gateway_publish_seconds",
                                                   "time from produce to the broker's ack (or the timeout)",
                                                   ["topic", "outcome"], buckets=LATENCY_BUCKETS, registry=r))
@@ -76,12 +127,49 @@ class GatewayMetrics:
         self.unseen_accepts = Counter("carelay_gateway_unseen_accepts",
                                       "accepted sends with no state from the stream workers after "
                                       "CARELAY_GATEWAY_UNSEEN_AFTER_S (gateway/unseen.py)", registry=r)
+        # breach detection: one source address (a hash bucket of it) refused again and again
+        self.refusals_by_source = Labelled(Counter(
+            "carelay_gateway_refusals_by_source", "refused requests by reason and source-address bucket",
+            ["reason", "source_bucket"], registry=r))
+        self.signin_failures = Labelled(Counter(
+            "carelay_console_signin_failures", "console sign-ins refused, by reason and source-address bucket",
+            ["reason", "source_bucket"], registry=r))
+        self.phi_views = Labelled(Counter("carelay_console_phi_views", "console pages that opened a patient's PHI",
+                                          ["account_bucket"], registry=r))
+        self.phi_patients = Labelled(Counter(
+            "carelay_console_phi_patients_viewed", "distinct patients whose PHI an account opened, each counted "
+            "once per hour", ["account_bucket"], registry=r))
+        self._phi_seen = FirstSeen()
+        self.alert_notices = Labelled(Counter("carelay_gateway_alert_notices", "Alertmanager alerts turned into "
+                                              "staff notices, by status", ["status"], registry=r))
+
+    def refused(self, reason: str, remote_addr: str | None) -> None:
+        self.refusals(reason).inc()
+        self.refusals_by_source(reason, bucket(remote_addr or "")).inc()
+
+    def signin_failed(self, reason: str, remote_addr: str | None) -> None:
+        self.signin_failures(reason, bucket(remote_addr or "")).inc()
+
+    def phi_viewed(self, organization_id: str, account: str, recipient_id: str, now: float | None = None) -> None:
+        who = bucket(f"{organization_id}|{account}")
+        self.phi_views(who).inc()
+        if self._phi_seen.first((organization_id, account, recipient_id), time.monotonic() if now is None else now):
+            self.phi_patients(who).inc()
 
     def observe_publish(self, topic: str, seconds: float, ok: bool) -> None:
         self.publish_latency(topic or "other", "acked" if ok else "failed").observe(seconds)
 
+    def exposition(self) -> bytes:
+        """Every process's values when several share PROMETHEUS_MULTIPROC_DIR, else this process's."""
+        path = multiprocess_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=path)
+        return generate_latest(merged)
+
     async def endpoint(self, request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:
@@ -105,11 +193,16 @@ class MetricsMiddleware:
             await send(message)
 
         m = self.metrics
+        shared = m.in_flight_shared
         m.in_flight += 1
+        if shared is not None:
+            shared.inc()
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
             m.in_flight -= 1
+            if shared is not None:
+                shared.dec()
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"

@@ -125,7 +125,7 @@ class Refusals:
         limited = retry_after is not None
         self._auditor.tally(actor, action, outcome=DENIED, reason=reason, resource=resource,
                             remote_addr=remote_addr, limited=limited)
-        self._metrics.refusals(reason).inc()
+        self._metrics.refused(reason, remote_addr)
         self._log(actor, resource, reason, remote_addr, limited, now)
         if retry_after is None:
             return None

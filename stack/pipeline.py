@@ -8,6 +8,7 @@ what users run. Each process gets the same CARELAY_* environment plus its own po
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -124,13 +125,16 @@ class Pipeline:
             self.specs.append(Spec("reference-agent", [py, "-m", "stack.reference_agent"], base,
                                    _log_says(self.log_dir / "reference-agent.log", READY),
                                    "ai.requests -> ai.responses  reference AI agent (rule-based)"))
+        # The gateway's workers share their metrics through files here (gateway/metrics.py), emptied at each start.
+        self.metrics_dir = data_dir / "gateway-metrics"
+        genv = {**base, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
         # The console's live streams never end by themselves: a stop cancels them after 5 s instead of waiting.
         self.specs.append(Spec(
             "gateway",
             [py, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
              str(p.gateway), "--workers", str(gateway_workers), "--no-access-log", "--log-level", "warning",
              "--timeout-graceful-shutdown", "5"],
-            base, _http_ok(f"{self.gateway_url}/readyz"),
+            genv, _http_ok(f"{self.gateway_url}/readyz"),
             f"{self.gateway_url}  gateway (POST /v1/messages, /webhooks/..., /metrics, /openapi.json)"))
         self.procs: dict[str, ChildProcess] = {}
 
@@ -152,6 +156,10 @@ class Pipeline:
 
     def start_one(self, name: str, timeout: float = 90.0) -> ChildProcess:
         spec = next(s for s in self.specs if s.name == name)
+        multiproc = spec.env.get("PROMETHEUS_MULTIPROC_DIR")
+        if multiproc:  # last run's files would add their counts to this run's
+            shutil.rmtree(multiproc, ignore_errors=True)
+            Path(multiproc).mkdir(parents=True)
         proc = ChildProcess(spec.name, spec.argv, cwd=ROOT, log_path=self.log_dir / f"{spec.name}.log", env=spec.env)
         proc.start()
         self.procs[name] = proc

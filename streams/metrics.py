@@ -1,5 +1,5 @@
-"""Prometheus metrics of the stream worker. Labels are agent names, outcomes, reasons, channel
-instance ids and topics: never a pseudonym, a number or text."""
+"""Prometheus metrics of the stream worker. Labels are agent names, outcomes, reasons, channels,
+providers, channel instance ids and topics: never a pseudonym, a number or text."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 log = logging.getLogger("carelay.streams.metrics")
 CIRCUIT_VALUES = {"closed": 0, "half_open": 1, "open": 2}
+# accept -> delivered: seconds to minutes normally, hours for a send that waited out quiet hours
+DELIVERY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
 
 
 class Metrics:
@@ -35,7 +37,25 @@ class Metrics:
                              registry=r)
         self.alerts = Counter("carelay_streams_alerts", "loop guard alerts (conversation paused)", ["reason"],
                               registry=r)
+        self.outcomes = Counter("carelay_streams_delivery_outcomes", "delivery outcomes (status changes) by "
+                                "channel, provider and status", ["channel", "provider", "status"], registry=r)
+        self.ended = Counter("carelay_streams_messages_ended", "messages that reached a final status, by the "
+                             "channel and provider of their last hop: delivered (or read), or the failure status",
+                             ["channel", "provider", "result"], registry=r)
+        self.delivered_seconds = Histogram("carelay_streams_accept_to_delivered_seconds",
+                                           "time from a send's acceptance to its first delivery", ["channel"],
+                                           buckets=DELIVERY_BUCKETS, registry=r)
         self._children: dict[tuple[object, ...], Any] = {}
+
+    def outcome(self, channel: str, provider: str | None, status: str, *, final: bool, reached: bool,
+                accepted_at_ms: int, at_ms: int) -> None:
+        """One DeliveryOutcome: counted; a final one ends the message; a delivery is timed from acceptance."""
+        provider = provider or "none"
+        self.child(self.outcomes, channel, provider, status).inc()
+        if final:
+            self.child(self.ended, channel, provider, "delivered" if reached else status).inc()
+        if status == "delivered" and accepted_at_ms:
+            self.child(self.delivered_seconds, channel).observe(max(0.0, (at_ms - accepted_at_ms) / 1000))
 
     def child(self, metric: Any, *labels: str) -> Any:
         """`metric.labels(*labels)`, looked up once: prometheus_client validates, converts and locks

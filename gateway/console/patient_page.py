@@ -99,5 +99,7 @@ async def patient_page(request: Request, viewer: Viewer) -> Response:
                                                  remote_addr=remote_addr(request),
                                                  details={"notices": str(len(found)), "texts_opened": str(opened)})],
                              label="audit")
+    if found:
+        svc.metrics.phi_viewed(viewer.account.organization_id, viewer.account.username, rid)
     return render(request, "patient.html", {**_context(con, viewer), "recipient_id": rid, "entries": found},
                   status=200 if found else 404, viewer=viewer)

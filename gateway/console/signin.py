@@ -97,11 +97,13 @@ async def signin(request: Request) -> Response:
     if not (valid_name(org) and valid_name(user)):  # no account can have this name: nothing to count
         await run_in_threadpool(verify_password, None, password)
         svc.auditor.fire(actor, SIGNIN_ACTION, DENIED, resource=SIGNIN, reason="bad_credentials", remote_addr=remote)
+        svc.metrics.signin_failed("bad_credentials", remote)
         return _signin_form(request, status=401, errors=[("password", "credentials")], values=values)
     now = con.clock()
     if con.signins.attempts(org, user, con.policy, now).locked(con.policy, now):
         await svc.publisher.wait([svc.auditor.submit(actor, SIGNIN_ACTION, DENIED, resource=SIGNIN, reason="locked",
                                                      remote_addr=remote)], label="audit")
+        svc.metrics.signin_failed("locked", remote)
         return _signin_form(request, status=403, errors=[("password", "locked")], values=values)
     account = con.accounts.get(org, user)
     usable = account is not None and not account.disabled
@@ -119,6 +121,7 @@ async def signin(request: Request) -> Response:
                                              details={"failures_in_a_row": str(attempts.failures),
                                                       "locked_for_s": str(con.policy.lock_ms // 1000)}))
         await svc.publisher.wait(audits, label="audit")
+        svc.metrics.signin_failed("bad_credentials", remote)
         return _signin_form(request, status=403 if locked else 401,
                             errors=[("password", "locked" if locked else "credentials")], values=values)
     session = sessions.Session.begin(org, user, con.clock())

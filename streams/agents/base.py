@@ -28,6 +28,7 @@ from streams.decide.evolve import evolve
 from streams.decide.inbound import cancellable
 from streams.decide.lifecycle import Outcome
 from streams.decide.records import Hop, Message, Patient, prune_pending
+from streams.decide.status import REACHED
 from streams.partitioning import partition_for
 from streams.runtime import DeadlineHeap, Out, Record, Runtime, b64, unb64
 from streams.tables import PatientTable, scan
@@ -310,6 +311,8 @@ class Handler:
         outcomes = tuple(outcomes)
         for o in outcomes:
             out.add(self.rt.catalog.outcomes, key, convert.outcome_record(o, msg), part)
+            self.rt.metrics.outcome(o.channel, o.provider, o.status, final=o.is_final, reached=o.status in REACHED,
+                                    accepted_at_ms=msg.accepted_at_ms, at_ms=o.at_ms)
         ended = urgent.failed(msg, outcomes)
         if ended is not None:
             self.emit_care_event(

@@ -42,7 +42,8 @@ def runtime(now: int, emitted: list[tuple[str, Any]]) -> Any:
     catalog = SimpleNamespace(outcomes=Topic("outcomes"), message_state=Topic("state"),
                               staff_notifications=Topic("staff"), appointment_events=Topic("events"))
     return SimpleNamespace(now=lambda: now, partition=lambda _rid: 0, catalog=catalog, emit=emit,
-                           send_all=send_all, metrics=SimpleNamespace(decide=lambda *_: None),
+                           send_all=send_all,
+                           metrics=SimpleNamespace(decide=lambda *_: None, outcome=lambda *_, **__: None),
                            summary=SimpleNamespace(changed=lambda *_: None))
 
 
