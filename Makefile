@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py access/__init__.py process/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv lock audit fetch tools browser screenshots lint settings-doc test run demo kafka registry bench chaos clean distclean
+.PHONY: venv lock audit fetch tools monitoring-tools browser screenshots lint settings-doc test run demo kafka registry bench chaos clean distclean
 
 venv: $(STAMP)
 
@@ -46,6 +46,16 @@ fetch: venv
 	$(PY) -m stack.kafka fetch
 	$(PY) -m stack.registry fetch
 
+# Debian's prometheus (with promtool: the alert rules' unit tests) and prometheus-alertmanager, which `make run`
+# starts beside the pipeline (docs/monitoring.md).
+monitoring-tools:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v prometheus-alertmanager >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				prometheus prometheus-alertmanager >/dev/null; \
+		else echo "make monitoring-tools: install prometheus and prometheus-alertmanager (Debian: apt-get install prometheus prometheus-alertmanager)" >&2; \
+			exit 1; fi; }
+
 # Debian's docker-compose (no daemon needed) lets the suite check docker-compose.yml; wrk drives `make bench`.
 tools:
 	@command -v docker-compose >/dev/null && command -v wrk >/dev/null || { \
@@ -71,10 +81,10 @@ settings-doc: venv
 	$(PY) -m schemas.settings --markdown > docs/settings.md
 
 # pytest starts and stops the broker and registry itself (tests/conftest.py).
-test: venv fetch tools browser lint audit
+test: venv fetch tools monitoring-tools browser lint audit
 	$(PY) -m pytest -m "not known_bug"
 
-run: venv fetch
+run: venv fetch monitoring-tools
 	$(PY) -m stack.cli run
 
 # Against a running `make run`: appointment reminders with fallbacks and a STOP, then the report.

@@ -19,8 +19,9 @@ class Metrics:
         self.events = Counter("carelay_streams_events", "events processed", ["agent"], registry=r)
         self.decisions = Counter("carelay_streams_decisions", "decisions by outcome", ["agent", "outcome"],
                                  registry=r)
+        # channel_instance, not instance: Prometheus gives every scraped series its target's `instance`
         self.circuit = Gauge("carelay_streams_circuit_state", "circuit state: 0 closed, 1 half-open, 2 open",
-                             ["instance"], registry=r)
+                             ["channel_instance"], registry=r)
         self.retries = Counter("carelay_streams_retries", "provider calls parked for a retry", ["channel", "kind"],
                                registry=r)
         self.dead_letters = Counter("carelay_streams_dead_letters", "records sent to the dead-letter topic",

@@ -322,7 +322,7 @@ def test_broker_stop_and_restart_during_load(kafka_factory, registry, tmp_path: 
 def circuit_state(pipe: Pipeline, instance: str = r"[^\"]*-wa-meta") -> float | None:
     """The worker's gauge for the Meta WhatsApp instance (the demo sender key's org: demo-clinic-wa-meta)."""
     text = httpx.get(f"http://127.0.0.1:{pipe.ports.worker_metrics}/metrics", timeout=5).text
-    m = re.search(rf'^carelay_streams_circuit_state\{{instance="{instance}"\}} (\S+)$', text, re.M)
+    m = re.search(rf'^carelay_streams_circuit_state\{{channel_instance="{instance}"\}} (\S+)$', text, re.M)
     return float(m.group(1)) if m else None
 
 
