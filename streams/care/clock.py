@@ -28,7 +28,7 @@ def zone(name: str | None, fallback: str) -> ZoneInfo:
         if candidate:
             try:
                 return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the tree ("America")
                 continue
     return ZoneInfo("UTC")
 
