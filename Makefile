@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py access/__init__.py process/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
-.PHONY: venv lock audit fetch tools monitoring-tools browser screenshots lint settings-doc test run demo kafka registry bench chaos clean distclean
+.PHONY: venv lock audit fetch tools monitoring-tools kannel browser screenshots lint settings-doc test run demo kafka registry bench chaos clean distclean
 
 venv: $(STAMP)
 
@@ -64,6 +64,15 @@ tools:
 		else echo "make tools: install docker-compose and wrk (Debian: apt-get install docker-compose wrk)" >&2; \
 			exit 1; fi; }
 
+# Debian's Kannel (bearerbox, smsbox; fakesmsc from kannel-extras): the peer `make bench` compares with.
+# Optional: where it cannot be installed, the bench says so and prints the rest.
+kannel:
+	@test -x /usr/sbin/bearerbox && test -x /usr/sbin/smsbox && test -x /usr/lib/kannel/test/fakesmsc || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel kannel-extras >/dev/null \
+			|| echo "make kannel: apt-get could not install kannel kannel-extras; the bench runs without its peer" >&2; \
+		else echo "make kannel: install kannel and kannel-extras (Debian) for the bench's peer; running without it" >&2; fi; }
+
 # Debian's chromium and chromium-driver for the browser tests (tests/browser) and `make screenshots`.
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
@@ -103,7 +112,7 @@ screenshots: venv fetch browser
 	$(PY) -m stack.screenshots
 
 # Prints figures (and writes bench-results/*.json); not a test. `ARGS="--messages 5000"` to change the load.
-bench: venv fetch tools
+bench: venv fetch tools kannel
 	$(PY) -m stack.bench $(ARGS)
 
 # The chaos tests alone (they also run in `make test`): worker SIGKILL, broker restart, provider outage,

@@ -9,6 +9,9 @@
    message-state topic, CPU and peak memory of each process, CPU per message of carelay's own
    processes (gateway + workers + sink), and the accounting: lost (accepted, never final) and
    duplicated (more than one delivered provider message for one request).
+4. The peer: Kannel, Debian's SMS gateway, running the same loop (HTTP send, fake SMSC, delivery
+   reports over HTTP; stack.kannelbench), and carelay's CPU per lifecycle and reconciled/s as ratios
+   to Kannel's CPU per message and full-loop messages/s. Without Kannel installed it says so.
 
 Results are printed as a table and written as JSON to bench-results/. Nothing here is a test:
 the figures are for people to read, compare and record in docs/benchmarks.md.
@@ -31,7 +34,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from stack import consolebench, sinkbench, workerbench
+from stack import consolebench, kannelbench, sinkbench, workerbench
 from stack import gatewaybench as gateway_bench
 from stack.benchkit import local_stack
 from stack.e2ebench import end_to_end, end_to_end_lines, kafka_ceiling
@@ -54,7 +57,19 @@ def report(results: dict[str, Any]) -> str:
     for key in ("end_to_end", "end_to_end_paced"):
         if key in results:
             lines += ["", *end_to_end_lines(results[key], k)]
+    lines += ["", *kannelbench.ratio_lines(results)]
     return "\n".join(lines)
+
+
+def peer(results: dict[str, Any], messages: int, concurrency: int) -> None:
+    """Kannel's loop into `results["kannel"]`, or why not into `results["kannel_missing"]`."""
+    binaries = kannelbench.find_binaries()
+    if binaries is None:
+        results["kannel_missing"] = kannelbench.missing_text()
+        print(results["kannel_missing"], flush=True)
+        return
+    print(f"the peer: {messages} messages through Kannel's loop ...", flush=True)
+    results["kannel"] = kannelbench.measure(messages, concurrency, binaries)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1, help="stream worker processes")
     p.add_argument("--seconds", type=int, default=8, help="per gateway/bare run (wrk)")
     p.add_argument("--kafka-records", type=int, default=200_000)
+    p.add_argument("--kannel-messages", type=int, default=0, help="the peer's loop (0: as many as --messages)")
+    p.add_argument("--kannel-concurrency", type=int, default=64,
+                   help="the peer's concurrent senders (its sendsms answers in about 40 ms at any load)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results")
     p.add_argument("--worker-only", action="store_true", help="only the stream worker's CPU per message")
     p.add_argument("--profile", action="store_true",
@@ -103,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio_single": gw["gateway single"].rate / gw["bare single"].rate,
             "ratio_batch": gw["gateway batch"].rate / gw["bare batch"].rate,
         }
+        peer(results, args.kannel_messages or args.messages, args.kannel_concurrency)
         print(f"end to end: {args.messages} messages through the whole pipeline ...", flush=True)
         results["end_to_end"] = end_to_end(kafka.bootstrap, registry.url, root / "pipeline", args.messages,
                                            args.concurrency, args.rate, args.workers)
