@@ -126,7 +126,7 @@ def _timezone_ext(resource: Mapping[str, Any], where: str) -> str | None:
 def _check_zone(name: str, expression: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the zone tree ("America")
         raise fail("value", "not an IANA time zone", expression) from None
     return name
 

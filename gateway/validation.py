@@ -244,7 +244,7 @@ def _timezone(raw: Any, name: str) -> str | None:
         raise InvalidField("must be an IANA time zone name such as America/Mexico_City", field=name)
     try:
         ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of the zone tree ("America")
         raise InvalidField("not an IANA time zone name (e.g. America/Mexico_City)", field=name) from None
     return raw
 

@@ -23,7 +23,7 @@ def parse_quiet_hours(var: str, text: str) -> tuple[int, int]:
 def check_timezone(var: str, name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder of the zone tree
         raise ConfigError(f"{var}: not an IANA time zone") from exc
     return name
 

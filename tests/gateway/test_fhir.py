@@ -74,6 +74,9 @@ BAD = [
     (mutate(appointment(), lambda d: d.update(extension=[
         {"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": "Mars/Base"}])),
      "Appointment.extension[0].valueCode", "value"),
+    (mutate(appointment(), lambda d: d.update(extension=[
+        {"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": "America"}])),
+     "Appointment.extension[0].valueCode", "value"),
     (mutate(appointment(), lambda d: d.update(participant="Patient/1")), "Appointment.participant", "structure"),
 ]
 

@@ -94,6 +94,9 @@ SECRET = "+5215599999999"  # a "PHI" value that must never come back in an error
     (send_body(metadata={"k": 1}), InvalidField, "metadata"),
     (send_body(metadata={f"k{i}": "v" for i in range(21)}), InvalidField, "metadata"),
     ({"to": PHONE, "text": SECRET * 200}, InvalidField, "text"),
+    (send_body(timezone="Mars/Base"), InvalidField, "timezone"),
+    (send_body(timezone="America"), InvalidField, "timezone"),  # a folder of the zone tree, not a zone
+    (send_body(timezone="zone.tab"), InvalidField, "timezone"),  # a file of the zone tree, not a zone
 ])
 def test_bad_input_names_the_field_and_never_echoes_values(body, exc, field):
     with pytest.raises(exc) as info:

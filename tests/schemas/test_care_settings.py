@@ -24,7 +24,8 @@ def test_care_overrides_per_organization():
 
 
 @pytest.mark.parametrize(("var", "value"), [
-    ("CARELAY_CARE_TIMEZONE", "Mars/Olympus"), ("CARELAY_CARE_QUIET_HOURS", "9pm-8am"),
+    ("CARELAY_CARE_TIMEZONE", "Mars/Olympus"), ("CARELAY_CARE_TIMEZONE", "America"),
+    ("CARELAY_CARE_QUIET_HOURS", "9pm-8am"),
     ("CARELAY_CARE_QUIET_HOURS", "24:00-08:00"), ("CARELAY_CARE_ORGS", "clinic=America/Bogota"),
     ("CARELAY_CARE_ORGS", "clinic=Nowhere/City@21:00-08:00"), ("CARELAY_CARE_REMINDER_OFFSETS_S", "1d"),
     ("CARELAY_CARE_REMINDER_OFFSETS_S", "-5"), ("CARELAY_CARE_AI_REPLY_TIMEOUT_S", "0"),
