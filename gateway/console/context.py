@@ -22,7 +22,9 @@ from gateway.console.hub import Hub
 from gateway.console.inbox import ActionView
 from gateway.console.lockout import Policy, SignInView
 from gateway.console.sessions import Signer
+from gateway.console.thread_views import ConversationViews
 from gateway.services import Services
+from gateway.topicview import TopicView
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -65,11 +67,12 @@ class Console:
     secure_cookies: bool
     plans: PlanIndexView  # the appointments page (gateway.console.appointments_page)
     answers: AnswerView
+    conversation: ConversationViews  # the conversation page (gateway.console.conversation_page)
     clock: Callable[[], int] = wall_clock_ms  # tests set their own
 
     @property
-    def views(self) -> tuple[AccountView, SignInView, ActionView, PlanIndexView, AnswerView]:
-        return self.accounts, self.signins, self.actions, self.plans, self.answers
+    def views(self) -> tuple[TopicView, ...]:
+        return self.accounts, self.signins, self.actions, self.plans, self.answers, *self.conversation.views
 
     @property
     def loaded(self) -> bool:
@@ -104,6 +107,7 @@ def build(svc: Services) -> Console:
         secure_cookies=s.env != "development",
         plans=PlanIndexView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
         answers=AnswerView(k.bootstrap, topics.appointment_events.name, topics.appointment_events.codec),
+        conversation=ConversationViews(k.bootstrap, topics),
     )
 
 

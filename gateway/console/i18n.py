@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.console.appointment_words import MESSAGES as APPOINTMENT_MESSAGES
+from gateway.console.conversation_words import MESSAGES as CONVERSATION_MESSAGES
 
 LANGUAGES = ("es", "en", "pt")
 DEFAULT = "en"
@@ -190,6 +191,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "users_done": {"es": "Hecho", "en": "Done", "pt": "Feito"},
     "you": {"es": "usted", "en": "you", "pt": "você"},
     **APPOINTMENT_MESSAGES,
+    **CONVERSATION_MESSAGES,
 }
 
 # A message's status in words (gateway.state.shown_status); an unknown one is shown as its code.

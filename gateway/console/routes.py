@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.console import (
     appointment_page,
     appointments_page,
+    conversation_page,
     inbox_page,
     message_page,
     patient_page,
@@ -35,6 +36,7 @@ def mount() -> Mount:
         Route("/patients", patient_page.find_page, methods=["GET"]),
         Route("/patients/find", patient_page.find, methods=["POST"]),
         Route("/patients/{recipient_id}", patient_page.patient_page, methods=["GET"]),
+        *conversation_page.ROUTES,
         Route("/messages", message_page.find, methods=["GET"]),
         Route("/messages/{message_id}", message_page.message_page, methods=["GET"]),
         Route("/appointments", appointments_page.appointments_page, methods=["GET"]),
