@@ -9,7 +9,7 @@ import pytest
 
 from streams.agents.base import View
 from streams.summary import FIELDS, Summary, log_summary, outcomes
-from tests.streams.decide.test_reconcile import sent_message
+from tests.streams.decide.helpers import sent_message
 
 
 @pytest.mark.parametrize(("before", "after", "expected"), [
