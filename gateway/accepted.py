@@ -92,6 +92,11 @@ class AcceptedSendsView(TopicView):
         found = self._sends.get(message_id)
         return None if found is None else AcceptedSend(message_id, found[0], found[1])
 
+    def of_organization(self, organization_id: str) -> list[tuple[str, int]]:
+        """(message id, accepted at) of the organization's accepts held: some may have a state by now."""
+        held = list(self._sends.items())  # one C-level copy: the consumer thread may add meanwhile
+        return [(mid, at) for mid, (org, at) in held if org == organization_id]
+
     # -- the consumer thread -----------------------------------------------------------------
     def after_batch(self, consumer: Consumer) -> None:
         """Answer the GETs waiting in `caught_up`: the end offsets are asked on this thread's own

@@ -80,6 +80,11 @@ class _Catalog:
     staff_signins: Topic = Topic("staff.signins", "StaffSignIn", "organization_id|username", retention_ms=DAY_MS)
     staff_actions: Topic = Topic("staff.actions", "StaffAction", "organization_id|notice event_id",
                                  retention_ms=30 * DAY_MS, compacted=True, extra={"cleanup.policy": "compact,delete"})
+    # a dead letter put back on its topic from the console: the audit record of the replay (who, why), kept
+    # per dead letter so every gateway process refuses a second replay of it
+    deadletter_replays: Topic = Topic("deadletter.replays", "AuditRecord", "deadletter partition-offset",
+                                      retention_ms=30 * DAY_MS, compacted=True,
+                                      extra={"cleanup.policy": "compact,delete"})
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
     # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
     conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)

@@ -21,6 +21,7 @@ from gateway.console.appointment_views import AnswerView, PlanIndexView
 from gateway.console.hub import Hub
 from gateway.console.inbox import ActionView
 from gateway.console.lockout import Policy, SignInView
+from gateway.console.ops_views import OpsViews
 from gateway.console.sessions import Signer
 from gateway.console.thread_views import ConversationViews
 from gateway.services import Services
@@ -68,6 +69,7 @@ class Console:
     plans: PlanIndexView  # the appointments page (gateway.console.appointments_page)
     answers: AnswerView
     conversation: ConversationViews  # the conversation page (gateway.console.conversation_page)
+    ops: OpsViews  # the operations page (gateway.console.ops_page)
     clock: Callable[[], int] = wall_clock_ms  # tests set their own
 
     @property
@@ -84,10 +86,12 @@ class Console:
         self.actions.listeners.append(self.hub.handling)
         for view in self.views:
             view.start()
+        self.ops.start()
 
     def close(self) -> None:
         for view in self.views:
             view.close()
+        self.ops.close()
 
 
 def build(svc: Services) -> Console:
@@ -108,6 +112,7 @@ def build(svc: Services) -> Console:
         plans=PlanIndexView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
         answers=AnswerView(k.bootstrap, topics.appointment_events.name, topics.appointment_events.codec),
         conversation=ConversationViews(k.bootstrap, topics),
+        ops=OpsViews(k.bootstrap, topics, svc.directory),
     )
 
 

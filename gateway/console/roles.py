@@ -18,6 +18,7 @@ class Permission(StrEnum):
     PHI_READ = "console.phi.read"  # the patient's words and number (conversation pages)
     USERS = "console.users"
     MESSAGE_READ = "console.message.read"  # a message's lifecycle: statuses, channels, codes; no PHI
+    OPERATIONS = "console.operations"  # circuits, unseen accepts, dead letters and their replay
 
 
 # Staff work the inbox; admins too, and manage accounts; auditors read without acting; analysts see
@@ -26,7 +27,7 @@ PERMISSIONS: Mapping[ConsoleRole, frozenset[Permission]] = {
     ConsoleRole.STAFF: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
                                   Permission.MESSAGE_READ}),
     ConsoleRole.ADMIN: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
-                                  Permission.USERS, Permission.MESSAGE_READ}),
+                                  Permission.USERS, Permission.MESSAGE_READ, Permission.OPERATIONS}),
     ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ, Permission.MESSAGE_READ}),
     ConsoleRole.ANALYST: frozenset({Permission.MESSAGE_READ}),
 }

@@ -12,6 +12,7 @@ from gateway.console import (
     conversation_page,
     inbox_page,
     message_page,
+    ops_page,
     patient_page,
     signin,
     users_page,
@@ -45,5 +46,9 @@ def mount() -> Mount:
         Route("/users", users_page.users_page, methods=["GET"]),
         Route("/users", users_page.add, methods=["POST"]),
         Route("/users/{username}", users_page.change, methods=["POST"]),
+        Route("/operations", ops_page.operations_page, methods=["GET"]),
+        Route("/operations/events", ops_page.events, methods=["GET"]),
+        Route("/operations/deadletters/{dead_letter_id}", ops_page.dead_letter_page, methods=["GET"]),
+        Route("/operations/deadletters/{dead_letter_id}/replay", ops_page.replay, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ])
