@@ -28,7 +28,7 @@ class BreakerConfig:
 class Circuit:
     state: State = State.CLOSED
     failures: tuple[int, ...] = ()  # failure times within the window (closed state)
-    opened_at_ms: int = 0
+    opened_at_ms: int = 0           # when it opened; half-open: when its current trials began
     trials_started: int = 0         # half-open calls let through
     trials_passed: int = 0
 
@@ -58,12 +58,16 @@ def allow(c: Circuit, now_ms: int, cfg: BreakerConfig) -> tuple[bool, Circuit, T
     if c.state is State.OPEN:
         if now_ms < c.reopens_at(cfg):
             return False, c, None
-        c, moved = _move(c, Circuit(State.HALF_OPEN, (), c.opened_at_ms))
+        c, moved = _move(c, Circuit(State.HALF_OPEN, (), now_ms))
         ok, c, _ = allow(c, now_ms, cfg)
         return ok, c, moved
     if c.state is State.HALF_OPEN:
         if c.trials_started >= cfg.half_open_calls:
-            return False, c, None
+            if now_ms < c.reopens_at(cfg):
+                return False, c, None
+            # trials unanswered for a recovery time (an error that says nothing of the instance's
+            # health reports neither way): a fresh round, or the circuit would refuse for ever
+            return True, replace(c, opened_at_ms=now_ms, trials_started=1, trials_passed=0), None
         return True, replace(c, trials_started=c.trials_started + 1), None
     return True, c, None
 
@@ -73,7 +77,7 @@ def peek_open(c: Circuit, now_ms: int, cfg: BreakerConfig) -> bool:
     if c.state is State.OPEN:
         return now_ms < c.reopens_at(cfg)
     if c.state is State.HALF_OPEN:
-        return c.trials_started >= cfg.half_open_calls
+        return c.trials_started >= cfg.half_open_calls and now_ms < c.reopens_at(cfg)
     return False
 
 
