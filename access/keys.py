@@ -34,6 +34,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     ANALYST = "analyst"
     AUDITOR = "auditor"
+    OPS = "ops"  # Alertmanager's webhook: operations alerts become staff notices (gateway/alerts.py)
 
 
 class Action(StrEnum):
@@ -41,6 +42,7 @@ class Action(StrEnum):
     READ = "message.read"
     STAFF_READ = "staff.notifications.read"
     CONVERSATION_RESUME = "conversation.resume"
+    OPS_ALERTS = "ops.alerts.notify"
 
 
 # Who may do what. Every key acts only within its own organization (checked by the endpoints).
@@ -53,6 +55,7 @@ PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset({Action.SEND, Action.READ, Action.STAFF_READ, Action.CONVERSATION_RESUME}),
     Role.ANALYST: frozenset({Action.READ}),
     Role.AUDITOR: frozenset({Action.READ, Action.STAFF_READ}),
+    Role.OPS: frozenset({Action.OPS_ALERTS}),
 }
 
 
@@ -72,6 +75,7 @@ DEMO_KEYS: tuple[tuple[str, str, str, Role], ...] = (
     ("demo-clinic-admin-key", "demo-admin", "demo-clinic", Role.ADMIN),
     ("demo-clinic-analyst-key", "demo-analyst", "demo-clinic", Role.ANALYST),
     ("demo-clinic-auditor-key", "demo-auditor", "demo-clinic", Role.AUDITOR),
+    ("demo-clinic-ops-key", "demo-ops", "demo-clinic", Role.OPS),
     ("other-clinic-sender-key", "other-sender", "other-clinic", Role.SENDER),
     ("other-clinic-admin-key", "other-admin", "other-clinic", Role.ADMIN),
     ("other-clinic-analyst-key", "other-analyst", "other-clinic", Role.ANALYST),

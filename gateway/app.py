@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from access.keys import KeyStore
 from connectors.instances import load_directory
-from gateway import appointments, conversations, errors, fhir, health, reads, sends, webhooks
+from gateway import alerts, appointments, conversations, errors, fhir, health, reads, sends, webhooks
 from gateway.accepted import AcceptedSendsView
 from gateway.appointment_view import AppointmentView
 from gateway.audit import Auditor
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/v1/staff/notifications", reads.list_notifications, methods=["GET"]),
         Route(appointments.PATH, appointments.get_appointment, methods=["GET"]),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in conversations.ROUTES),
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in alerts.ROUTES),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import conversations, staff
+from gateway import alerts, conversations, staff
 from gateway import validation as v
 from gateway.webhooks import VOICE_PATH, WEBHOOK_PATHS
 from schemas.settings import GatewaySettings
@@ -192,6 +192,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                           **{k: v for k, v in COMMON_ERRORS.items() if k != "503"}},
         }},
         **conversations.OPENAPI,
+        **alerts.OPENAPI,
         "/fhir/Appointment/{appointment_id}": {"put": {
             "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
             "operationId": "putFhirAppointment",

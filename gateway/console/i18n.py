@@ -297,6 +297,23 @@ REASONS: Mapping[str, Mapping[str, Mapping[str, str]]] = {
         "do": {"es": "Lea la conversación y responda al paciente.", "en": "Read the conversation and answer.",
                "pt": "Leia a conversa e responda ao paciente."},
     },
+    "ops_alert": {
+        "title": {"es": "Alerta de operaciones", "en": "Operations alert", "pt": "Alerta de operações"},
+        "what": {"es": "La monitorización detectó un problema del sistema (abajo, la alerta).",
+                 "en": "Monitoring found a problem with the system (the alert is below).",
+                 "pt": "O monitoramento detectou um problema do sistema (o alerta está abaixo)."},
+        "do": {"es": "Avise al equipo técnico; siga el manual de la alerta.",
+               "en": "Tell the technical team; follow the alert's runbook.",
+               "pt": "Avise a equipe técnica; siga o manual do alerta."},
+    },
+    "ops_alert_resolved": {
+        "title": {"es": "Alerta resuelta", "en": "Alert resolved", "pt": "Alerta resolvido"},
+        "what": {"es": "La monitorización ya no ve el problema de la alerta.",
+                 "en": "Monitoring no longer sees the alert's problem.",
+                 "pt": "O monitoramento não vê mais o problema do alerta."},
+        "do": {"es": "Cierre este aviso y el de la alerta.", "en": "Close this notice and the alert's.",
+               "pt": "Feche este aviso e o do alerta."},
+    },
     "urgent_failed": {
         "title": {"es": "Aviso urgente no entregado", "en": "Urgent notice not delivered",
                   "pt": "Aviso urgente não entregue"},
