@@ -24,12 +24,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
 from gateway.console.context import dom_id
-from schemas.phi import PhiCipher, binding_of
+from schemas.numbers import canonical_number
+from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import Catalog
 from stack.browser import WINDOW, chromium
 from stack.cli import DEMO_SENDER_KEY
+from stack.demo import META_PHONE_NUMBER_ID
 from stack.errors import StackError
 from stack.javaproc import free_port
 from stack.kafka import LocalKafka
@@ -42,6 +44,8 @@ MORNING = (("urgent_failed", "SMS", 95), ("unclear_reply", "WHATSAPP", 40), ("ca
            ("reschedule_requested", "SMS", 3))
 REACHED = ("Delivered", "Read")  # the message page's status, in the English the screenshots are taken in
 WORDS = "Perdón, no entendí el mensaje. ¿Mi cita del martes con la doctora Ruiz sigue en pie?"
+PATIENT = "+5215550007001"  # the patient the demo message goes to, who then writes back
+PATIENT_WORDS = "Gracias por avisar. ¿Puedo llamar por la tarde?"
 
 
 def staff_notice(organization: str, reason: str, *, channel: str = "WHATSAPP", at_ms: int | None = None,
@@ -86,7 +90,7 @@ def shoot(driver: WebDriver, out: Path, name: str) -> Path:
 
 def send_message(gateway_url: str) -> str:
     """An urgent notice to a patient through the gateway's API (urgent: no quiet hours, whatever the hour)."""
-    body = {"to": "+5215550007001", "recipient_name": "Xochitl Quetzalli", "patient_ref": "MRN-77001",
+    body = {"to": PATIENT, "recipient_name": "Xochitl Quetzalli", "patient_ref": "MRN-77001",
             "channels": ["WHATSAPP", "SMS"], "priority": "urgent",
             "template": {"name": "urgent_notice", "language": "es",
                          "params": {"clinic": "Clinica Sur", "notice": "Resultado listo, llame hoy"}}}
@@ -95,6 +99,20 @@ def send_message(gateway_url: str) -> str:
     if r.status_code != 202:
         raise StackError(f"the gateway refused the demo message: {r.status_code} {r.text[:200]}")
     return str(r.json()["message_id"])
+
+
+def patient_writes(simulator_url: str, phone: str = PATIENT, text: str = PATIENT_WORDS) -> None:
+    """A patient's WhatsApp message, as Meta's signed webhook brings it (through the provider simulator)."""
+    r = httpx.post(f"{simulator_url}/_sim/inbound", timeout=30,
+                   json={"provider": "meta", "from": phone, "to": META_PHONE_NUMBER_ID, "text": text})
+    if r.status_code != 200:
+        raise StackError(f"the simulator did not deliver the patient's message: {r.status_code} {r.text[:200]}")
+
+
+def conversation_path(settings: Settings, organization: str = DEMO_ORG, phone: str = PATIENT) -> str:
+    """The conversation page of the patient with this number (its pseudonym, never the number, in the path)."""
+    rid = Pseudonymizer(settings.pseudonym_key_bytes)(organization, canonical_number(phone))
+    return f"/console/patients/{rid}/conversation"
 
 
 def wait_delivered(driver: WebDriver, timeout_s: float = 60) -> None:
@@ -108,10 +126,10 @@ def wait_delivered(driver: WebDriver, timeout_s: float = 60) -> None:
 
 
 def visit_pages(base: str, out: Path, organization: str, username: str, password: str, worded: str,
-                message_id: str) -> list[Path]:
+                message_id: str, conversation: str | None = None) -> list[Path]:
     """Signs in (once wrongly, for the error summary), waits for the morning's notices, opens the patient
     of the notice `worded` (an event id), the search page, the message's page once delivered, the
-    appointments, and signs out."""
+    conversation at the path `conversation` (when given), the appointments, and signs out."""
     driver = chromium()
     saved = []
     try:
@@ -137,6 +155,10 @@ def visit_pages(base: str, out: Path, organization: str, username: str, password
         driver.get(f"{base}/console/messages/{message_id}")
         wait_delivered(driver)
         saved.append(shoot(driver, out, "message"))
+        if conversation is not None:
+            driver.get(f"{base}{conversation}")
+            WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "thread"))
+            saved.append(shoot(driver, out, "conversation"))
         driver.find_element(By.ID, "nav-appointments").click()
         WebDriverWait(driver, 10).until(lambda d: "/console/appointments" in d.current_url)
         saved.append(shoot(driver, out, "appointments"))
@@ -173,9 +195,10 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
                 morning[1] = with_words(morning[1], PhiCipher(settings.phi_keys), WORDS)
                 publish(settings, morning)
                 message_id = send_message(pipeline.gateway_url)
+                patient_writes(pipeline.simulator_url)
                 _, username, password = next(a for a in accounts if a[0] == DEMO_ORG)
                 return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"],
-                                   message_id)
+                                   message_id, conversation_path(settings))
         finally:
             if registry is not None:
                 registry.stop()

@@ -134,4 +134,5 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "conv_ch_VOICE": {"es": "llamada", "en": "voice call", "pt": "ligação"},
     "conv_ch_INAPP": {"es": "la aplicación", "en": "the app", "pt": "o aplicativo"},
     "conv_ch_UNKNOWN": {"es": "canal desconocido", "en": "unknown channel", "pt": "canal desconhecido"},
+    "conv_then": {"es": " y si no por ", "en": " or else ", "pt": " ou então por "},
 }
