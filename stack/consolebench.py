@@ -1,7 +1,8 @@
 """The staff console's speed, printed by `make bench` (`--console-only` runs this part alone).
 
 1. Load: N message states, C conversations (one staff notice, one appointment plan each, an answer on
-   two thirds of them) are produced to the gateway's topics through the real broker, and the
+   two thirds of them) and one long thread (500 messages each way, sealed) are produced to the
+   gateway's topics through the real broker, and the
    gateway's views read them as they would in production.
 2. Page server time: each console page, requested R times in a row through the ASGI app, timed inside
    the process from the request's arrival to the last byte of the answer (so the client's own work is
@@ -33,6 +34,7 @@ from starlette.testclient import TestClient
 from gateway.app import create_app
 from gateway.console.context import Console, dom_id
 from gateway.console.users import AccountWriter, new_account
+from schemas.phi import Binding, PhiCipher
 from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import BoundTopic, Catalog
@@ -42,8 +44,11 @@ ORG, OTHER = "demo-clinic", "other-clinic"
 USER, PASSWORD = "bench-staff", "bench-console-password"
 HOUR_MS = 3_600_000
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+THREAD_RID = "rid-bench-000001"  # a patient of ORG with a long thread both ways (`thread`)
+THREAD = 500  # messages each way: all the conversation views keep per patient (thread_views.PER_PATIENT)
 PAGES = ("/console/inbox", "/console/inbox?reason=cancel_requested", "/console/appointments",
-         "/console/appointments?when=today", "/console/appointments?answer=no_answer")
+         "/console/appointments?when=today", "/console/appointments?answer=no_answer",
+         f"/console/patients/{THREAD_RID}/conversation")
 ANSWERS = ("appointment.confirmed", "appointment.cancel_requested")
 
 Scope = MutableMapping[str, Any]
@@ -129,8 +134,41 @@ def fill(settings: Settings, topics: Catalog, messages: int, conversations: int)
                 "event_id": f"bench:{rid[i]}:answer", "type": ANSWERS[i % 3 - 1], "organization_id": org_of[i],
                 "recipient_id": rid[i], "appointment_id": f"appt-{rid[i]}", "message_id": f"m-{rid[i]}-0",
                 "occurred_at": now - i})
+    thread(settings, topics, put, now)
     if producer.flush(120) != 0:
         raise RuntimeError("the load was not all acknowledged by Kafka")
+
+
+def thread(settings: Settings, topics: Catalog, put: Callable[[BoundTopic, str, dict[str, Any]], None],
+           now: int) -> None:
+    """A long conversation with one patient: THREAD WhatsApp messages from them and THREAD replies (free
+    text, sealed as the gateway seals them) with their states; the page opens the newest 100 of them."""
+    cipher, number = PhiCipher(settings.phi_keys), "+525500000001"
+    for i in range(THREAD):
+        at = now - (THREAD - i) * 120_000
+        event_id, message_id = f"bench:in:{i}", f"m-{THREAD_RID}-reply-{i}"
+        bound = Binding(ORG, event_id)
+        put(topics.inbound, THREAD_RID, {
+            "event_id": event_id, "provider": "meta", "channel": "WHATSAPP", "provider_message_id": f"wamid.{i}",
+            "organization_id": ORG, "recipient_id": THREAD_RID, "sender": cipher.seal("sender", number, bound),
+            "to_address": "100000000000001", "kind": "TEXT", "payload": None, "context_provider_message_id": None,
+            "text": cipher.seal("text", f"Mensaje {i} del paciente sobre su cita", bound), "received_at": at})
+        bound = Binding(ORG, message_id)
+        put(topics.send_requests, THREAD_RID, {
+            "message_id": message_id, "organization_id": ORG, "idempotency_key": message_id,
+            "recipient": cipher.seal("recipient", number, bound), "recipient_id": THREAD_RID, "patient_ref": None,
+            "recipient_name": None, "channels": ["WHATSAPP", "SMS"],
+            "content": {"template": None, "language": "es", "params": None,
+                        "text": cipher.seal("text", f"Respuesta {i} de la clínica", bound)},
+            "priority": "NORMAL", "send_at": None, "expires_at": None, "correlation_id": None,
+            "appointment_id": None, "created_at": at + 60_000, "source": "staff", "automated_reply": False,
+            "metadata": {"console_user": USER}, "timezone": None})
+        put(topics.message_state, message_id, {
+            "message_id": message_id, "organization_id": ORG, "recipient_id": THREAD_RID, "status": "delivered",
+            "channel": "WHATSAPP", "created_at": at + 60_000, "updated_at": at + 65_000, "is_final": True,
+            "history": [{"status": s, "at": at + 60_000 + k, "channel": "WHATSAPP", "provider": "meta",
+                         "attempt_id": f"{message_id}:0", "source": "provider"}
+                        for k, s in enumerate(("accepted", "sent", "delivered"))]})
 
 
 def add_account(settings: Settings) -> None:
@@ -188,7 +226,9 @@ def page_times(env: dict[str, str], messages: int, conversations: int, requests:
         fill(settings, svc.topics, messages, conversations)
         produced_s = time.monotonic() - t0
         wait(lambda: len(svc.state) >= messages and con.loaded and con.accounts.get(ORG, USER) is not None
-             and sum(len(con.plans.plans(o)) for o in (ORG, OTHER)) >= conversations, "the views")
+             and sum(len(con.plans.plans(o)) for o in (ORG, OTHER)) >= conversations
+             and len(con.conversation.outbound.of(ORG, THREAD_RID)) >= THREAD
+             and len(con.conversation.inbound.of(ORG, THREAD_RID)) >= THREAD, "the views")
         loaded_s = time.monotonic() - t0
         sign_in(client)
         out: dict[str, Any] = {"produced_s": produced_s, "views_loaded_s": loaded_s, "pages": {}}
@@ -290,9 +330,9 @@ def report(r: dict[str, Any]) -> str:
     lines = [f"console: {r['messages']:,} messages, {r['conversations']:,} conversations in the views "
              f"(produced in {r['pages']['produced_s']:.1f} s, views loaded {r['pages']['views_loaded_s']:.1f} s)",
              f"  page server time over {r['requests']} requests each (target p95 <= 150 ms):",
-             f"  {'page':<44}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'KiB':>7}"]
+             f"  {'page':<50}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'KiB':>7}"]
     for path, t in r["pages"]["pages"].items():
-        lines.append(f"  {path:<44}{t['p50_ms']:>9.1f}{t['p95_ms']:>9.1f}{t['max_ms']:>9.1f}{t['bytes'] / 1024:>7.0f}")
+        lines.append(f"  {path:<50}{t['p50_ms']:>9.1f}{t['p95_ms']:>9.1f}{t['max_ms']:>9.1f}{t['bytes'] / 1024:>7.0f}")
     s = r.get("sse")
     if s:
         lines.append(f"  live notice to {s['streams']} open SSE streams (target: all within 1 s): received "
