@@ -23,8 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analytics import queries
+from access.keys import ApiKey
+from analytics import chhttp, queries
 from analytics.access import AccessPolicy
+from analytics.chhttp import EngineFront
 from analytics.exceptions import (
     AnalyticsError,
     BodyTooLarge,
@@ -158,17 +160,22 @@ def engine_formatter(parser: Store) -> Formatter:
 
 
 def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict[str, Any]],
-               audit: Auditor | None = None, metrics: AnalyticsMetrics | None = None) -> Starlette:
+               audit: Auditor | None = None, metrics: AnalyticsMetrics | None = None,
+               engine: EngineFront | None = None) -> Starlette:
+    """The analysts' API; with `engine` (the embedded store's read-only sessions) also ClickHouse's HTTP
+    interface at `/` (analytics.chhttp)."""
     canonical = engine_formatter(readers.parser)
     metrics = metrics or AnalyticsMetrics()
 
-    def audited(action: str, handler: Callable[[Request], Awaitable[Response]]
+    def audited(action: str, handler: Callable[[Request], Awaitable[Response]],
+                identify: Callable[[Request], ApiKey] | None = None,
+                on_error: Callable[[Exception], Response] = error_response,
                 ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             who = {"actor": "anonymous", "role": "", "organization_id": ""}
             outcome, reason = "allowed", ""
             try:
-                key = policy.identify(request.headers)
+                key = identify(request) if identify else policy.identify(request.headers)
                 who = {"actor": key.key_id, "role": key.role.value, "organization_id": key.organization_id}
                 policy.require_reader(key)
                 request.state.key = key
@@ -176,7 +183,7 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
             except Exception as exc:
                 outcome = "denied" if isinstance(exc, Unauthenticated | Forbidden) else "error"
                 reason = type(exc).__name__
-                return error_response(exc)
+                return on_error(exc)
             finally:
                 metrics.queries.labels(action, outcome).inc()
                 if audit is not None:
@@ -222,7 +229,11 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
         state = await run_in_threadpool(health)
         return json_response(state, 200 if state.get("status") == "ok" else 503)
 
+    clickhouse = [] if engine is None else chhttp.routes(
+        engine, policy, lambda text: check_select(text, canonical), audited,
+        lambda request: read_limited(request, MAX_BODY_BYTES))
     return Starlette(routes=[
+        *clickhouse,
         Route("/v1/sql", audited("analytics.sql", sql), methods=["POST"]),
         Route("/v1/report", audited("analytics.report", report), methods=["GET"]),
         Route("/v1/health", healthz, methods=["GET"]),

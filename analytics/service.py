@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient
 
 from access.keys import KeyStore
 from analytics.access import AccessPolicy
+from analytics.chhttp import EngineFront
 from analytics.exceptions import StoreUnavailable
 from analytics.http import Access, create_app
 from analytics.ingest import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
@@ -138,7 +139,10 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     store = _retry("opening and migrating the analytics store", open_and_migrate, stop, cfg)
     if store is None:
         return 0
-    readers = open_readers(settings.clickhouse, QueryLimits(cfg.query_timeout_s, cfg.max_result_rows))
+    limits = QueryLimits(cfg.query_timeout_s, cfg.max_result_rows)
+    readers = open_readers(settings.clickhouse, limits)
+    # ClickHouse's HTTP interface for analysts' tools, over the embedded store (a server is its own)
+    engine = None if settings.clickhouse.url else EngineFront(settings.clickhouse.path, limits)
     registry = registry_from_url(settings.kafka.schema_registry_url)
     catalog = _retry("registering schemas", lambda: Catalog(settings.kafka.topic_prefix, registry), stop, cfg)
     if catalog is None:
@@ -156,7 +160,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         sink.stop()
     policy = AccessPolicy(keys, cfg.sql_orgs)
     app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit),
-                     AnalyticsMetrics(stats.snapshot))
+                     AnalyticsMetrics(stats.snapshot), engine)
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,
              len(SOURCE_TOPICS))
@@ -168,6 +172,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         thread.join(timeout=5)
         producer.flush(5)
         readers.close()
+        if engine is not None:
+            engine.close()
         store.close()
     log.info("analytics stopped: %s", stats.snapshot())
     return 0
