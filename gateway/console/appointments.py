@@ -36,7 +36,7 @@ TODAY = "today"
 UPCOMING = "upcoming"  # from now on, today included
 WHEN = (UPCOMING, TODAY)
 SHOWN = 200  # rows on one page; the counts say how many matched
-CONVERSATION_PATH = "/console/patients/{recipient_id}"  # the patient page (gateway.console.patient_page)
+CONVERSATION_PATH = "/console/patients/{recipient_id}/conversation"  # gateway.console.conversation_page
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def test_a_plan_and_its_answer_reach_the_clinic_page_and_no_other(gateway, share
     page = wait_for(lambda: (p := alice.get("/console/appointments?lang=en")).status_code == 200
                     and row in p.text and p, "the plan on alice's appointments page")
     assert "No answer" in page.text and "24h: sent" in page.text and "2h: scheduled" in page.text
-    assert f'href="/console/patients/rid-{appt}"' in page.text  # one click to the conversation
+    assert f'href="/console/patients/rid-{appt}/conversation"' in page.text  # one click to the conversation
     assert f'href="/console/appointments/{appt}"' in page.text  # and to the appointment's own page
     assert '<th scope="col" class="govuk-table__header">Patient&#39;s answer</th>' in page.text
 

@@ -107,7 +107,7 @@ def test_unanswered_row_links_to_its_conversation_escaped():
     odd = Plan("clinic", "a/1", "rid/with space", "BOOKED", at(7, 16), TZ,
                (Reminder("24h", NOW, "sent", None, "m"),), None, NOW)
     row = build([odd], {}, NOW, TZ, Filter()).rows[0]
-    assert row.unanswered and row.conversation == "/console/patients/rid%2Fwith%20space"
+    assert row.unanswered and row.conversation == "/console/patients/rid%2Fwith%20space/conversation"
 
 
 def test_unknown_kind_is_shown_as_other():
