@@ -1,7 +1,8 @@
 """`carelay` / `python -m stack.cli`: run the whole pipeline locally, send a demo, print a report.
 
 `run` starts, in order: Kafka, the schema registry, the catalog topics, the provider simulator,
-the analytics owner (sink + analysts' API), the stream worker(s) and the gateway, each as its own
+the analytics owner (sink + analysts' API), the stream worker(s), the gateway, Alertmanager and
+Prometheus (when Debian's packages are installed: stack/monitoring.py), each as its own
 process logging to var/logs/, prints where each listens, and stops them in reverse on Ctrl-C or
 SIGTERM.
 """
@@ -18,6 +19,7 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.settings import Settings
 from schemas.topics import ensure_topics
+from stack import monitoring
 from stack.errors import StackError
 from stack.kafka import LocalKafka
 from stack.pipeline import Pipeline, Ports
@@ -49,6 +51,10 @@ def run(settings: Settings, workers: int) -> int:
                              kafka_bootstrap=kafka.bootstrap)
     pipeline = Pipeline({}, data, ports=Ports(gateway=settings.gateway.port), workers=workers, gateway_workers=2,
                         scenario="demo")
+    # Prometheus and Alertmanager beside it (docs/monitoring.md); without Debian's packages the pipeline runs alone
+    watched = not monitoring.missing_tools()
+    if watched:
+        monitoring.attach(pipeline)
     try:
         print("carelay: starting Kafka and the schema registry ...", flush=True)
         kafka.start()
@@ -67,6 +73,8 @@ def run(settings: Settings, workers: int) -> int:
         print(f"  staff console: {pipeline.gateway_url}/console  (docs/console.md)")
         for org, user, password in console_accounts:
             print(f"    organization {org}, username {user}, password {password}")
+        if not watched:
+            print("  no Prometheus / Alertmanager: `make monitoring-tools` installs them (docs/monitoring.md)")
         print("  in another terminal: make demo   (sends appointment reminders, prints the delivery report)")
         print("  Ctrl-C stops everything.", flush=True)
         while not pipeline.dead():

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stack import monitoring
 from stack.javaproc import free_port
 
 READY_LINE = "Ctrl-C stops everything."
@@ -57,6 +58,9 @@ def test_run_comes_up_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Sign
         assert f"staff console: http://127.0.0.1:{gateway_port}/console" in out
         assert "organization demo-clinic, username demo-staff, password demo-console-password" in out
         _demo_staff_signs_in(f"http://127.0.0.1:{gateway_port}")
+        if not monitoring.missing_tools():  # Prometheus and Alertmanager run beside it, their URLs printed
+            for url in ("http://127.0.0.1:9090", "http://127.0.0.1:9093"):
+                assert url in out and httpx.get(f"{url}/-/ready", timeout=5).status_code == 200
         proc.send_signal(stop_signal)
         assert proc.wait(timeout=120) == 0, "".join(lines[-30:])
         reader.join(10)

@@ -1,0 +1,120 @@
+"""A provider outage pages without anyone watching: the simulator fails every Meta call, the worker's
+circuit opens, the real Prometheus fires CircuitBreakerOpen (its `for:` cut to 5 s, 1 s scrapes and
+evaluations), the real Alertmanager posts it to the gateway's POST /v1/ops/alerts, and the staff
+notices show it, within `for` plus one evaluation interval (and the scrape, Alertmanager's group wait
+and a margin for a busy machine). With the simulator restored and traffic again, the circuit closes
+and the alert's resolution reaches the notices too."""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from stack import monitoring
+from stack.pipeline import Pipeline, Ports
+from tests.chaos.test_chaos import circuit_state
+
+SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
+AUDITOR = {"Authorization": "Bearer demo-clinic-auditor-key"}
+ALERT = "CircuitBreakerOpen"
+FOR_S, EVALUATION_S, SCRAPE_S, GROUP_WAIT_S, MARGIN_S = 5.0, 1.0, 1.0, 1.0, 8.0
+
+pytestmark = pytest.mark.skipif(bool(monitoring.missing_tools()),
+                                reason="`make monitoring-tools` installs Debian's prometheus and alertmanager")
+
+
+@pytest.fixture(scope="module")
+def stack(kafka, registry, tmp_path_factory) -> Iterator[tuple[Pipeline, monitoring.Monitoring]]:
+    tag = uuid.uuid4().hex[:6]
+    env = {"CARELAY_KAFKA_BOOTSTRAP": kafka.bootstrap, "CARELAY_SCHEMA_REGISTRY_URL": registry.url,
+           "CARELAY_TOPIC_PREFIX": f"alert{tag}.", "CARELAY_STREAMS_SESSION_TIMEOUT_S": "6",
+           "CARELAY_CARE_QUIET_HOURS": "00:00-00:00",
+           # opens after 3 failures; stays open 15 s before a probe, longer than `for` + evaluation
+           "CARELAY_BREAKER_FAILURES": "3", "CARELAY_BREAKER_WINDOW_S": "10", "CARELAY_BREAKER_RECOVERY_S": "15",
+           "CARELAY_BREAKER_HALF_OPEN_CALLS": "1"}
+    tmp: Path = tmp_path_factory.mktemp("alerting")
+    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, analytics=False, ai_agent=False)
+    mon = monitoring.attach(pipe, ports=monitoring.MonitoringPorts.free(), timing=monitoring.FAST)
+    with pipe:
+        yield pipe, mon
+
+
+def send(pipe: Pipeline, n: int, run: int) -> None:
+    with httpx.Client(base_url=pipe.gateway_url, headers=SENDER, timeout=10) as client:
+        for i in range(n):
+            body = {"to": f"+5255{run:02d}{i:06d}", "channels": ["WHATSAPP", "SMS"],
+                    "template": {"name": "appointment_reminder", "language": "es",
+                                 "params": {"patient_name": "Ana", "clinic": "Clinica Norte", "date": "1 de mayo",
+                                            "time": "10:30"}}}
+            r = client.post("/v1/messages", json=body, headers={"Idempotency-Key": f"alert-{run}-{i}-{uuid.uuid4()}"})
+            assert r.status_code == 202, r.text
+
+
+def ops_notices(pipe: Pipeline, reason: str) -> list[dict[str, Any]]:
+    r = httpx.get(f"{pipe.gateway_url}/v1/staff/notifications", headers=AUDITOR, timeout=10)
+    if r.status_code != 200:
+        return []
+    return [n for n in r.json()["notifications"] if n.get("reason") == reason
+            and n.get("details", {}).get("label.alertname") == ALERT]
+
+
+def alert_states(url: str, path: str, pick: Callable[[dict[str, Any]], str]) -> set[str]:
+    r = httpx.get(f"{url}{path}", timeout=5)
+    data = r.json()
+    items = data["data"]["alerts"] if isinstance(data, dict) else data
+    return {pick(a) for a in items if a["labels"].get("alertname") == ALERT}
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout_s: float) -> float:
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout_s:
+            pytest.fail(f"{what}: not within {timeout_s:.0f} s")
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def test_a_meta_outage_pages_through_prometheus_alertmanager_and_the_console(stack) -> None:
+    pipe, mon = stack
+    sim = pipe.simulator_url
+    httpx.post(f"{sim}/_sim/scenarios", json={"outage": {"provider": "meta", "seconds": 3600, "http_status": 500,
+                                                         "code": 131000}}, timeout=10).raise_for_status()
+    try:
+        for run in range(10):
+            send(pipe, 3, run)
+            if circuit_state(pipe) == 2:
+                break
+            time.sleep(0.5)
+        wait_for("the circuit opened", lambda: circuit_state(pipe) == 2, 20)
+        opened = time.monotonic()
+        budget = FOR_S + EVALUATION_S + SCRAPE_S + GROUP_WAIT_S + MARGIN_S
+        wait_for("Prometheus fires", lambda: "firing" in alert_states(
+            mon.prometheus_url, "/api/v1/alerts", lambda a: str(a["state"])), budget)
+        wait_for("Alertmanager holds it", lambda: "active" in alert_states(
+            mon.alertmanager_url, "/api/v2/alerts", lambda a: str(a["status"]["state"])), 5)
+        wait_for("the staff notice", lambda: ops_notices(pipe, "ops_alert"), 5)
+        paged_after = time.monotonic() - opened
+        assert paged_after <= budget + 5, f"paged {paged_after:.1f} s after the circuit opened"
+        [notice] = ops_notices(pipe, "ops_alert")
+        assert notice["details"]["label.channel_instance"].endswith("-wa-meta")
+        assert notice["details"]["label.severity"] == "page"
+    finally:
+        httpx.delete(f"{sim}/_sim/scenarios", timeout=10)
+
+    runs = iter(range(20, 99))
+
+    def closed() -> bool:  # new patients each time: a patient's hourly cap would hold the probe's send
+        send(pipe, 2, next(runs))
+        time.sleep(0.75)
+        return circuit_state(pipe) == 0
+
+    wait_for("the circuit closed after the outage", closed, 40)
+    wait_for("the resolution reaches the notices", lambda: ops_notices(pipe, "ops_alert_resolved"),
+             FOR_S + EVALUATION_S + SCRAPE_S + GROUP_WAIT_S + MARGIN_S)
+    assert "firing" not in alert_states(mon.prometheus_url, "/api/v1/alerts", lambda a: str(a["state"]))
+    print(f"\nmeta outage paged {paged_after:.1f} s after the circuit opened")
