@@ -6,9 +6,10 @@ from streams import convert
 from streams.decide import status as st
 from streams.decide.dispatch import After, Failure, Screen, accepted, circuit_blocked, failed, mark_in_flight, screen
 from streams.decide.intake import decide as intake
+from streams.decide.reconcile import StatusFacts, apply
 from streams.decide.records import Ledger, Message, Patient
 
-from .helpers import request, world
+from .helpers import request, sent_message, world
 
 NOW = 1_000_000
 GRACE = 120_000
@@ -149,8 +150,6 @@ def test_consent_withdrawn_after_routing_moves_on_or_blocks() -> None:
 
 
 def test_a_failure_of_a_superseded_hop_does_not_fall_back_again() -> None:
-    from streams.decide.reconcile import StatusFacts, apply
-
     msg = routed()
     msg = mark_in_flight(msg, msg.hops[0], NOW)
     deadline = StatusFacts("carelay:m1:0:deadline", "carelay", "WHATSAPP", "m1:0", "expired", NOW + 10, "m1:0",
@@ -201,3 +200,75 @@ def test_an_open_circuit_wait_shows_once_per_call_in_the_history() -> None:
         msg = r.message
     waits = [e for e in msg.history if e.status == st.RETRYING]
     assert [(e.reason, e.attempt, e.next_attempt_at_ms) for e in waits] == [("circuit_open", 0, NOW + 60_000)]
+
+
+# -- screen as a table: one row per kind of command the dispatcher can be handed ---------------------------
+def _in_flight(doubt_since: int | None = None) -> Message:
+    msg = routed()
+    msg = mark_in_flight(msg, msg.hops[0], NOW)
+    return msg.with_hop(replace(msg.hops[0], doubt_since_ms=doubt_since))
+
+
+def _urgent_calling() -> Message:
+    """An urgent notice delivered on WhatsApp, unread at its time to read: the call (hop 1) is routed."""
+    msg = sent_message(NOW, priority="URGENT", template="urgent_notice", asks=None)
+    delivered = StatusFacts("meta:wamid-1:delivered", "meta", "WHATSAPP", "wamid-1", "delivered", NOW + 20, "m1:0")
+    msg = apply(msg, delivered, Patient(), world(NOW + 20)).message or msg
+    due = NOW + 20 + 600_000
+    unread = StatusFacts("carelay:m1:0:unread", "carelay", "WHATSAPP", "m1:0", "delivered", due, "m1:0", "unread",
+                         "fallback", "deadline")
+    called = apply(msg, unread, Patient(), world(due)).message
+    assert called is not None and called.current is not None and called.current.channel == "VOICE"
+    return called
+
+
+SCREENS = {
+    "none": lambda: None,
+    "routed": routed,
+    "routed_expiring": lambda: routed(expires_at_ms=NOW + 10),
+    "final": lambda: replace(routed(), is_final=True),
+    "delivered": lambda: sent_message(NOW, status="delivered"),
+    "accepted": lambda: sent_message(NOW),
+    "hop_failed": lambda: routed().with_hop(replace(routed().hops[0], ledger=Ledger.FAILED)),
+    "in_flight": _in_flight,
+    "in_doubt_since_now": lambda: _in_flight(NOW),
+    "in_doubt_long": lambda: _in_flight(NOW - GRACE),
+    "urgent_calling": _urgent_calling,
+}
+SCREEN_ROWS = [
+    # (message, hop, now, can_lookup, grace) -> (action, reason, hop number, due_ms)
+    pytest.param("none", 0, NOW, True, GRACE, (Screen.SKIP, "unknown_message", None, None), id="unknown-message"),
+    pytest.param("routed", 0, NOW, True, GRACE, (Screen.PROCEED, "send", 0, None), id="routed-hop-proceeds"),
+    pytest.param("routed", 1, NOW, True, GRACE, (Screen.SKIP, "stale_hop", None, None), id="hop-not-yet-routed"),
+    pytest.param("final", 0, NOW, True, GRACE, (Screen.SKIP, "message_final", None, None), id="message-ended"),
+    pytest.param("delivered", 0, NOW, True, GRACE, (Screen.SKIP, "already_delivered", None, None),
+                 id="message-delivered"),
+    pytest.param("accepted", 0, NOW + 20, True, GRACE, (Screen.SKIP, "already_sent", 0, None),
+                 id="provider-took-it"),
+    pytest.param("hop_failed", 0, NOW, True, GRACE, (Screen.SKIP, "hop_failed", 0, None), id="hop-failed"),
+    pytest.param("in_flight", 0, NOW + 5, True, GRACE, (Screen.WAIT, "in_doubt", 0, NOW + 5 + GRACE),
+                 id="doubt-first-seen-waits-the-grace"),
+    pytest.param("in_doubt_since_now", 0, NOW + GRACE - 1, True, GRACE, (Screen.WAIT, "in_doubt", 0, NOW + GRACE),
+                 id="doubt-within-the-grace-waits"),
+    pytest.param("in_doubt_long", 0, NOW, True, GRACE, (Screen.LOOKUP, "in_doubt", 0, None),
+                 id="doubt-after-the-grace-looks-up"),
+    pytest.param("in_doubt_long", 0, NOW, False, GRACE, (Screen.PROCEED, "in_doubt_resend", 0, None),
+                 id="doubt-after-the-grace-no-lookup-resends"),
+    pytest.param("in_flight", 0, NOW + 1, False, 0, (Screen.PROCEED, "in_doubt_resend", 0, None),
+                 id="harmless-resend-needs-no-grace"),
+    pytest.param("routed_expiring", 0, NOW + 9, True, GRACE, (Screen.PROCEED, "send", 0, None),
+                 id="before-expiry-proceeds"),
+    pytest.param("routed_expiring", 0, NOW + 10, True, GRACE, (Screen.EXPIRE, "message_expired", 0, None),
+                 id="at-expiry-expires"),
+    pytest.param("urgent_calling", 1, NOW + 700_000, True, GRACE, (Screen.PROCEED, "send", 1, None),
+                 id="urgent-call-after-delivery-proceeds"),
+    pytest.param("urgent_calling", 0, NOW + 700_000, True, GRACE, (Screen.SKIP, "stale_hop", None, None),
+                 id="urgent-delivered-hop-is-not-sent-again"),
+]
+
+
+@pytest.mark.parametrize(("given", "hop", "now", "can_lookup", "grace", "expected"), SCREEN_ROWS)
+def test_screen(given: str, hop: int, now: int, can_lookup: bool, grace: int,
+                expected: tuple[Screen, str, int | None, int | None]) -> None:
+    s = screen(SCREENS[given](), hop, now, can_lookup=can_lookup, grace_ms=grace)
+    assert (s.action, s.reason, s.hop.hop if s.hop else None, s.due_ms) == expected
