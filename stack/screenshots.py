@@ -35,6 +35,7 @@ from stack.demo import META_PHONE_NUMBER_ID
 from stack.errors import StackError
 from stack.javaproc import free_port
 from stack.kafka import LocalKafka
+from stack.ops_demo import publish_operations, visit_operations
 from stack.pipeline import ROOT, Pipeline, Ports
 from stack.registry import LocalRegistry
 
@@ -171,7 +172,7 @@ def visit_pages(base: str, out: Path, organization: str, username: str, password
 
 
 def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> list[Path]:
-    from gateway.console.users import demo_accounts  # the console's own demo accounts (`make run` prints them)
+    from gateway.console.users import DEMO_ADMIN, demo_accounts  # the console's demo accounts (`make run` prints them)
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="carelay-screenshots-") as tmp:
@@ -194,11 +195,14 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
                            for reason, channel, minutes in MORNING]
                 morning[1] = with_words(morning[1], PhiCipher(settings.phi_keys), WORDS)
                 publish(settings, morning)
+                publish_operations(settings, DEMO_ORG, morning[0])
                 message_id = send_message(pipeline.gateway_url)
                 patient_writes(pipeline.simulator_url)
                 _, username, password = next(a for a in accounts if a[0] == DEMO_ORG)
-                return visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"],
-                                   message_id, conversation_path(settings))
+                saved = visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"],
+                                    message_id, conversation_path(settings))
+                _, admin, password = next(a for a in accounts if a[0] == DEMO_ORG and a[1] == DEMO_ADMIN)
+                return saved + visit_operations(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
         finally:
             if registry is not None:
                 registry.stop()

@@ -20,11 +20,13 @@ from gateway.console.hub import Change
 from gateway.console.i18n import REASONS
 from gateway.console.roles import Permission, allows
 from gateway.console.web import (
+    IDLE_LEFT_HEADER,
     PAGE_HEADERS,
     Refused,
     SignInRequired,
     Viewer,
     field,
+    idle_left_ms,
     load_viewer,
     page,
     render,
@@ -196,7 +198,7 @@ def _still_valid(con: Console, viewer: Viewer) -> bool:
 async def session_check(request: Request) -> Response:
     """Polled by the page (htmx): 204 while the session lasts, else HX-Redirect to sign in. Never touches."""
     try:
-        load_viewer(request, touch=False)
+        viewer = load_viewer(request, touch=False)
     except SignInRequired as exc:
         return to_signin(request, exc.ended)
-    return Response(status_code=204)
+    return Response(status_code=204, headers={IDLE_LEFT_HEADER: str(idle_left_ms(console(request), viewer.session))})

@@ -51,6 +51,16 @@ def ended_by_time(s: Session, now_ms: int, idle_ms: int, max_ms: int) -> str | N
     return None
 
 
+def time_left_ms(s: Session, now_ms: int, idle_ms: int, max_ms: int) -> int:
+    """How long the session lasts without another request (0: over)."""
+    return max(0, min(idle_ms - (now_ms - s.seen_at), max_ms - (now_ms - s.issued_at)))
+
+
+def warn_before_ms(idle_ms: int) -> int:
+    """How long before an idle log-off the page warns: a fifth of the idle time, 5 s to 2 min."""
+    return min(120_000, max(5_000, idle_ms // 5))
+
+
 class Signer:
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"carelay.console.csrf|" + key).digest()

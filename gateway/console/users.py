@@ -36,7 +36,9 @@ DEMO_PASSWORD = "demo-console-password"  # noqa: S105 - development only, refuse
 DEMO_ACCOUNTS: tuple[tuple[str, str, ConsoleRole], ...] = (
     ("demo-clinic", "demo-staff", ConsoleRole.STAFF),
     ("other-clinic", "other-staff", ConsoleRole.STAFF),
+    ("demo-clinic", "demo-admin", ConsoleRole.ADMIN),  # the operations and accounts pages
 )
+DEMO_ADMIN = "demo-admin"
 
 
 class AccountWriter:

@@ -36,6 +36,7 @@ PAGE_HEADERS = {
 BASE = "/console"
 SIGNIN = f"{BASE}/signin"
 SIGNOUT = "console.signout"
+IDLE_LEFT_HEADER = "Carelay-Idle-Left-Ms"  # how long the session lasts without another request
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,11 @@ def render(request: Request, template: str, context: Mapping[str, Any], *, statu
            words: i18n.Words | None = None, viewer: Viewer | None = None,
            headers: Mapping[str, str] | None = None) -> HTMLResponse:
     words = words or (viewer.words if viewer else i18n.Words(language(request)))
+    con = console(request)
     ctx = {"t": words, "lang": words.lang, "languages": i18n.LANGUAGE_NAMES, "viewer": viewer,
-           "path": request.url.path, "idle_minutes": console(request).idle_ms // 60_000, **context}
+           "path": request.url.path, "idle_minutes": con.idle_ms // 60_000,
+           "idle_left_ms": idle_left_ms(con, viewer.session) if viewer else 0,
+           "idle_warn_ms": sessions.warn_before_ms(con.idle_ms), **context}
     response = TEMPLATES.TemplateResponse(request, template, ctx, status_code=status,
                                           headers={**PAGE_HEADERS, **(headers or {})})
     remember_language(request, response)
@@ -111,6 +115,10 @@ def remember_language(request: Request, response: Response) -> None:
 def set_session(con: Console, response: Response, s: sessions.Session) -> None:
     response.set_cookie(sessions.COOKIE, con.signer.dumps(s), path=sessions.PATH, httponly=True, samesite="strict",
                         secure=con.secure_cookies)  # no max-age: gone when the browser closes
+
+
+def idle_left_ms(con: Console, s: sessions.Session) -> int:
+    return sessions.time_left_ms(s, con.clock(), con.idle_ms, con.max_ms)
 
 
 def clear_session(con: Console, response: Response) -> None:
@@ -194,6 +202,8 @@ def page(permission: Permission | None, *, form: bool = False) -> Callable[[Endp
                 response = refused_page(request, exc, viewer)
             if viewer is not None:
                 set_session(console(request), response, viewer.session)
+                # the page's idle warning (static/idle.js) counts from here
+                response.headers[IDLE_LEFT_HEADER] = str(idle_left_ms(console(request), viewer.session))
             return response
 
         return run

@@ -64,7 +64,8 @@ class ConsoleSettings:
         shown="a development key")
     idle_s: int = setting(
         "CARELAY_CONSOLE_IDLE_S", 900, "a console session ends after this long without a request "
-        "(45 CFR 164.312(a)(2)(iii))", kind=integer(60), unit="s")
+        "(45 CFR 164.312(a)(2)(iii)); the page warns a fifth of it before (5 s to 2 min) and then goes to the "
+        "sign-in page by itself", kind=integer(10), unit="s")
     session_max_s: int = setting(
         "CARELAY_CONSOLE_SESSION_MAX_S", 12 * 3600, "... and after this long in any case (a day's shift)",
         kind=integer(60), unit="s")

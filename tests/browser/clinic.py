@@ -31,13 +31,15 @@ class Person:
     organization: str
     username: str
     password: str = PASSWORD
+    role: str = "staff"
 
 
 RECEPTION = Person("demo-clinic", "reception")
 COLLEAGUE = Person("demo-clinic", "colleague")
 OTHER_CLINIC = Person("other-clinic", "other-reception")
 FORGETFUL = Person("demo-clinic", "forgetful")  # locks their own account; nobody else signs in as them
-PEOPLE = (RECEPTION, COLLEAGUE, OTHER_CLINIC, FORGETFUL)
+ADMIN = Person("demo-clinic", "clinic-admin", role="admin")
+PEOPLE = (RECEPTION, COLLEAGUE, OTHER_CLINIC, FORGETFUL, ADMIN)
 
 
 @dataclass
@@ -68,7 +70,7 @@ class Clinic:
         ensure_topics(AdminClient({"bootstrap.servers": k.bootstrap}), k.topic_prefix, k.partitions,
                       k.replication_factor)
         for p in PEOPLE:
-            account = new_account(p.organization, p.username, "staff", p.password)
+            account = new_account(p.organization, p.username, p.role, p.password)
             self._produce(self.catalog.staff_accounts, account.key, account.record(int(time.time() * 1000), "tests"))
 
     def patient(self, organization: str, phone: str) -> str:
