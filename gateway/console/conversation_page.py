@@ -6,7 +6,8 @@ pause with Resume, and the reply form (free text inside the window, else a templ
 The page reads the console's views (gateway.console.thread_views, the staff-notification view, the
 message-state view); the decisions are gateway.console.conversation's; writes are Kafka records
 (gateway.console.replies). Statuses tick by a poll of `/statuses` every 2 s with JavaScript (ids and
-statuses only: nothing to audit, and it never restarts the idle clock); without it, a reload.
+statuses only: nothing to audit, and it never restarts the idle clock) until every one is final;
+without it, a reload.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 PATH = "/console/patients/{recipient_id}/conversation"
 SHOWN = 100  # the newest messages on the page; older ones are in each message's page and in Kafka
 POLL_S = 2
+STOP_POLLING = 286
 
 
 def path_of(recipient_id: str) -> str:
@@ -268,7 +270,9 @@ async def statuses(request: Request) -> Response:
         record = con.svc.state.get(o.message_id)
         shown.append((o.message_id, conv.status_of(present(record) if record is not None else None)))
     html = TEMPLATES.get_template("_conv_statuses.html").render(t=viewer.words, statuses=shown)
-    return Response(html, media_type="text/html", headers=PAGE_HEADERS)
+    # 286: htmx swaps this answer and stops polling (every message shown has its final status)
+    done = all(st.final for _, st in shown)
+    return Response(html, status_code=STOP_POLLING if done else 200, media_type="text/html", headers=PAGE_HEADERS)
 
 
 

@@ -100,6 +100,16 @@ def test_staff_read_the_thread_reply_in_the_window_and_every_view_and_reply_is_a
     assert REPLY not in poll.text and "set-cookie" not in poll.headers  # no words, and no idle-clock restart
 
     svc = gateway.app.state.services  # type: ignore[attr-defined]
+    now = int(time.time() * 1000)
+    _produce(shared_settings, svc.topics.message_state, message_id, {
+        "message_id": message_id, "organization_id": ORG, "recipient_id": rid, "status": "delivered",
+        "channel": "SMS", "created_at": now, "updated_at": now, "is_final": True,
+        "history": [{"status": s, "at": now, "channel": c, "provider": "twilio", "attempt_id": f"{message_id}:{h}",
+                     "source": "provider"} for h, (s, c) in enumerate((("failed", "WHATSAPP"), ("delivered", "SMS")))]})
+    wait_for(lambda: svc.state.get(message_id), "the reply's state in the view")
+    done = alice.get(f"/console/patients/{rid}/conversation/statuses")
+    assert done.status_code == 286  # every status final: htmx stops polling
+    assert "Delivered by SMS, after WhatsApp did not work" in done.text
     requests = read_topic(shared_settings.kafka.bootstrap, svc.topics.send_requests.name,
                           svc.topics.send_requests.codec, count=1, where=lambda r: r["message_id"] == message_id)
     record = requests[0][1]
