@@ -135,4 +135,6 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "conv_ch_INAPP": {"es": "la aplicación", "en": "the app", "pt": "o aplicativo"},
     "conv_ch_UNKNOWN": {"es": "canal desconocido", "en": "unknown channel", "pt": "canal desconhecido"},
     "conv_then": {"es": " y si no por ", "en": " or else ", "pt": " ou então por "},
+    "conv_err_unknown_kind": {"es": "Elija texto libre o una plantilla", "en": "Choose free text or a template",
+                              "pt": "Escolha texto livre ou um modelo"},
 }

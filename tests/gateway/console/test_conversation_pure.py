@@ -7,6 +7,7 @@ import pytest
 
 from gateway.console import conversation as conv
 from gateway.console.conversation import ConsentMark, Inbound, Outbound, Window
+from gateway.console.i18n import Words
 
 H = 3600 * 1000
 NOW = 1_800_000_000_000
@@ -159,3 +160,13 @@ def test_preview_placeholders(text, params, expected):
 ], ids=["default_without_messages", "newest_message_language"])
 def test_reply_language(outs, expected):
     assert conv.newest_language(outs, "en") == expected
+
+
+REFUSALS = ("window_closed", "no_whatsapp_consent", "no_consent", "empty", "too_long", "choose_template",
+            "unknown_kind", "params", "refused", "already_sent", "unavailable", "no_number")
+
+
+@pytest.mark.parametrize("reason", REFUSALS)
+def test_every_refusal_is_said_in_words_in_each_language(reason):
+    for lang in ("es", "en", "pt"):
+        assert Words(lang)(f"conv_err_{reason}", max=conv.MAX_TEXT, field="text")
