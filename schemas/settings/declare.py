@@ -6,6 +6,7 @@ environment from those declarations and `markdown` renders docs/settings.md from
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,10 @@ def integer(low: int = 0) -> Kind:
 
 def _positive(var: str, text: str) -> float:
     value = cast(var, text, float)
-    if value <= 0:
+    if not value > 0:  # NaN compares false both ways
         raise ConfigError(f"{var}: must be positive")
+    if math.isinf(value):
+        raise ConfigError(f"{var}: must be finite")
     return value
 
 
