@@ -5,19 +5,20 @@ from streams.decide.status import Entry, advance, merge, message_merge
 
 
 @pytest.mark.parametrize(("current", "incoming", "expected"), [
-    (None, "queued", "queued"),
-    ("queued", "sent", "sent"),
-    ("sent", "queued", "sent"),          # late, lower: ignored
-    ("delivered", "sent", "delivered"),
-    ("read", "delivered", "read"),
-    ("sent", "failed", "failed"),
-    ("failed", "sent", "failed"),        # terminal absorbs progress
-    ("failed", "undelivered", "failed"),  # the first terminal stays
-    ("delivered", "failed", "delivered"),  # a failure after delivery changes nothing
-    ("failed", "delivered", "delivered"),  # multi-device WhatsApp: delivered wins
-    ("undelivered", "read", "read"),
-    ("cancelled", "delivered", "delivered"),
-    ("blocked", "queued", "blocked"),
+    pytest.param(None, "queued", "queued", id="first-status"),
+    pytest.param("queued", "sent", "sent", id="progress"),
+    pytest.param("sent", "queued", "sent", id="late-lower-ignored"),
+    pytest.param("delivered", "sent", "delivered", id="late-sent-after-delivered"),
+    pytest.param("read", "delivered", "read", id="late-delivered-after-read"),
+    pytest.param("sent", "failed", "failed", id="failure-before-delivery"),
+    pytest.param("failed", "sent", "failed", id="terminal-absorbs-progress"),
+    pytest.param("failed", "undelivered", "failed", id="first-terminal-stays"),
+    pytest.param("delivered", "failed", "delivered", id="failure-after-delivery-changes-nothing"),
+    pytest.param("failed", "delivered", "delivered", id="multi-device-delivered-wins"),
+    pytest.param("undelivered", "read", "read", id="read-after-undelivered"),
+    pytest.param("cancelled", "delivered", "delivered", id="delivered-after-cancel"),
+    pytest.param("blocked", "queued", "blocked", id="blocked-absorbs-progress"),
+    pytest.param("read", "read", "read", id="same-status"),
 ])
 def test_merge(current: str | None, incoming: str, expected: str) -> None:
     assert merge(current, incoming) == expected
