@@ -271,3 +271,59 @@ def test_an_urgent_notice_no_channel_may_carry_is_handed_to_staff() -> None:
     assert d.message is not None and d.message.status == "blocked"
     notice = urgent.failed(d.message, d.outcomes)
     assert notice is not None and notice.reason == "blocked_no_consent"
+
+
+# -- the time to read as a table: what the clock's event calls for, per notice ---------------------------
+DUE = NOW + 20 + AFTER
+NO_CALLS = replace(PATIENT, consent=Consent().apply("VOICE", False, NOW, "keyword"))
+NOBODY = replace(PATIENT, consent=Consent().apply(ALL_CHANNELS, False, NOW, "keyword"))
+NOTICES: dict[str, Callable[[], Message]] = {
+    "delivered": delivered,
+    "normal_delivered": lambda: delivered(priority="NORMAL"),
+    "without_voice": lambda: delivered(channels=("WHATSAPP", "SMS")),
+    "read": lambda: callback(delivered(), "read", NOW + 30),
+    "sent": sent,
+    "delivered_by_a_call": lambda: callback(sent(channels=("VOICE", "SMS")), "delivered", NOW + 20),
+    "call_routed": lambda: unread_event(delivered(), DUE).message or delivered(),
+}
+ESCALATIONS = [
+    # (notice, patient, now) -> (when the call is due, what the time to read calls for)
+    pytest.param("delivered", PATIENT, DUE - 1, (DUE, Escalate.WAIT), id="before-the-time-waits"),
+    pytest.param("delivered", PATIENT, DUE, (DUE, Escalate.CALL), id="at-the-time-calls"),
+    pytest.param("delivered", PATIENT, DUE + 3_600_000, (DUE, Escalate.CALL), id="long-after-still-calls"),
+    pytest.param("delivered", NO_CALLS, DUE, (DUE, Escalate.NO_CONSENT), id="calls-refused"),
+    pytest.param("delivered", NOBODY, DUE, (DUE, Escalate.NO_CONSENT), id="every-channel-refused"),
+    pytest.param("normal_delivered", PATIENT, DUE, (None, Escalate.MOOT), id="not-urgent"),
+    pytest.param("without_voice", PATIENT, DUE, (None, Escalate.MOOT), id="voice-not-among-its-channels"),
+    pytest.param("read", PATIENT, DUE, (None, Escalate.MOOT), id="read"),
+    pytest.param("sent", PATIENT, DUE, (None, Escalate.MOOT), id="not-delivered-yet"),
+    pytest.param("delivered_by_a_call", PATIENT, DUE, (None, Escalate.MOOT), id="delivered-by-a-call"),
+    pytest.param("call_routed", PATIENT, DUE, (None, Escalate.MOOT), id="call-already-routed"),
+]
+
+
+@pytest.mark.parametrize(("notice", "patient", "now", "expected"), ESCALATIONS)
+def test_escalation(notice: str, patient: Patient, now: int, expected: tuple[int | None, Escalate]) -> None:
+    msg = NOTICES[notice]()
+    assert (urgent.call_due_ms(msg), urgent.escalation(msg, patient.consent, now)) == expected
+
+
+def test_a_call_due_behind_a_routed_call_is_not_due() -> None:
+    """The call hop's own time to read, were one set, never leads to a second call."""
+    called = NOTICES["call_routed"]()
+    hop = called.current
+    assert hop is not None and hop.channel == "VOICE"
+    armed = called.with_hop(replace(hop, voice_at_ms=DUE))
+    assert urgent.call_due_ms(armed) is None
+
+
+@pytest.mark.parametrize(("notice", "voice_at"), [
+    pytest.param("delivered", DUE, id="armed-time-forgotten"),
+    pytest.param("normal_delivered", None, id="nothing-armed-unchanged"),
+])
+def test_settle(notice: str, voice_at: int | None) -> None:
+    msg = NOTICES[notice]()
+    assert msg.hops[-1].voice_at_ms == voice_at
+    settled = urgent.settle(msg)
+    assert settled.hops[-1].voice_at_ms is None
+    assert (settled is msg) is (voice_at is None)
