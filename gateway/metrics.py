@@ -20,11 +20,14 @@ import os
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -160,16 +163,29 @@ class GatewayMetrics:
         self.publish_latency(topic or "other", "acked" if ok else "failed").observe(seconds)
 
     def exposition(self) -> bytes:
-        """Every process's values when several share PROMETHEUS_MULTIPROC_DIR, else this process's."""
+        """Every process's values when several share PROMETHEUS_MULTIPROC_DIR, else this process's. The
+        shared files hold only metrics some process has written; the others are still declared (HELP and
+        TYPE without samples), as a single process's registry does, so dashboards and rules can be checked."""
         path = multiprocess_dir()
         if path is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
         MultiProcessCollector(merged, path=path)
+        written = {family.name for family in merged.collect()}
+        declared = [Metric(f.name, f.documentation, f.type) for f in self.registry.collect() if f.name not in written]
+        merged.register(_Declared(declared))
         return generate_latest(merged)
 
     async def endpoint(self, request: Request) -> Response:
         return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _Declared(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
 
 
 class MetricsMiddleware:

@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 PROVIDER_SECRETS = ("CARELAY_TWILIO_AUTH_TOKEN", "CARELAY_META_ACCESS_TOKEN", "CARELAY_META_APP_SECRET",
                     "CARELAY_META_VERIFY_TOKEN")
 REQUIRED = {"CARELAY_PHI_KEYS": "k1:" + "A" * 43 + "=", "CARELAY_PSEUDONYM_KEY": "B" * 24,
-            "CLICKHOUSE_PASSWORD": "test-password", **{var: f"test-{var.lower()}" for var in PROVIDER_SECRETS}}
+            "CLICKHOUSE_PASSWORD": "test-password", "GRAFANA_ADMIN_PASSWORD": "test-grafana",
+            **{var: f"test-{var.lower()}" for var in PROVIDER_SECRETS}}
 
 
 def compose() -> dict[str, Any]:
@@ -33,7 +34,8 @@ def settings_variables() -> set[str]:
 
 def test_compose_runs_the_versions_the_local_stack_tests() -> None:
     services = compose()["services"]
-    assert set(services) == {"kafka", "registry", "clickhouse", "gateway", "worker", "sink", "agent"}
+    assert set(services) == {"kafka", "registry", "clickhouse", "gateway", "worker", "sink", "agent", "prometheus",
+                             "alertmanager", "grafana"}
     assert services["kafka"]["image"] == f"apache/kafka:{KAFKA_VERSION}"
     assert services["registry"]["image"].endswith(f":{APICURIO_VERSION}")
     assert services["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"

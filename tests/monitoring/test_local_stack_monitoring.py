@@ -1,4 +1,9 @@
-"""A provider outage pages without anyone watching: the simulator fails every Meta call, the worker's
+"""Monitoring on a running local stack (the pipeline's processes, Prometheus and Alertmanager).
+
+Every metric a Grafana panel or an alert rule queries exists on some process's /metrics, so the
+dashboards and rules cannot rot, and Prometheus scrapes every carelay process.
+
+A provider outage pages without anyone watching: the simulator fails every Meta call, the worker's
 circuit opens, the real Prometheus fires CircuitBreakerOpen (its `for:` cut to 5 s, 1 s scrapes and
 evaluations), the real Alertmanager posts it to the gateway's POST /v1/ops/alerts, and the staff
 notices show it, within `for` plus one evaluation interval (and the scrape, Alertmanager's group wait
@@ -6,6 +11,8 @@ and a margin for a busy machine). With the simulator restored and traffic again,
 and the alert's resolution reaches the notices too."""
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from stack import monitoring
 from stack.pipeline import Pipeline, Ports
@@ -22,6 +30,9 @@ from tests.chaos.test_chaos import circuit_state
 SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
 AUDITOR = {"Authorization": "Bearer demo-clinic-auditor-key"}
 ALERT = "CircuitBreakerOpen"
+ROOT = Path(__file__).resolve().parents[2]
+METRIC = re.compile(r"\b(carelay_[a-z0-9_]+|up)\b")
+TYPE = re.compile(r"^# TYPE (\S+) (\S+)$", re.M)
 FOR_S, EVALUATION_S, SCRAPE_S, GROUP_WAIT_S, MARGIN_S = 5.0, 1.0, 1.0, 1.0, 8.0
 
 pytestmark = pytest.mark.skipif(bool(monitoring.missing_tools()),
@@ -38,7 +49,7 @@ def stack(kafka, registry, tmp_path_factory) -> Iterator[tuple[Pipeline, monitor
            "CARELAY_BREAKER_FAILURES": "3", "CARELAY_BREAKER_WINDOW_S": "10", "CARELAY_BREAKER_RECOVERY_S": "15",
            "CARELAY_BREAKER_HALF_OPEN_CALLS": "1"}
     tmp: Path = tmp_path_factory.mktemp("alerting")
-    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, analytics=False, ai_agent=False)
+    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, ai_agent=False)
     mon = monitoring.attach(pipe, ports=monitoring.MonitoringPorts.free(), timing=monitoring.FAST)
     with pipe:
         yield pipe, mon
@@ -118,3 +129,52 @@ def test_a_meta_outage_pages_through_prometheus_alertmanager_and_the_console(sta
              FOR_S + EVALUATION_S + SCRAPE_S + GROUP_WAIT_S + MARGIN_S)
     assert "firing" not in alert_states(mon.prometheus_url, "/api/v1/alerts", lambda a: str(a["state"]))
     print(f"\nmeta outage paged {paged_after:.1f} s after the circuit opened")
+
+
+def queries() -> dict[str, str]:
+    """Where -> PromQL: every Grafana panel target, every alert and recording rule."""
+    found: dict[str, str] = {}
+    for path in sorted((ROOT / "monitoring" / "grafana" / "dashboards").glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                found[f"{path.name}: {panel['title']} {target['refId']}"] = target["expr"]
+    for path in sorted((ROOT / "monitoring" / "rules").glob("*.rules.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            for rule in group["rules"]:
+                found[f"{path.name}: {rule.get('alert') or rule.get('record')}"] = rule["expr"]
+    return found
+
+
+def exposed(pipe: Pipeline) -> set[str]:
+    """Sample names each carelay process declares (a histogram's _bucket, _count and _sum included)."""
+    names: set[str] = set()
+    p = pipe.ports
+    for url in (f"{pipe.gateway_url}/metrics", f"http://127.0.0.1:{p.worker_metrics}/metrics",
+                f"{pipe.analytics_url}/metrics"):
+        text = httpx.get(url, timeout=10).text
+        for name, kind in TYPE.findall(text):
+            names.add(name)
+            if kind == "histogram":
+                names.update(f"{name}{suffix}" for suffix in ("_bucket", "_count", "_sum"))
+    return names
+
+
+def test_every_metric_the_dashboards_and_rules_query_exists(stack) -> None:
+    pipe, _ = stack
+    have = exposed(pipe)
+    missing = {where: sorted(set(METRIC.findall(expr)) - have - {"up"}) for where, expr in queries().items()}
+    missing = {where: names for where, names in missing.items() if names}
+    assert not missing, f"queried but exposed by no carelay process: {missing}"
+    assert any(METRIC.findall(expr) for expr in queries().values())
+
+
+def test_prometheus_scrapes_every_carelay_process(stack) -> None:
+    _, mon = stack
+
+    def all_up() -> bool:
+        r = httpx.get(f"{mon.prometheus_url}/api/v1/query", params={"query": 'up{job=~"carelay-.*"}'}, timeout=5)
+        result = r.json()["data"]["result"]
+        return {s["metric"]["job"] for s in result if s["value"][1] == "1"} == {
+            "carelay-gateway", "carelay-streams", "carelay-analytics"}
+
+    wait_for("every carelay process is up in Prometheus", all_up, 15)
