@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from access.keys import ApiKey
-from analytics import chhttp, queries
+from analytics import chhttp, dashboard, queries
 from analytics.access import AccessPolicy
 from analytics.chhttp import EngineFront
 from analytics.exceptions import (
@@ -225,6 +225,21 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
         metrics.answered("analytics.report", len(result.rows) + len(answers.rows), time.perf_counter() - began)
         return json_response({"from": start, "to": end, "organization_id": org} | payload)
 
+    async def dashboard_view(request: Request) -> Response:
+        """The console's reporting dashboard: every section of `analytics.dashboard` in one answer."""
+        now = datetime.now(UTC)
+        start = _parse_time(request.query_params.get("from"), now - timedelta(days=7), "from")
+        end = _parse_time(request.query_params.get("to"), now, "to")
+        org = policy.report_org(request.state.key, request.query_params.get("org", ""))
+        tz = request.query_params.get("tz") or "UTC"
+        started = time.perf_counter()
+        grain, results = await run_in_threadpool(dashboard.run, readers.report, start, end, org, tz)
+        elapsed = time.perf_counter() - started
+        metrics.answered("analytics.dashboard", sum(len(r.rows) for r in results.values()), elapsed)
+        return json_response({"from": start, "to": end, "organization_id": org, "tz": tz, "grain": grain,
+                              "elapsed_ms": round(elapsed * 1000, 1),
+                              "sections": {name: result_payload(r, 0) for name, r in results.items()}})
+
     async def healthz(request: Request) -> Response:
         state = await run_in_threadpool(health)
         return json_response(state, 200 if state.get("status") == "ok" else 503)
@@ -236,6 +251,7 @@ def create_app(readers: Readers, policy: AccessPolicy, health: Callable[[], dict
         *clickhouse,
         Route("/v1/sql", audited("analytics.sql", sql), methods=["POST"]),
         Route("/v1/report", audited("analytics.report", report), methods=["GET"]),
+        Route("/v1/dashboard", audited("analytics.dashboard", dashboard_view), methods=["GET"]),
         Route("/v1/health", healthz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
     ])

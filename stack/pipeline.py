@@ -95,6 +95,9 @@ class Pipeline:
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             "CARELAY_DEMO_API_KEYS": "true",  # the local stack's explicit opt-in to the demo API keys
+            # the demo clinic is the operator; the console's reports page reads analytics with its analyst's key
+            "CARELAY_ANALYTICS_SQL_ORGS": "demo-clinic",
+            "CARELAY_ANALYTICS_API_KEY": "demo-clinic-analyst-key",
             "CARELAY_TWILIO_BASE_URL": self.simulator_url,
             "CARELAY_META_BASE_URL": self.simulator_url,
             "CARELAY_GATEWAY_PORT": str(p.gateway),

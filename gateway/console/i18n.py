@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from gateway.console.appointment_words import MESSAGES as APPOINTMENT_MESSAGES
 from gateway.console.conversation_words import MESSAGES as CONVERSATION_MESSAGES
 from gateway.console.ops_words import MESSAGES as OPS_MESSAGES
+from gateway.console.report_words import MESSAGES as REPORT_MESSAGES
 
 LANGUAGES = ("es", "en", "pt")
 DEFAULT = "en"
@@ -194,6 +195,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     **APPOINTMENT_MESSAGES,
     **CONVERSATION_MESSAGES,
     **OPS_MESSAGES,
+    **REPORT_MESSAGES,
 }
 
 # A message's status in words (gateway.state.shown_status); an unknown one is shown as its code.

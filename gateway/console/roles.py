@@ -19,6 +19,7 @@ class Permission(StrEnum):
     USERS = "console.users"
     MESSAGE_READ = "console.message.read"  # a message's lifecycle: statuses, channels, codes; no PHI
     OPERATIONS = "console.operations"  # circuits, unseen accepts, dead letters and their replay
+    REPORTS = "console.reports"  # the reporting dashboard: figures from analytics, no PHI
 
 
 # Staff work the inbox; admins too, and manage accounts; auditors read without acting; analysts see
@@ -27,9 +28,10 @@ PERMISSIONS: Mapping[ConsoleRole, frozenset[Permission]] = {
     ConsoleRole.STAFF: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
                                   Permission.MESSAGE_READ}),
     ConsoleRole.ADMIN: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
-                                  Permission.USERS, Permission.MESSAGE_READ, Permission.OPERATIONS}),
-    ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ, Permission.MESSAGE_READ}),
-    ConsoleRole.ANALYST: frozenset({Permission.MESSAGE_READ}),
+                                  Permission.USERS, Permission.MESSAGE_READ, Permission.OPERATIONS,
+                                  Permission.REPORTS}),
+    ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ, Permission.MESSAGE_READ, Permission.REPORTS}),
+    ConsoleRole.ANALYST: frozenset({Permission.MESSAGE_READ, Permission.REPORTS}),
 }
 
 

@@ -15,6 +15,7 @@ from gateway.console import (
     message_page,
     ops_page,
     patient_page,
+    reports_page,
     signin,
     users_page,
 )
@@ -52,5 +53,7 @@ def mount() -> Mount:
         Route("/operations/events", ops_page.events, methods=["GET"]),
         Route("/operations/deadletters/{dead_letter_id}", ops_page.dead_letter_page, methods=["GET"]),
         Route("/operations/deadletters/{dead_letter_id}/replay", ops_page.replay, methods=["POST"]),
+        Route("/reports", reports_page.reports_page, methods=["GET"]),
+        Route("/reports/{section}.csv", reports_page.csv_download, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),
     ])

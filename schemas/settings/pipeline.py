@@ -122,10 +122,12 @@ class AnalyticsSettings:
     port: int = setting("CARELAY_ANALYTICS_PORT", 8200, "port the sink process serves analysts on",
                         kind=integer())
     url: str = setting(
-        "CARELAY_ANALYTICS_URL", "", "where `carelay report` finds the owner process",
+        "CARELAY_ANALYTICS_URL", "", "where `carelay report` and the console's reports page find the owner process",
         shown="`http://HOST:PORT`")
     api_key: Secret = setting(
-        "CARELAY_ANALYTICS_API_KEY", Secret(""), "the key `carelay report` presents", kind=OPTIONAL_SECRET)
+        "CARELAY_ANALYTICS_API_KEY", Secret(""), "the key `carelay report` and the console's reports page present "
+        "(an analyst's of an organization in CARELAY_ANALYTICS_SQL_ORGS when the console serves several)",
+        kind=OPTIONAL_SECRET)
     batch_rows: int = setting(
         "CARELAY_ANALYTICS_BATCH_ROWS", 10_000, "flush a batch at this many rows (ClickHouse favours few large "
         "inserts) ...", kind=POSITIVE_COUNT, unit="rows")

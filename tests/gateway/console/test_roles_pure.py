@@ -23,6 +23,10 @@ R, P = ConsoleRole, Permission
     pytest.param(R.ANALYST, P.MESSAGE_READ, True, id="analyst-reads-lifecycles"),
     pytest.param(R.AUDITOR, P.MESSAGE_READ, True, id="auditor-reads-lifecycles"),
     pytest.param(R.STAFF, P.MESSAGE_READ, True, id="staff-reads-lifecycles"),
+    pytest.param(R.ANALYST, P.REPORTS, True, id="analyst-reads-reports"),
+    pytest.param(R.AUDITOR, P.REPORTS, True, id="auditor-reads-reports"),
+    pytest.param(R.ADMIN, P.REPORTS, True, id="admin-reads-reports"),
+    pytest.param(R.STAFF, P.REPORTS, False, id="staff-no-reports"),
 ])
 def test_permissions(role, permission, allowed):
     assert allows(role, permission) is allowed
