@@ -64,3 +64,12 @@ def test_every_alert_has_a_severity_a_runbook_and_a_summary(name: str) -> None:
     assert isinstance(labels, dict) and isinstance(annotations, dict)
     assert labels.get("severity") in {"page", "ticket", "breach"}
     assert labels.get("runbook") and annotations.get("summary")
+
+
+@pytest.mark.parametrize("name", sorted(alerts()))
+def test_every_alert_has_a_runbook_row(name: str) -> None:
+    doc = (ROOT / "docs" / "monitoring.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| <a id=") and f"`{name}`" in line.split(" | ")[0]]
+    runbook = (alerts()[name].get("labels") or {}).get("runbook")  # type: ignore[union-attr]
+    assert rows and f'<a id="{runbook}"></a>' in rows[0], f"docs/monitoring.md has no runbook row for {name}"
+    assert len(rows[0].split(" | ")) >= 5  # what it means, what to check first, what to do
