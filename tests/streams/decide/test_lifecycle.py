@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -8,7 +9,7 @@ from streams.decide.consent import ALL_CHANNELS, Consent
 from streams.decide.dispatch import Failure, consent_withdrawn, failed, mark_in_flight
 from streams.decide.intake import decide as intake
 from streams.decide.intake import new_message
-from streams.decide.records import Hop, Message, Patient
+from streams.decide.records import Hop, Ledger, Message, Patient
 from streams.decide.status import Entry
 
 from .helpers import request, world
@@ -104,3 +105,80 @@ def test_finishing_an_ended_message_again_is_kept_late() -> None:
     msg, _ = lifecycle.finish(_blocked_at_intake(), "cancelled", NOW + 9, "opted_out")
     assert msg.status == "blocked" and msg.history[-1].late
     assert convert.state_record(msg)["reason"] == "blocked_no_consent"
+
+
+# -- waits, retries and the sweep's expiry as tables --------------------------------------------------------
+def _accepted(expires_at_ms: int | None = None) -> Message:
+    msg, _ = lifecycle.accept(new_message(request(expires_at_ms=expires_at_ms), NOW), NOW)
+    return msg
+
+
+Wait = tuple[int, str, int]  # (at, reason, next try)
+WAITS = [
+    # (waits in order) -> history after accepted: (status, reason, next try); and whether the last wait was a no-op
+    pytest.param([(10, "send_at", 500)], [("scheduled", "send_at", 500)], False, id="send-at-is-scheduled"),
+    pytest.param([(10, "rate_limited", 500)], [("held", "rate_limited", 500)], False, id="rate-limit-is-held"),
+    pytest.param([(10, "quiet_hours", 500), (20, "quiet_hours", 500)],
+                 [("held", "quiet_hours", 500)], True, id="same-wait-again-changes-nothing"),
+    pytest.param([(10, "rate_limited", 500), (20, "rate_limited", 900)],
+                 [("held", "rate_limited", 900)], False, id="same-wait-later-replaces-its-entry"),
+    pytest.param([(10, "rate_limited", 500), (20, "quiet_hours", 900)],
+                 [("held", "rate_limited", 500), ("held", "quiet_hours", 900)], False, id="another-reason-is-added"),
+    pytest.param([(10, "send_at", 500), (20, "rate_limited", 900)],
+                 [("scheduled", "send_at", 500), ("held", "rate_limited", 900)], False,
+                 id="scheduled-then-held-both-kept"),
+]
+
+
+@pytest.mark.parametrize(("waits", "history", "no_op"), WAITS)
+def test_waiting(waits: list[Wait], history: list[tuple[str, str | None, int | None]], no_op: bool) -> None:
+    msg = _accepted()
+    before = msg
+    for at, reason, next_at in waits:
+        before = msg
+        msg = lifecycle.waiting(msg, at, reason, next_at)
+    assert [(e.status, e.reason, e.next_attempt_at_ms) for e in msg.history[1:]] == history
+    assert (msg is before) is no_op
+    assert msg.status == "accepted"
+
+
+RETRIES = [
+    # (hop tries per retry, reasons) -> retrying entries kept (attempt, reason, next try)
+    pytest.param([(1, "provider_error", 100)], [(1, "provider_error", 100)], id="first-retry"),
+    pytest.param([(1, "provider_error", 100), (2, "provider_error", 300)],
+                 [(1, "provider_error", 100), (2, "provider_error", 300)], id="each-call-its-entry"),
+    pytest.param([(1, "circuit_open", 100), (1, "circuit_open", 200)], [(1, "circuit_open", 200)],
+                 id="same-call-checked-again-replaces"),
+    pytest.param([(1, "provider_error", 100), (1, "circuit_open", 200)],
+                 [(1, "provider_error", 100), (1, "circuit_open", 200)], id="same-call-other-reason-added"),
+]
+
+
+@pytest.mark.parametrize(("retries", "kept"), RETRIES)
+def test_retrying(retries: list[tuple[int, str, int]], kept: list[tuple[int, str, int]]) -> None:
+    msg, _ = lifecycle.route(_accepted(), hop(), NOW)
+    for tries, reason, next_at in retries:
+        h = replace(msg.hops[0], tries=tries)
+        msg = lifecycle.retrying(msg.with_hop(h), h, NOW + tries, reason, "500", next_at)
+    entries = [(e.attempt, e.reason, e.next_attempt_at_ms) for e in msg.history if e.status == "retrying"]
+    assert entries == kept and msg.status == "routed"
+
+
+def _with_ledger(ledger: str) -> Message:
+    msg, _ = lifecycle.route(_accepted(expires_at_ms=NOW + 100), hop(), NOW)
+    return msg.with_hop(replace(msg.hops[0], ledger=Ledger(ledger)))
+
+
+@pytest.mark.parametrize(("make", "now", "expired"), [
+    pytest.param(lambda: _accepted(), NOW + 10**9, False, id="no-expiry"),
+    pytest.param(lambda: _accepted(NOW + 100), NOW + 99, False, id="before-expiry"),
+    pytest.param(lambda: _accepted(NOW + 100), NOW + 100, True, id="waiting-unrouted-at-expiry"),
+    pytest.param(lambda: _with_ledger("waiting"), NOW + 100, True, id="waiting-for-a-retry"),
+    pytest.param(lambda: _with_ledger("planned"), NOW + 100, False, id="planned-hop-is-the-dispatchers"),
+    pytest.param(lambda: _with_ledger("in_flight"), NOW + 100, False, id="in-flight-hop-is-the-dispatchers"),
+    pytest.param(lambda: _with_ledger("accepted"), NOW + 100, False, id="with-the-provider"),
+    pytest.param(lambda: lifecycle.finish(_accepted(NOW + 100), "cancelled", NOW + 5, "opted_out")[0], NOW + 100,
+                 False, id="already-ended"),
+])
+def test_expired_while_waiting(make: Callable[[], Message], now: int, expired: bool) -> None:
+    assert lifecycle.expired_while_waiting(make(), now) is expired
