@@ -2,9 +2,10 @@
 Chromium, into docs/screenshots/.
 
 Starts what the pages need (Kafka and the schema registry of its own unless --kafka/--registry name
-running ones, then the simulator, a stream worker and the gateway), writes the demo console accounts,
-publishes a morning's staff notices for the demo clinic, signs in as its demo staff account and visits
-each page. Everything it started is stopped at the end; nothing is left in var/.
+running ones, then the simulator, the analytics service, a stream worker and the gateway), writes the
+demo console accounts, publishes a morning's staff notices for the demo clinic, signs in as its demo
+staff account and visits each page (the operations and reports pages as its admin). Everything it
+started is stopped at the end; nothing is left in var/.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from stack.kafka import LocalKafka
 from stack.ops_demo import publish_operations, visit_operations
 from stack.pipeline import ROOT, Pipeline, Ports
 from stack.registry import LocalRegistry
+from stack.report_demo import visit_reports
 
 DEMO_ORG = "demo-clinic"
 # what a clinic's morning inbox holds: (reason, channel, minutes ago); the unclear reply has the patient's words
@@ -185,8 +187,8 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
             if registry is not None:
                 registry_url = registry.start().url
             env = {"CARELAY_KAFKA_BOOTSTRAP": str(kafka_bootstrap), "CARELAY_SCHEMA_REGISTRY_URL": str(registry_url),
-                   "CARELAY_TOPIC_PREFIX": f"shots{uuid.uuid4().hex[:6]}."}
-            pipeline = Pipeline(env, data, ports=Ports.free(), workers=1, analytics=False, ai_agent=False)
+                   "CARELAY_TOPIC_PREFIX": f"shots{uuid.uuid4().hex[:6]}.", "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "1"}
+            pipeline = Pipeline(env, data, ports=Ports.free(), workers=1, analytics=True, ai_agent=False)
             settings = Settings.from_env(pipeline.env)
             accounts = demo_accounts(settings)
             with pipeline:
@@ -202,7 +204,8 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
                 saved = visit_pages(pipeline.gateway_url, out, DEMO_ORG, username, password, morning[1]["event_id"],
                                     message_id, conversation_path(settings))
                 _, admin, password = next(a for a in accounts if a[0] == DEMO_ORG and a[1] == DEMO_ADMIN)
-                return saved + visit_operations(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
+                saved += visit_operations(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
+                return saved + visit_reports(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
         finally:
             if registry is not None:
                 registry.stop()

@@ -15,7 +15,7 @@ DASHES = ("", "6 3", "2 3", "8 3 2 3")
 WIDTH, HEIGHT = 640, 260
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 12, 44
 MAX_X_LABELS = 8
-BAR_ROW, BAR_LABEL_W, BAR_MAX_W = 26, 230, 300
+BAR_ROW, BAR_LABEL_W, BAR_MAX_W = 26, 310, 250
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,6 @@ def bar_chart(chart_id: str, title: str, values: Sequence[tuple[str, float | Non
               fmt: Callable[[float | None], str] = lambda v: "" if v is None else f"{v:g}") -> BarChart:
     """One bar per (label, value), longest for the largest; the value written beside each."""
     top = max((v for _, v in values if v is not None), default=0) or 1
-    bars = tuple(Bar(label[:40], 8 + i * BAR_ROW, round(BAR_MAX_W * (v or 0) / top, 1), fmt(v), style(0))
+    bars = tuple(Bar(label[:48], 8 + i * BAR_ROW, round(BAR_MAX_W * (v or 0) / top, 1), fmt(v), style(0))
                  for i, (label, v) in enumerate(values))
     return BarChart(chart_id, title, bars, height=16 + BAR_ROW * max(1, len(bars)), empty=not bars)

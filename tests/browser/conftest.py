@@ -89,8 +89,9 @@ def clinic(kafka, registry, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "CARELAY_SCHEMA_REGISTRY_URL": registry.url,
         "CARELAY_TOPIC_PREFIX": f"ui{uuid.uuid4().hex[:6]}.",
         "CARELAY_STREAMS_SESSION_TIMEOUT_S": "10",
+        "CARELAY_ANALYTICS_BATCH_INTERVAL_S": "1",  # the reports page's figures within a second
     }
-    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, analytics=False, ai_agent=False)
+    pipe = Pipeline(env, tmp, ports=Ports.free(), workers=1, analytics=True, ai_agent=False)
     people = Clinic.of(pipe)
     try:
         people.add_accounts()

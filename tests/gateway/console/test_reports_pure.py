@@ -94,7 +94,7 @@ def test_line_chart_labels_and_styles():
 
 
 @pytest.mark.parametrize(("values", "widths", "texts"), [
-    ([("a", 2), ("b", 1)], [300.0, 150.0], ["2", "1"]),
+    ([("a", 2), ("b", 1)], [250.0, 125.0], ["2", "1"]),
     ([("a", 0), ("b", None)], [0.0, 0.0], ["0", ""]),
     ([], [], []),
 ], ids=["longest-is-largest", "zero-and-null", "empty"])
