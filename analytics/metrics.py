@@ -1,11 +1,12 @@
 """Prometheus metrics of the analytics owner, on its HTTP port's /metrics: the analysts' queries (how
-many rows each returned: the breach-detection signal for a bulk export) and the sink's counters.
+many rows each returned: the breach-detection signal for a bulk export), the sink's counters and the
+consumer lag per group and topic (analytics/lag.py).
 
 Labels are endpoint names and outcomes only: never SQL, a key id or an organization.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -44,7 +45,8 @@ class SinkCollector(Collector):
 
 
 class AnalyticsMetrics:
-    def __init__(self, sink_snapshot: Callable[[], dict[str, Any]] | None = None) -> None:
+    def __init__(self, sink_snapshot: Callable[[], dict[str, Any]] | None = None,
+                 extra: Iterable[Collector] = ()) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.queries = Counter("carelay_analytics_queries", "analysts' requests by endpoint and outcome",
                                ["endpoint", "outcome"], registry=r)
@@ -54,6 +56,8 @@ class AnalyticsMetrics:
                                  buckets=SECONDS_BUCKETS, registry=r)
         if sink_snapshot is not None:
             r.register(SinkCollector(sink_snapshot))
+        for collector in extra:  # the consumer lag (analytics/lag.py)
+            r.register(collector)
 
     def answered(self, endpoint: str, rows: int, seconds: float) -> None:
         self.rows.labels(endpoint).observe(rows)

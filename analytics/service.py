@@ -26,6 +26,7 @@ from analytics.chhttp import EngineFront
 from analytics.exceptions import StoreUnavailable
 from analytics.http import Access, create_app
 from analytics.ingest import SOURCE_TOPICS, DeadLetters, Sink, SinkStats
+from analytics.lag import LagWatch
 from analytics.metrics import AnalyticsMetrics
 from analytics.migrations import migrate
 from analytics.store import QueryLimits, Store, open_client, open_readers
@@ -159,8 +160,12 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     if stop.is_set():
         sink.stop()
     policy = AccessPolicy(keys, cfg.sql_orgs)
+    # the stream workers' group (streams/config.py names it the same way) and the sink's own
+    lag = LagWatch(settings.kafka.bootstrap, [settings.streams.app_id or f"{settings.kafka.topic_prefix}streams",
+                                              cfg.group_id])
+    lag.start()
     app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit),
-                     AnalyticsMetrics(stats.snapshot), engine)
+                     AnalyticsMetrics(stats.snapshot, [lag]), engine)
     server, thread = _serve(app, cfg)
     log.info("analytics ready: store=%s http=%s:%d topics=%d", store.backend, cfg.host, cfg.port,
              len(SOURCE_TOPICS))
@@ -170,6 +175,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     finally:
         server.should_exit = True
         thread.join(timeout=5)
+        lag.stop()
         producer.flush(5)
         readers.close()
         if engine is not None:
