@@ -28,7 +28,7 @@ from analytics import dashboard
 from analytics.access import AccessPolicy
 from analytics.http import create_app
 from analytics.migrations import migrate
-from analytics.store import QueryLimits, open_client, open_readers
+from analytics.store import QueryLimits, Store, open_client, open_readers
 from schemas.settings import ClickHouseSettings
 
 DAYS = 30
@@ -76,6 +76,10 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return round(statistics.median(wall), 1), round(statistics.median(cpu), 1)
 
 
+def section_query(store: Store, sql: str, bound: dict[str, Any]) -> Callable[[], Any]:
+    return lambda: store.query(sql, bound)
+
+
 def render_console(payload: dict[str, Any]) -> str:
     """The console's share of a page load: sections, charts and tables, and the template."""
     from gateway.console import i18n, reports
@@ -90,7 +94,7 @@ def render_console(payload: dict[str, Any]) -> str:
         grain=payload["grain"], query=choice.query())
 
 
-def run(events: int, repeat: int, path: Path) -> dict[str, float]:
+def run(events: int, repeat: int, path: Path) -> dict[str, Any]:
     ch = ClickHouseSettings(path=str(path))
     writer = open_client(ch)
     migrate(writer, ch)
@@ -115,8 +119,8 @@ def run(events: int, repeat: int, path: Path) -> dict[str, float]:
                          repeat)
         console = median_ms(lambda: render_console(payload), repeat)
         bound = dashboard.params(start, end, "", "UTC")
-        sections = {name: median_ms(lambda sql=sql: readers.report.query(sql or dashboard.rates_sql("day"), bound),
-                                    repeat) for name, sql in dashboard.SECTIONS.items()}
+        sections = {name: median_ms(section_query(readers.report, sql or dashboard.rates_sql("day"), bound), repeat)
+                    for name, sql in dashboard.SECTIONS.items()}
     finally:
         readers.close()
         writer.close()
