@@ -1,1 +1,2 @@
-"""Provider connectors: one module per provider behind the neutral interface in connectors.base."""
+"""Provider connectors: one package per provider behind a neutral interface (base, webhooks), named only by
+the registry (factory)."""

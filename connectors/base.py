@@ -1,7 +1,8 @@
 """The provider-neutral connector interface: channel instances, outbound messages, send results, statuses.
 
-Everything here is plain data. Provider modules (twilio, meta, inapp) implement `Connector`; the
-streams choose an instance from the `ChannelDirectory` (connectors.instances) and call it.
+Everything here is plain data. Each provider package (connectors/<provider>/) implements `Connector`,
+declares its `Capabilities` and is registered in connectors.factory; the streams choose an instance
+from the `ChannelDirectory` (connectors.instances) and call its connector.
 """
 from __future__ import annotations
 
@@ -13,59 +14,42 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 Channel = Literal["WHATSAPP", "SMS", "VOICE", "INAPP"]
-Provider = Literal["twilio", "meta", "d360", "inapp"]
 CHANNELS: tuple[str, ...] = ("WHATSAPP", "SMS", "VOICE", "INAPP")
-PROVIDERS: tuple[str, ...] = ("twilio", "meta", "d360", "inapp")
 
 # Canonical statuses (ProviderStatus.status). Rank only orders the happy path; the terminal failures
 # are branches, merged by the streams' state machine (design notes: "Status as a state machine").
+# Each provider package maps its own spellings onto these (connectors/<provider>/statuses.py).
 CANONICAL_STATUSES: tuple[str, ...] = (
     "queued", "sent", "delivered", "read", "failed", "undelivered", "expired", "cancelled",
 )
-TERMINAL_FAILURES: frozenset[str] = frozenset({"failed", "undelivered", "expired", "cancelled"})
-
-# Provider status spelling -> canonical status. Unknown spellings map to None: the caller drops
-# them (e.g. Twilio's inbound `receiving`/`received` never reach the status path).
-TWILIO_MESSAGE_STATUS: Mapping[str, str] = {
-    "accepted": "queued", "scheduled": "queued", "queued": "queued", "sending": "queued",
-    "sent": "sent", "delivered": "delivered", "read": "read",
-    "partially_delivered": "delivered", "undelivered": "undelivered", "failed": "failed",
-    "canceled": "cancelled",
-}
-# Voice: a completed call was answered, so the script was delivered (played); the patient's
-# keypress arrives separately as a gather (an inbound DIGITS message).
-TWILIO_CALL_STATUS: Mapping[str, str] = {
-    "queued": "queued", "initiated": "queued", "ringing": "sent", "in-progress": "delivered",
-    "completed": "delivered", "busy": "undelivered", "no-answer": "undelivered",
-    "failed": "failed", "canceled": "cancelled",
-}
-META_STATUS: Mapping[str, str] = {
-    "sent": "sent", "delivered": "delivered", "read": "read", "played": "read", "failed": "failed",
-    "deleted": "cancelled",
-}
-STATUS_MAPS: Mapping[str, Mapping[str, str]] = {
-    "twilio": TWILIO_MESSAGE_STATUS, "twilio_call": TWILIO_CALL_STATUS, "meta": META_STATUS,
-    "d360": META_STATUS,
-}
 
 
-def canonical_status(provider: str, provider_status: str) -> str | None:
-    """The canonical status for a provider's spelling ('twilio_call' for Twilio voice), or None."""
-    return STATUS_MAPS.get(provider, {}).get(provider_status.lower())
+@dataclass(frozen=True)
+class Capabilities:
+    """What the streams and the channel directory may count on from one provider, as plain data.
+
+    Each provider package declares its own (connectors/<provider>/capabilities.py); the streams ask
+    connectors.factory.capabilities(provider) instead of naming providers.
+    """
+
+    can_lookup: bool = False  # Connector.find_sent can answer after a crash; otherwise wait for a callback
+    resend_harmless: bool = False  # a resent attempt cannot reach the patient twice: no grace period
+    opt_out_codes: frozenset[str] = frozenset()  # error codes meaning "the patient opted out at the provider"
+    # channel -> the reply keywords the provider answers itself on that channel (we then stay silent)
+    carrier_keywords: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
+    address_family: str | None = None  # directory index its receiving addresses live in; None: no address
+    numeric_addresses: bool = False  # receiving addresses are phone numbers (else opaque ids, compared as given)
+
+    def is_opt_out(self, code: str | None) -> bool:
+        return code is not None and code in self.opt_out_codes
+
+    def keywords_answered(self, channel: str) -> frozenset[str]:
+        """The reply keywords the provider answers itself on `channel` (empty when it answers none)."""
+        return self.carrier_keywords.get(channel, frozenset())
 
 
-# Where providers call the gateway, relative to GatewaySettings.public_url. The connectors build
-# per-message callback URLs from these; the gateway mounts its endpoints on the same paths.
-WEBHOOK_PATHS: Mapping[str, str] = {
-    "twilio_status": "/webhooks/twilio/status",        # message status callbacks (form post)
-    "twilio_inbound": "/webhooks/twilio/inbound",      # patient SMS / WhatsApp messages (form post)
-    "twilio_call_status": "/webhooks/twilio/voice/status",  # call progress (form post)
-    "twilio_gather": "/webhooks/twilio/voice/gather",  # keypad answer to a voice question; reply TwiML
-    "meta": "/webhooks/meta",                          # Meta / 360dialog JSON webhooks (GET verify + POST)
-}
-
-# Our references, carried to the provider and back: Twilio in the (signed) callback URL query,
-# Meta in biz_opaque_callback_data, both as the same urlencoded string.
+# Our references, carried to the provider and back (in a signed callback URL's query, or in an opaque
+# field the provider echoes), always as the same urlencoded string.
 REF_KEYS: tuple[str, str, str] = ("org", "message_id", "attempt_id")
 
 
@@ -98,24 +82,22 @@ def tls_context() -> ssl.SSLContext:
 
 @dataclass(frozen=True)
 class ChannelInstance:
-    """One configured sender: a provider account + number (or Meta phone_number_id) for one channel."""
+    """One configured sender: a provider account + its address for us (a number or an id) for one channel."""
 
     id: str
     organization_id: str
     channel: str  # Channel
-    provider: str  # Provider
-    sender: str  # E.164 for Twilio, phone_number_id for Meta/360dialog, "inapp" for the app
+    provider: str  # a name connectors.factory registers (checked by the ChannelDirectory)
+    sender: str  # the provider's address for us: a number, or an opaque id (see its package)
     credentials_ref: str = "default"
     per_second: float = 1.0
-    # provider-specific extras, e.g. Twilio `content_sids` {"template:lang": "HX..."}, Meta
-    # `display_phone_number`; excluded from hashing so the instance stays usable as a dict key
+    # provider-specific extras, documented in the provider's package (e.g. template ids, display number)
+    # and a display number; excluded from hashing so the instance stays usable as a dict key
     config: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
             raise ValueError(f"channel instance {self.id!r}: unknown channel {self.channel!r}")
-        if self.provider not in PROVIDERS:
-            raise ValueError(f"channel instance {self.id!r}: unknown provider {self.provider!r}")
         if self.per_second <= 0:
             raise ValueError(f"channel instance {self.id!r}: per_second must be positive")
 
@@ -139,8 +121,8 @@ class OutboundMessage:
     text: str | None = field(default=None, repr=False)
     use_template: bool = True
     asks: str | None = None  # "confirm_cancel": buttons / keypad question
-    # the gateway's public base URL (GatewaySettings.public_url); the connector appends a
-    # WEBHOOK_PATHS path and our references. None: no callbacks (tests, polling only).
+    # the gateway's public base URL (GatewaySettings.public_url); the connector appends its own
+    # webhook path and our references. None: no callbacks (tests, polling only).
     callback_url: str | None = None
 
     def refs(self) -> str:
@@ -171,7 +153,8 @@ class Connector(Protocol):
 
     async def find_sent(self, instance: ChannelInstance, msg: OutboundMessage, since_ms: int) -> SendResult | None:
         """In-doubt lookup after a crash: did this attempt reach the provider? None when not found
-        or when the provider has no lookup (Meta): the caller then waits for a status callback."""
+        or when the provider has no lookup (Capabilities.can_lookup): the caller then waits for a
+        status callback."""
         ...
 
     async def aclose(self) -> None: ...

@@ -9,19 +9,16 @@ preference order unless `priority` (lower first) says otherwise:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from connectors.base import ChannelInstance
+from connectors.factory import PROVIDERS, capabilities, demo_instances
 from schemas.errors import ConfigError
 from schemas.phi import normalize_address
 from schemas.settings import Settings
-from schemas.templates import TemplateCatalog, default_catalog
-
-DEMO_ORGANIZATION = "demo-clinic"
 
 
 class ChannelDirectory:
@@ -36,11 +33,12 @@ class ChannelDirectory:
         for inst in self._all:
             if inst.id in self._by_id:
                 raise ConfigError(f"CARELAY_CHANNELS_FILE: channel instance id {inst.id!r} appears twice")
+            _known_provider(inst)
             self._by_id[inst.id] = inst
             self._by_org_channel.setdefault((inst.organization_id, inst.channel), []).append(inst)
-            family = _provider_family(inst.provider)
-            if inst.provider != "inapp":
-                self._by_address.setdefault((family, _address_key(family, inst.sender)), []).append(inst)
+            family = capabilities(inst.provider).address_family
+            if family is not None:
+                self._by_address.setdefault((family, _address_key(inst.provider, inst.sender)), []).append(inst)
             self._own.update(_own_numbers(inst))
 
     def __iter__(self) -> Any:
@@ -63,10 +61,10 @@ class ChannelDirectory:
         return tuple(ch for org, ch in self._by_org_channel if org == organization_id)
 
     def instance_for_address(self, provider: str, address: str, channel: str | None = None) -> ChannelInstance | None:
-        """The instance that owns a receiving address: Twilio `To` (any `whatsapp:` prefix) or a Meta /
-        360dialog phone_number_id. With `channel`, prefer the instance of that channel."""
-        family = _provider_family(provider)
-        found = self._by_address.get((family, _address_key(family, address)), [])
+        """The instance that owns a receiving address as the provider spells it (a number in any
+        spelling, or an opaque id). With `channel`, prefer the instance of that channel."""
+        family = capabilities(provider).address_family
+        found = self._by_address.get((family, _address_key(provider, address)), []) if family else []
         if channel is not None:
             for inst in found:
                 if inst.channel == channel:
@@ -83,18 +81,18 @@ class ChannelDirectory:
         return normalize_address(address) in self._own
 
 
-def _provider_family(provider: str) -> str:
-    # 360dialog serves the Cloud API: its webhooks carry the same phone_number_id metadata
-    return "meta" if provider == "d360" else provider
+def _known_provider(inst: ChannelInstance) -> None:
+    if inst.provider not in PROVIDERS:
+        raise ConfigError(f"channel instance {inst.id!r}: unknown provider {inst.provider!r}")
 
 
-def _address_key(family: str, address: str) -> str:
-    # Meta addresses are phone_number_ids (opaque digits); Twilio's are numbers in any spelling
-    return address.strip() if family == "meta" else normalize_address(address)
+def _address_key(provider: str, address: str) -> str:
+    # numbers compare in any spelling; opaque ids as given
+    return normalize_address(address) if capabilities(provider).numeric_addresses else address.strip()
 
 
 def _own_numbers(inst: ChannelInstance) -> list[str]:
-    found = [normalize_address(inst.sender)] if inst.provider == "twilio" else []
+    found = [normalize_address(inst.sender)] if capabilities(inst.provider).numeric_addresses else []
     display = inst.config.get("display_phone_number")
     if isinstance(display, str) and display:
         found.append(normalize_address(display))
@@ -103,7 +101,7 @@ def _own_numbers(inst: ChannelInstance) -> list[str]:
 
 def instance_from_dict(raw: Mapping[str, Any]) -> ChannelInstance:
     try:
-        return ChannelInstance(
+        inst = ChannelInstance(
             id=str(raw["id"]),
             organization_id=str(raw["organization_id"]),
             channel=str(raw["channel"]).upper(),
@@ -113,6 +111,9 @@ def instance_from_dict(raw: Mapping[str, Any]) -> ChannelInstance:
             per_second=float(raw.get("per_second", 1.0)),
             config=dict(raw.get("config") or {}),
         )
+        if inst.provider not in PROVIDERS:
+            raise ValueError(f"channel instance {inst.id!r}: unknown provider {inst.provider!r}")
+        return inst
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"CARELAY_CHANNELS_FILE: bad channel instance {raw.get('id')!r}: {exc}") from None
 
@@ -128,35 +129,6 @@ def load_file(path: str | Path) -> ChannelDirectory:
     indexed = list(enumerate(items))
     indexed.sort(key=lambda pair: (int(pair[1].get("priority", 0)), pair[0]))
     return ChannelDirectory(instance_from_dict(item) for _, item in indexed)
-
-
-def demo_content_sids(catalog: TemplateCatalog) -> dict[str, str]:
-    """Stand-in Twilio Content SIDs ("HX" + 32 hex) for every catalog template and language.
-
-    Real accounts list their approved Content SIDs in the channels file instead.
-    """
-    sids = {}
-    for name in catalog.names():
-        for lang in catalog.get(name).languages:
-            key = f"{name}:{lang}"
-            sids[key] = "HX" + hashlib.sha256(key.encode()).hexdigest()[:32]
-    return sids
-
-
-def demo_instances(settings: Settings, organization_id: str = DEMO_ORGANIZATION) -> list[ChannelInstance]:
-    t, m = settings.twilio, settings.meta
-    return [
-        ChannelInstance(f"{organization_id}-wa-meta", organization_id, "WHATSAPP", "meta", m.phone_number_id,
-                        per_second=m.per_second),
-        ChannelInstance(f"{organization_id}-wa-twilio", organization_id, "WHATSAPP", "twilio", t.whatsapp_from,
-                        per_second=t.whatsapp_per_second,
-                        config={"content_sids": demo_content_sids(default_catalog())}),
-        ChannelInstance(f"{organization_id}-sms-twilio", organization_id, "SMS", "twilio", t.sms_from,
-                        per_second=t.sms_per_second),
-        ChannelInstance(f"{organization_id}-voice-twilio", organization_id, "VOICE", "twilio", t.voice_from,
-                        per_second=1.0),
-        ChannelInstance(f"{organization_id}-inapp", organization_id, "INAPP", "inapp", "inapp", per_second=500.0),
-    ]
 
 
 def load_directory(settings: Settings) -> ChannelDirectory:

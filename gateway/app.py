@@ -23,9 +23,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from twilio.request_validator import RequestValidator
 
 from access.keys import KeyStore
+from connectors.factory import webhook_receivers
 from connectors.instances import load_directory
 from gateway import alerts, appointments, conversations, errors, fhir, health, reads, sends, webhooks
 from gateway.accepted import AcceptedSendsView
@@ -179,7 +179,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         directory=load_directory(settings),
         metrics=metrics,
         fingerprint_key=os.urandom(32),  # fingerprints never leave the process
-        twilio_validator=RequestValidator(str(settings.twilio.auth_token)),
+        webhooks=webhook_receivers(settings),
         topics_ready=threading.Event(),
     )
 

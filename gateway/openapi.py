@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connectors.factory import webhook_routes
 from gateway import alerts, conversations, staff
 from gateway import validation as v
-from gateway.webhooks import VOICE_PATH, WEBHOOK_PATHS
 from schemas.settings import GatewaySettings
 from schemas.templates import LANGUAGES, MAX_PARAM_CHARS
 
@@ -102,22 +102,15 @@ FHIR_ERRORS = {
 }
 
 
-def _twilio_op(summary: str, kind: str) -> dict[str, Any]:
-    return {
-        "summary": summary, "tags": ["webhooks"], "security": [],
-        "parameters": [
-            {"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": {"type": "string"}},
-            {"name": "org", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "message_id", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "attempt_id", "in": "query", "required": False, "schema": {"type": "string"}},
-        ],
-        "requestBody": {"required": True, "content": {FORM: {"schema": {
-            "type": "object", "additionalProperties": {"type": "string"},
-            "properties": {"MessageSid": {"type": "string"}, "CallSid": {"type": "string"},
-                           "To": {"type": "string"}, "From": {"type": "string"}}}}}},
-        "responses": {"200": {"description": f"published as a WebhookEnvelope (kind {kind}); empty TwiML",
-                              "content": {"text/xml": {"schema": {"type": "string"}}}}, **WEBHOOK_ERRORS},
-    }
+def _webhook_paths() -> dict[str, Any]:
+    """Each provider package's webhook operations (connectors.factory), with the shared error responses."""
+    paths: dict[str, Any] = {}
+    for _, route in webhook_routes():
+        operation = dict(route.operation)
+        shared = {code: WEBHOOK_ERRORS[code] for code in route.shared_errors}
+        operation["responses"] = {**operation["responses"], **shared}
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return paths
 
 
 def build_document(limits: GatewaySettings) -> dict[str, Any]:
@@ -218,25 +211,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                                   "content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/FhirResource"}}}},
                           **FHIR_ERRORS},
         }},
-        WEBHOOK_PATHS["twilio_status"]: {"post": _twilio_op("Twilio message status callback", "status")},
-        WEBHOOK_PATHS["twilio_inbound"]: {"post": _twilio_op("Twilio inbound SMS / WhatsApp", "inbound")},
-        VOICE_PATH: {"post": _twilio_op("Twilio call status or Gather digits", "call_status | gather")},
-        WEBHOOK_PATHS["twilio_call_status"]: {"post": _twilio_op("Twilio call status", "call_status")},
-        WEBHOOK_PATHS["twilio_gather"]: {"post": _twilio_op("Twilio Gather digits", "gather")},
-        WEBHOOK_PATHS["meta"]: {
-            "get": {"summary": "Meta subscription handshake", "tags": ["webhooks"], "security": [],
-                    "parameters": [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                                   for n in ("hub.mode", "hub.verify_token", "hub.challenge")],
-                    "responses": {"200": {"description": "the challenge",
-                                          "content": {"text/plain": {"schema": {"type": "string"}}}},
-                                  "403": _error("wrong verify token"), "429": WEBHOOK_ERRORS["429"]}},
-            "post": {"summary": "Meta / 360dialog WhatsApp webhook", "tags": ["webhooks"], "security": [],
-                     "parameters": [{"name": "X-Hub-Signature-256", "in": "header", "required": True,
-                                     "schema": {"type": "string"}}],
-                     "requestBody": {"required": True, "content": {JSON: {"schema": {"type": "object"}}}},
-                     "responses": {"200": {"description": "one WebhookEnvelope per status / message"},
-                                   **WEBHOOK_ERRORS}},
-        },
+        **_webhook_paths(),
         "/healthz": {"get": {"summary": "Alive", "tags": ["operations"], "security": [],
                              "responses": {"200": {"description": "alive"}}}},
         "/readyz": {"get": {"summary": "Kafka reachable and message state loaded", "tags": ["operations"],

@@ -5,13 +5,14 @@ Endpoints reach it as `services(request)`; nothing here is created per request.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from twilio.request_validator import RequestValidator
 
 from access.keys import AccessDenied, Action, ApiKey, KeyStore, authenticate, authorize
 from connectors.instances import ChannelDirectory
+from connectors.webhooks import WebhookReceiver
 from gateway import errors
 from gateway.accepted import AcceptedSendsView
 from gateway.appointment_view import AppointmentView
@@ -55,7 +56,7 @@ class Services:
     directory: ChannelDirectory
     metrics: GatewayMetrics
     fingerprint_key: bytes
-    twilio_validator: RequestValidator
+    webhooks: Mapping[str, WebhookReceiver]  # by provider (connectors.factory.webhook_receivers)
     topics_ready: threading.Event
 
 

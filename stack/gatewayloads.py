@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from connectors.base import WEBHOOK_PATHS, encode_refs
-from connectors.meta import sign
+from connectors.base import encode_refs
+from connectors.meta.signature import sign
+from connectors.meta.webhooks import PATH as META_PATH
+from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
 from schemas.settings import MetaSettings, TwilioSettings
 
 AUTH = "Bearer demo-clinic-sender-key"
@@ -55,7 +57,7 @@ REFS = encode_refs("demo-clinic", "5b0e6d8e-7a52-5d3e-9d3f-0f4a2d1c0b11", "bench
 
 def twilio_status_callback() -> tuple[str, bytes, dict[str, str]]:
     """(path and query, body, headers) of a signed WhatsApp status callback, as Twilio posts it."""
-    path = f"{WEBHOOK_PATHS['twilio_status']}?{REFS}"
+    path = f"{TWILIO_PATHS['status']}?{REFS}"
     sid = "SM" + "a" * 32
     form = {"AccountSid": TwilioSettings.account_sid, "ApiVersion": "2010-04-01", "From": "whatsapp:+15550001000",
             "To": "whatsapp:+5215512345678", "MessageSid": sid, "SmsSid": sid, "MessageStatus": "delivered",
@@ -75,7 +77,7 @@ def meta_status_callback() -> tuple[str, bytes, dict[str, str]]:
     body = orjson.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
         {"field": "messages", "value": {"messaging_product": "whatsapp", "statuses": [status], "metadata": {
             "display_phone_number": "15550001001", "phone_number_id": MetaSettings.phone_number_id}}}]}]})
-    return WEBHOOK_PATHS["meta"], body, {"Content-Type": "application/json",
+    return META_PATH, body, {"Content-Type": "application/json",
                                          "X-Hub-Signature-256": sign(str(MetaSettings().app_secret).encode(), body)}
 
 

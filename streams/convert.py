@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from connectors.factory import capabilities
 from schemas.errors import UnknownTemplateError
 from schemas.ids import uuid4_str
 from schemas.templates import TemplateCatalog
@@ -67,6 +68,7 @@ def status_facts(rec: Mapping[str, Any]) -> StatusFacts:
         at_ms=status_time(ms(rec.get("occurred_at")), ms(rec.get("received_at"))), attempt_id=rec.get("attempt_id"),
         error_code=rec.get("error_code"), error_class=rec.get("error_class"),
         source=DEADLINE_SOURCE if own else ("poll" if rec["event_id"].endswith(":poll") else "provider"),
+        opt_out=capabilities(rec["provider"]).is_opt_out(rec.get("error_code")),
     )
 
 

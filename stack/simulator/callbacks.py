@@ -20,7 +20,7 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 from yarl import URL
 
-from connectors.meta import sign
+from connectors.meta.signature import sign
 
 log = logging.getLogger("carelay.simulator.callbacks")
 

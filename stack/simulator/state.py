@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import WEBHOOK_PATHS
+from connectors.meta.webhooks import PATH as META_PATH
+from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
 from schemas.settings import MetaSettings, Settings, TwilioSettings
 from stack.simulator.callbacks import Dispatcher
 from stack.simulator.scenarios import Scenario, parse_scenario
@@ -36,11 +37,11 @@ class SimulatorConfig:
 
     @property
     def meta_webhook(self) -> str:
-        return self.meta_webhook_url or self.gateway_url.rstrip("/") + WEBHOOK_PATHS["meta"]
+        return self.meta_webhook_url or self.gateway_url.rstrip("/") + META_PATH
 
     @property
     def twilio_inbound(self) -> str:
-        return self.twilio_inbound_url or self.gateway_url.rstrip("/") + WEBHOOK_PATHS["twilio_inbound"]
+        return self.twilio_inbound_url or self.gateway_url.rstrip("/") + TWILIO_PATHS["inbound"]
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SimulatorConfig:

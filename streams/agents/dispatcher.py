@@ -17,6 +17,7 @@ from faust.types import EventT
 
 from connectors.base import ChannelInstance, Connector, OutboundMessage, SendResult
 from connectors.errors import ProviderError
+from connectors.factory import capabilities
 from streams.agents.base import Handler, View
 from streams.convert import circuit_event
 from streams.decide import dispatch, lifecycle
@@ -24,9 +25,6 @@ from streams.decide.dispatch import After, AfterFailure, Failure, Screen
 from streams.runtime import Out
 
 log = logging.getLogger("carelay.streams.dispatcher")
-LOOKUP_PROVIDERS = frozenset({"twilio"})  # Connector.find_sent can answer; others wait for a callback
-RESEND_HARMLESS = frozenset({"inapp"})    # a resent notification rewrites the same id: no grace needed
-OPT_OUT_CODES = frozenset({"21610"})
 
 
 @dataclass
@@ -89,9 +87,9 @@ class Dispatcher(Handler):
         rid = cmd["recipient_id"]
         now = rt.now()
         msg = view.message(rid, cmd["message_id"])
-        provider = cmd["provider"]
-        grace = 0 if provider in RESEND_HARMLESS else rt.config.policy.in_doubt_grace_ms
-        s = dispatch.screen(msg, cmd["hop"], now, can_lookup=provider in LOOKUP_PROVIDERS, grace_ms=grace)
+        caps = capabilities(cmd["provider"])
+        grace = 0 if caps.resend_harmless else rt.config.policy.in_doubt_grace_ms
+        s = dispatch.screen(msg, cmd["hop"], now, can_lookup=caps.can_lookup, grace_ms=grace)
         rt.metrics.decide(self.name, s.reason)
         if s.action is Screen.SKIP:
             if s.reason == "unknown_message":
@@ -207,7 +205,7 @@ class Dispatcher(Handler):
             rt.breakers.failure(c.instance.id, force_open=True)
         elif exc.kind == "retryable":  # transport, 5xx, timeouts (in doubt too); not 429, not bad numbers
             rt.breakers.failure(c.instance.id)
-        if exc.code in OPT_OUT_CODES:
+        if capabilities(c.instance.provider).is_opt_out(exc.code):
             self.consent(view, out, msg.organization_id, c.rid, hop.channel, False, "provider", "provider_opt_out",
                          now)
             patient = view.patient(c.rid)

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from faust.types import EventT
 
+from connectors.factory import capabilities
 from schemas.errors import PhiError
 from schemas.phi import Binding, Sealed, binding_of
 from streams import convert
@@ -56,7 +57,8 @@ class Inbound(Handler):
         instance = rt.directory.instance_for_address(rec["provider"], rec["to_address"], rec["channel"])
         facts = InboundFacts(rec["event_id"], org, rec["channel"], convert.ms(rec["received_at"]) or now,
                              instance.id if instance else None, folded, rt.digest(folded) if folded else None,
-                             rec.get("payload"), rt.directory.is_own_sender(sender), rec["provider"])
+                             rec.get("payload"), rt.directory.is_own_sender(sender),
+                             capabilities(rec["provider"]).keywords_answered(rec["channel"]))
         patient = view.patient(rid)
         h = inbound.decide(patient, facts, rt.recent_sent(rid, now), rt.world(now))
         rt.metrics.decide(self.name, h.reason)

@@ -1,5 +1,5 @@
 """Webhook interpreter (webhooks.raw): a verified provider webhook becomes a canonical ProviderStatus
-or InboundMessage, keyed by the patient's pseudonym, through the connectors' parse functions."""
+or InboundMessage, keyed by the patient's pseudonym, through its provider package's `interpret`."""
 from __future__ import annotations
 
 import json
@@ -8,17 +8,17 @@ from typing import Any
 
 from faust.types import EventT
 
-from connectors import meta, twilio
+from connectors.factory import interpreter
+from connectors.webhooks import ParseContext
 from schemas.phi import binding_of
 from streams import convert
 from streams.agents.base import Handler, View
 from streams.runtime import Out
 
-META_METADATA = ("phone_number_id", "display_phone_number", "waba_id", "field")
-
 
 class Interpreter(Handler):
     name = "interpreter"
+    _context: ParseContext | None = None
 
     def one(self, event: EventT, view: View, out: Out) -> None:
         rt = self.rt
@@ -46,26 +46,10 @@ class Interpreter(Handler):
 
     def parse(self, provider: str, kind: str, body: Mapping[str, Any], query: Mapping[str, str],
               received: int | None) -> tuple[str, dict[str, Any] | None]:
-        rt = self.rt
-        d, pseudo, cipher = rt.directory, rt.pseudonymize, rt.cipher
-        if provider == "twilio":
-            form = {k: str(v) for k, v in body.items()}
-            ours = form.get("From", "") if kind in ("status", "call_status") else form.get("To", "")
-            org = query.get("org") or d.organization_for("twilio", ours)
-            if kind == "status":
-                return "status", twilio.parse_status_callback(form, query, pseudo, org, received)
-            if kind == "call_status":
-                return "status", twilio.parse_call_status(form, query, pseudo, org, received)
-            if kind == "gather":
-                return "inbound", twilio.parse_gather(form, query, cipher, pseudo, org, received)
-            if kind == "inbound" and org:
-                return "inbound", twilio.parse_inbound(form, cipher, pseudo, org, received)
+        interpret = interpreter(provider)
+        if interpret is None:
             return kind, None
-        if provider in ("meta", "d360"):
-            metadata = {k: query.get(k, "") for k in META_METADATA}
-            org = query.get("org") or d.organization_for(provider, metadata["phone_number_id"])
-            if kind == "status":
-                return "status", meta.parse_status(body, metadata, pseudo, org, received, provider=provider)
-            if kind == "inbound" and org:
-                return "inbound", meta.parse_message(body, metadata, cipher, pseudo, org, received, provider=provider)
-        return kind, None
+        if self._context is None:
+            rt = self.rt
+            self._context = ParseContext(rt.directory.organization_for, rt.pseudonymize, rt.cipher)
+        return interpret(provider, kind, body, query, received, self._context)

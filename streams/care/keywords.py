@@ -5,9 +5,10 @@ equal a keyword ("STOP" and "¡Baja!" match, "please stop texting" does not), as
 
 CANCEL / CANCELAR rule: when the patient has an open confirm/cancel question (an appointment
 reminder awaiting an answer), CANCEL and CANCELAR answer it (cancel the appointment). Otherwise they
-are opt-outs. Note that Twilio's Advanced Opt-Out treats a bare CANCEL on SMS as an opt-out at
-carrier level whatever we decide: later SMS to that number fail with 21610, which the dispatcher
-records as a provider-sourced opt-out for SMS. Prefer buttons or "2" for the cancel answer.
+are opt-outs. A provider may treat a bare CANCEL on SMS as an opt-out at carrier level whatever we
+decide (its Capabilities.carrier_keywords): later SMS to that number fail with one of its opt-out
+codes, which the dispatcher records as a provider-sourced opt-out. Prefer buttons or "2" for the
+cancel answer.
 YES opts in only when no question is open; with one open it confirms.
 """
 from __future__ import annotations
@@ -50,11 +51,6 @@ _CANCEL: dict[str, str] = {"2": "", "CANCELAR": "es", "CANCEL": "en"}
 # Ambiguous words resolved by whether a question is open (see the module docstring).
 _CANCEL_OR_OPT_OUT: frozenset[str] = frozenset({"CANCEL", "CANCELAR"})
 _YES = "YES"
-
-# Twilio's Advanced Opt-Out answers these itself on SMS (and blocks the number after an opt-out word),
-# so a confirmation of ours would be a second one, and after STOP a refused send (error 21610).
-TWILIO_SMS_KEYWORDS: frozenset[str] = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
-                                                 "START", "YES", "UNSTOP"})
 
 _NON_WORD = re.compile(r"[^0-9A-Z]+")
 

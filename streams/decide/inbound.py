@@ -41,7 +41,8 @@ class InboundFacts:
     digest: str | None = None       # keyed hash of the folded text (echo check)
     payload: str | None = None
     own_sender: bool = False        # sent from one of our own numbers
-    provider: str | None = None     # who delivered it (twilio, meta): a carrier may confirm opt-outs itself
+    # the keywords the provider that delivered it answers itself on this channel (its Capabilities)
+    carrier_keywords: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def _read(patient: Patient, facts: InboundFacts, world: World, alert: str | None
     # A patient who says STOP on one channel means "stop messaging me": reaching them on the next
     # channel instead is exactly what they refused, so every opt-out word covers every channel of
     # this organization (STOP and STOPALL alike), and START / ALTA / VOLTAR restore them all.
-    # Carriers still apply their own per-number STOP to SMS (Twilio error 21610).
+    # Carriers still apply their own per-number STOP to SMS (a provider opt-out code, see the reconciler).
     if intent in (Intent.OPT_OUT, Intent.OPT_OUT_ALL):
         return Handled(True, "opt_out", patient, intent, reading.language,
                        ConsentUpdate(ALL_CHANNELS, False, intent.value), alert=alert,
@@ -154,10 +155,10 @@ def _inbound_ids(patient: Patient, now: int) -> tuple[SeenId, ...]:
 def _confirmation(patient: Patient, facts: InboundFacts, *, opted_in: bool) -> str | None:
     """The patient is told once per change, where the keyword came in: nothing when it changes
     nothing (a second STOP), on a call (a keypad is not a conversation), or when the carrier already
-    answered it (Twilio's own opt-out handling of its SMS keywords)."""
+    answered it (a provider's own opt-out handling of its keywords)."""
     if not changes(patient.consent, opted_in) or facts.channel == "VOICE":
         return None
-    if facts.provider == "twilio" and facts.channel == "SMS" and facts.folded in keywords.TWILIO_SMS_KEYWORDS:
+    if facts.folded in facts.carrier_keywords:
         return None
     return OPT_IN_CONFIRMATION if opted_in else OPT_OUT_CONFIRMATION
 

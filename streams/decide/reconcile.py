@@ -19,7 +19,6 @@ from streams.decide.world import World
 
 SEEN_EVENTS = 64
 DEADLINE_SOURCE = "deadline"
-OPT_OUT_CODES = frozenset({"21610"})  # Twilio: the number replied STOP at carrier level
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,7 @@ class StatusFacts:
     error_code: str | None = None
     error_class: str | None = None
     source: str = "provider"  # provider (callback), poll, deadline
+    opt_out: bool = False  # the error code says the patient opted out at the provider (its Capabilities)
 
 
 def status_time(occurred_ms: int | None, received_ms: int | None) -> int:
@@ -84,7 +84,7 @@ def apply(msg: Message | None, facts: StatusFacts, patient: Patient, world: Worl
         hop = msg.hop(hop.hop) or hop
     entry = st.Entry(facts.status, facts.at_ms, hop.channel, facts.provider, hop.attempt_id, facts.error_code,
                      facts.source)
-    opt_out = hop.channel if facts.error_code in OPT_OUT_CODES else None
+    opt_out = hop.channel if facts.opt_out else None
     ends_hop = (facts.status in st.FAILURES and hop is msg.current and not msg.reached
                 and hop.status not in st.FAILURES)
     if not ends_hop:

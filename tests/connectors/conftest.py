@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from connectors.base import ChannelInstance
-from connectors.instances import demo_instances
-from connectors.meta import MetaConnector
-from connectors.twilio import TwilioConnector
+from connectors.factory import demo_instances
+from connectors.meta.connector import MetaConnector
+from connectors.twilio.connector import TwilioConnector
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.settings import Settings
 from stack.simulator.server import SimulatorServer

@@ -16,9 +16,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from connectors.base import WEBHOOK_PATHS
-from connectors.meta import verify_signature
-from connectors.twilio import gather_reply_twiml
+from connectors.meta.signature import verify_signature
+from connectors.meta.webhooks import PATH as META_PATH
+from connectors.twilio.requests import gather_reply_twiml
+from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
 from stack.simulator.server import free_port
 
 
@@ -46,7 +47,7 @@ class GatewayStub:
             form = dict(parse_qsl(raw, keep_blank_values=True))
             ok = validator.validate(str(request.url), form, request.headers.get("X-Twilio-Signature", ""))
             self.hits.append(Hit(request.url.path, dict(request.query_params), form, None, ok))
-            if request.url.path == WEBHOOK_PATHS["twilio_gather"]:
+            if request.url.path == TWILIO_PATHS["gather"]:
                 return Response(gather_reply_twiml("es"), media_type="application/xml")
             return Response(status_code=self.status_code)
 
@@ -56,12 +57,12 @@ class GatewayStub:
             self.hits.append(Hit(request.url.path, dict(request.query_params), None, json.loads(raw), ok))
             return PlainTextResponse("", status_code=self.status_code)
 
-        paths = [WEBHOOK_PATHS[k] for k in ("twilio_status", "twilio_inbound", "twilio_call_status", "twilio_gather")]
+        paths = [TWILIO_PATHS[k] for k in ("status", "inbound", "call_status", "gather")]
         return Starlette(routes=[*(Route(p, twilio, methods=["POST"]) for p in paths),
-                                 Route(WEBHOOK_PATHS["meta"], meta, methods=["POST"])])
+                                 Route(META_PATH, meta, methods=["POST"])])
 
-    def of(self, path_key: str) -> list[Hit]:
-        return [h for h in self.hits if h.path == WEBHOOK_PATHS[path_key]]
+    def of(self, path: str) -> list[Hit]:
+        return [h for h in self.hits if h.path == path]
 
     def clear(self) -> None:
         self.hits.clear()

@@ -1,39 +1,9 @@
-"""The neutral interface: status tables, references, dataclass guards."""
+"""The neutral interface: references, capabilities, dataclass guards."""
 from __future__ import annotations
 
 import pytest
 
-from connectors.base import (
-    CANONICAL_STATUSES,
-    STATUS_MAPS,
-    ChannelInstance,
-    OutboundMessage,
-    canonical_status,
-    decode_refs,
-    encode_refs,
-    with_refs,
-)
-
-
-@pytest.mark.parametrize(
-    ("provider", "spelled", "canonical"),
-    [
-        ("twilio", "accepted", "queued"), ("twilio", "scheduled", "queued"), ("twilio", "queued", "queued"),
-        ("twilio", "sending", "queued"), ("twilio", "sent", "sent"), ("twilio", "delivered", "delivered"),
-        ("twilio", "read", "read"), ("twilio", "undelivered", "undelivered"), ("twilio", "failed", "failed"),
-        ("twilio", "canceled", "cancelled"), ("twilio", "received", None),
-        ("twilio_call", "completed", "delivered"), ("twilio_call", "no-answer", "undelivered"),
-        ("meta", "sent", "sent"), ("meta", "delivered", "delivered"), ("meta", "read", "read"),
-        ("meta", "failed", "failed"), ("d360", "READ", "read"), ("inapp", "sent", None),
-    ],
-)
-def test_canonical_status(provider: str, spelled: str, canonical: str | None) -> None:
-    assert canonical_status(provider, spelled) == canonical
-
-
-def test_every_mapping_lands_on_a_canonical_status() -> None:
-    for table in STATUS_MAPS.values():
-        assert set(table.values()) <= set(CANONICAL_STATUSES)
+from connectors.base import Capabilities, ChannelInstance, OutboundMessage, decode_refs, encode_refs, with_refs
 
 
 def test_refs_round_trip_through_a_callback_url() -> None:
@@ -54,7 +24,12 @@ def test_outbound_repr_hides_phi() -> None:
 def test_channel_instance_validates() -> None:
     with pytest.raises(ValueError, match="unknown channel"):
         ChannelInstance("x", "org", "FAX", "twilio", "+15005550006")
-    with pytest.raises(ValueError, match="unknown provider"):
-        ChannelInstance("x", "org", "SMS", "vonage", "+15005550006")
     inst = ChannelInstance("x", "org", "SMS", "twilio", "+15005550006", config={"a": 1})
     assert hash(inst) == hash(ChannelInstance("x", "org", "SMS", "twilio", "+15005550006"))
+
+
+def test_capabilities_default_to_nothing() -> None:
+    caps = Capabilities(opt_out_codes=frozenset({"9"}), carrier_keywords={"SMS": frozenset({"STOP"})})
+    assert caps.is_opt_out("9") and not caps.is_opt_out(None) and not caps.is_opt_out("8")
+    assert caps.keywords_answered("SMS") == {"STOP"} and caps.keywords_answered("WHATSAPP") == frozenset()
+    assert not Capabilities().can_lookup and Capabilities().address_family is None

@@ -19,8 +19,12 @@ from connectors.errors import (
     RateLimitedError,
     RetryableError,
 )
-from connectors.meta import MetaConnector, parse_message, parse_status, split_webhook
-from connectors.twilio import TwilioConnector, parse_call_status, parse_gather, parse_status_callback
+from connectors.meta.connector import MetaConnector
+from connectors.meta.parse import parse_message, parse_status, split_webhook
+from connectors.meta.webhooks import PATH as META_PATH
+from connectors.twilio.connector import TwilioConnector
+from connectors.twilio.parse import parse_call_status, parse_gather, parse_status_callback
+from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
 from tests.connectors.conftest import CIPHER, D360_INSTANCE, INSTANCES, PSEUDONYMS, Stack, sim_settings
 
 pytestmark = pytest.mark.anyio
@@ -112,7 +116,7 @@ async def test_voice_question_comes_back_as_a_keypress(stack: Stack, twilio: Twi
     stack.scenario(preset="demo", callbacks={"delay_ms": 5})
     await twilio.send(inst, message(stack, inst, to, 7))
     stack.idle()
-    [gather] = stack.gateway.of("twilio_gather")
+    [gather] = stack.gateway.of(TWILIO_PATHS["gather"])
     assert gather.signature_ok and gather.form is not None
     e = parse_gather(gather.form, gather.query, CIPHER, PSEUDONYMS)
     assert e is not None and (e["kind"], e["payload"]) == ("DIGITS", "cancel:m-7")
@@ -293,7 +297,7 @@ async def test_injected_inbound_reply_is_signed_and_parses(stack: Stack, meta: M
         r = c.post("/_sim/inbound", json={"provider": "meta", "from": to, "button_payload": "confirm:m-1",
                                           "button_text": "Confirmar"})
         assert r.json()["http_status"] == 200
-    inbound = [(h, item) for h in stack.gateway.of("meta") for item in split_webhook(h.body or {})
+    inbound = [(h, item) for h in stack.gateway.of(META_PATH) for item in split_webhook(h.body or {})
                if item[0] == "message"]
     [(hit, (kind, item, metadata))] = inbound
     assert hit.signature_ok

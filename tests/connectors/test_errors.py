@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import meta, twilio
 from connectors.errors import (
     ErrorTable,
     FallbackError,
@@ -16,30 +15,24 @@ from connectors.errors import (
     make_error,
 )
 
-# each provider module classifies with its own table
-TABLES: dict[str, ErrorTable] = {
-    "twilio": twilio.ERROR_MAP, "meta": meta.ERROR_MAP, "d360": meta.ERROR_MAP, "inapp": {},
-}
-
+# with no table (a provider with no codes of its own), the HTTP status decides
 CASES = [
-    ("twilio", 21610, 400, FinalError), ("twilio", 21211, 400, FinalError), ("twilio", 21614, 400, FinalError),
-    ("twilio", 30003, None, FallbackError), ("twilio", 30005, None, FallbackError),
-    ("twilio", 30006, None, FallbackError), ("twilio", 30007, None, FallbackError),
-    ("twilio", 30008, None, RetryableError), ("twilio", 63016, None, FallbackError),
-    ("twilio", 20429, 429, RateLimitedError), ("twilio", None, 429, RateLimitedError),
-    ("twilio", None, 503, RetryableError), ("twilio", None, None, RetryableError),
-    ("twilio", 20003, 401, InstanceError), ("twilio", 99999, 400, FallbackError),
-    ("meta", 131047, 400, FallbackError), ("meta", 131026, 500, FallbackError),
-    ("meta", 131051, 400, FinalError), ("meta", 130429, 400, RateLimitedError),
-    ("meta", 131056, 400, RateLimitedError), ("meta", 368, 400, InstanceError),
-    ("meta", 190, 401, InstanceError), ("meta", None, 502, RetryableError), ("d360", "131047", 400, FallbackError),
-    ("inapp", None, 500, RetryableError),
+    ("no-response", None, None, RetryableError), ("http-408", None, 408, RetryableError),
+    ("http-425", None, 425, RetryableError), ("http-429", None, 429, RateLimitedError),
+    ("http-401", None, 401, InstanceError), ("http-403", None, 403, InstanceError),
+    ("http-404", None, 404, FallbackError), ("http-500", None, 500, RetryableError),
+    ("unknown-code-4xx", "123", 400, FallbackError), ("http-200", None, 200, RetryableError),
 ]
 
 
-@pytest.mark.parametrize(("provider", "code", "http", "expected"), CASES)
-def test_classify(provider: str, code: int | None, http: int | None, expected: type[ProviderError]) -> None:
-    assert classify_with(TABLES[provider], code, http) is expected
+@pytest.mark.parametrize(("code", "http", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_classify_without_a_table(code: str | None, http: int | None, expected: type[ProviderError]) -> None:
+    assert classify_with({}, code, http) is expected
+
+
+def test_a_known_code_wins_over_the_http_status() -> None:
+    table: ErrorTable = {"7": FinalError}
+    assert classify_with(table, 7, 503) is FinalError and classify_with(table, "7", None) is FinalError
 
 
 def test_kinds_and_circuit_flags() -> None:
@@ -49,6 +42,6 @@ def test_kinds_and_circuit_flags() -> None:
 
 
 def test_messages_carry_no_phi() -> None:
-    err = make_error("twilio", twilio.ERROR_MAP, 21610, 400, retry_after=None, detail="create")
-    assert str(err) == "twilio: final code=21610 http=400 create"
-    assert err.code == "21610" and err.provider == "twilio" and err.http_status == 400
+    err = make_error("p", {"7": FinalError}, 7, 400, retry_after=None, detail="create")
+    assert str(err) == "p: final code=7 http=400 create"
+    assert err.code == "7" and err.provider == "p" and err.http_status == 400

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.instances import ChannelDirectory, load_directory, load_file
+from connectors.base import ChannelInstance
+from connectors.instances import ChannelDirectory, instance_from_dict, load_directory, load_file
 from schemas.errors import ConfigError
 from schemas.settings import Settings
 
@@ -78,3 +79,10 @@ def test_duplicate_ids_rejected() -> None:
     d = load_directory(Settings())
     with pytest.raises(ConfigError, match="twice"):
         ChannelDirectory([*d, *d])
+
+
+def test_an_unknown_provider_is_refused() -> None:
+    with pytest.raises(ConfigError, match="unknown provider 'vonage'"):
+        ChannelDirectory([ChannelInstance("x", "org", "SMS", "vonage", "+15005550006")])
+    with pytest.raises(ConfigError, match=r"bad channel instance 'x'.*unknown provider 'vonage'"):
+        instance_from_dict({"id": "x", "organization_id": "o", "channel": "SMS", "provider": "Vonage", "sender": "1"})

@@ -7,8 +7,10 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from connectors import meta, twilio
-from connectors.meta import sign, split_webhook
+from connectors.meta import parse as meta
+from connectors.meta.parse import split_webhook
+from connectors.meta.signature import sign
+from connectors.twilio import parse as twilio
 from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from tests.gateway.fhir_samples import appointment
 from tests.gateway.helpers import SENDER, key, read_topic, send_body

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
-from connectors.meta import sign
+from connectors.meta.signature import sign
 from gateway.app import create_app
 from schemas.settings import Settings
 from stack.javaproc import free_port

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from connectors.meta import sign
+from connectors.meta.signature import sign
 from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from tests.gateway.helpers import read_topic
 

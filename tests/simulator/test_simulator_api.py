@@ -12,7 +12,10 @@ import httpx
 import pytest
 
 from connectors.base import OutboundMessage
-from connectors.twilio import TwilioConnector, parse_inbound
+from connectors.meta.webhooks import PATH as META_PATH
+from connectors.twilio.connector import TwilioConnector
+from connectors.twilio.parse import parse_inbound
+from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
 from stack.simulator.server import free_port
 from tests.connectors.conftest import CIPHER, INSTANCES, PSEUDONYMS, SETTINGS, Stack, sim_settings
 
@@ -97,7 +100,7 @@ def test_callback_behaviours_reach_the_gateway(stack: Stack, callbacks: dict[str
     stack.scenario(callbacks={"delay_ms": 5, **callbacks})
     created = send_sms(stack, "+15551230003")
     stack.idle()
-    hits = stack.gateway.of("twilio_status")
+    hits = stack.gateway.of(TWILIO_PATHS["status"])
     assert [h.form["MessageStatus"] for h in hits if h.form] == expected
     assert all(h.signature_ok and h.query["attempt_id"] == "m1:0" for h in hits)
     # the resource itself shows the furthest status whatever order the callbacks took
@@ -112,7 +115,7 @@ def test_meta_retries_a_failing_webhook(stack: Stack) -> None:
         c.post("/_sim/inbound", json={"provider": "meta", "from": "+15551230004", "text": "hola"})
         deliveries = c.get("/_sim/callbacks").json()["callbacks"]
     assert deliveries[-1]["attempts"] == 4 and deliveries[-1]["http_status"] == 500
-    assert len(stack.gateway.of("meta")) == 4
+    assert len(stack.gateway.of(META_PATH)) == 4
 
 
 def test_twilio_inbound_whatsapp_button_refers_to_our_last_message(stack: Stack) -> None:
@@ -123,7 +126,7 @@ def test_twilio_inbound_whatsapp_button_refers_to_our_last_message(stack: Stack)
         r = c.post("/_sim/inbound", json={"provider": "twilio", "from": to, "to": ours,
                                           "button_payload": "confirm", "button_text": "Confirmar"})
     assert r.json()["http_status"] == 200
-    [hit] = stack.gateway.of("twilio_inbound")
+    [hit] = stack.gateway.of(TWILIO_PATHS["inbound"])
     assert hit.signature_ok and hit.form is not None
     e = parse_inbound(hit.form, CIPHER, PSEUDONYMS, "demo-clinic")
     assert (e["kind"], e["payload"], e["context_provider_message_id"]) == ("BUTTON", "confirm", sent["sid"])
@@ -192,5 +195,5 @@ def test_attempt_ids_travel_in_the_callback_query(stack: Stack) -> None:
     stack.idle()
     [record] = stack.messages(to="+15551230007")
     assert (record["attempt_id"], record["message_id"], record["org"]) == ("m9:0", "m9", "o")
-    hit = stack.gateway.of("twilio_status")[0]
+    hit = stack.gateway.of(TWILIO_PATHS["status"])[0]
     assert parse_qs(f"attempt_id={hit.query['attempt_id']}") == {"attempt_id": ["m9:0"]}

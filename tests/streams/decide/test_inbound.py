@@ -2,6 +2,7 @@ from dataclasses import replace
 
 import pytest
 
+from connectors.factory import capabilities
 from streams.care.keywords import Intent, fold
 from streams.care.loopguard import SentText
 from streams.decide.consent import ALL_CHANNELS, Consent
@@ -218,8 +219,9 @@ def test_every_message_on_a_paused_conversation_reaches_staff(patient, text, rea
 
 OUT_ALL = Consent().apply(ALL_CHANNELS, False, NOW - 10, "keyword")
 OUT_SMS = Consent().apply("SMS", False, NOW - 10, "api")
-WA = {"channel": "WHATSAPP", "provider": "meta"}
-TW_SMS = {"channel": "SMS", "provider": "twilio"}
+WA = {"channel": "WHATSAPP", "carrier_keywords": capabilities("meta").keywords_answered("WHATSAPP")}
+TW_SMS = {"channel": "SMS", "carrier_keywords": capabilities("twilio").keywords_answered("SMS")}
+TW_VOICE = {"channel": "VOICE", "carrier_keywords": capabilities("twilio").keywords_answered("VOICE")}
 
 CONFIRM_ROWS = [
     # (id, consent, text, facts, confirmation)
@@ -233,7 +235,7 @@ CONFIRM_ROWS = [
     ("start-on-twilio-sms-twilio-confirms-it", OUT_ALL, "START", TW_SMS, None),
     ("start-with-nothing-refused-sends-nothing", Consent(), "START", WA, None),
     ("voltar-after-an-sms-only-opt-out", OUT_SMS, "VOLTAR", WA, "opt_in_confirmation"),
-    ("stop-on-a-call-is-not-answered", Consent(), "STOP", {"channel": "VOICE", "provider": "twilio"}, None),
+    ("stop-on-a-call-is-not-answered", Consent(), "STOP", TW_VOICE, None),
     ("help-is-no-consent-change", Consent(), "HELP", WA, None),
 ]
 

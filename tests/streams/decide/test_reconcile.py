@@ -149,10 +149,13 @@ APPLY = [
     pytest.param("sent", {"status": "failed", "at": NOW + 20, "code": "131051", "cls": "final"}, "anyone", NOW + 20,
                  (True, "hop_failed", "failed", True, [("failed", 0, "sent", True, "final_error")], None, None),
                  id="final-error-class-does-not-fall-back"),
-    pytest.param("sent", {"status": "failed", "at": NOW + 20, "code": "21610", "cls": "final"}, "anyone", NOW + 20,
+    # a code the provider's Capabilities.opt_out_codes hold (streams.convert sets StatusFacts.opt_out)
+    pytest.param("sent", {"status": "failed", "at": NOW + 20, "code": "21610", "cls": "final", "opt_out": True},
+                 "anyone", NOW + 20,
                  (True, "hop_failed", "failed", True, [("failed", 0, "sent", True, "final_error")], None, "WHATSAPP"),
                  id="twilio-21610-is-a-provider-opt-out"),
-    pytest.param("delivered", {"status": "failed", "at": NOW + 30, "code": "21610"}, "anyone", NOW + 30,
+    pytest.param("delivered", {"status": "failed", "at": NOW + 30, "code": "21610", "opt_out": True}, "anyone",
+                 NOW + 30,
                  (True, "applied", "delivered", True, [], None, "WHATSAPP"),
                  id="provider-opt-out-after-delivery-still-reported"),
     pytest.param("fell_back", {"status": "delivered", "at": NOW + 50}, "anyone", NOW + 50,
@@ -204,9 +207,9 @@ APPLY = [
 
 
 def facts(status: str, at: int, pid: str = "wamid-1", attempt: str | None = "m1:0", code: str | None = None,
-          cls: str | None = None, source: str = "provider") -> StatusFacts:
+          cls: str | None = None, source: str = "provider", opt_out: bool = False) -> StatusFacts:
     return StatusFacts(f"meta:{pid}:{status}:{source}", "meta", "WHATSAPP", pid, status, at, attempt, code, cls,
-                       source)
+                       source, opt_out)
 
 
 @pytest.mark.parametrize(("given", "event", "who", "now", "expected"), APPLY)

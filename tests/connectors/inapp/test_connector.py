@@ -8,7 +8,7 @@ from fastavro.validation import validate
 
 from connectors.base import OutboundMessage
 from connectors.errors import FallbackError, RetryableError
-from connectors.inapp import InAppConnector
+from connectors.inapp.connector import InAppConnector
 from schemas import contracts
 from schemas.phi import binding_of
 from tests.connectors.conftest import CIPHER, INSTANCES

@@ -12,11 +12,11 @@ from typing import Any
 
 from connectors.base import ChannelInstance, OutboundMessage, SendResult
 from connectors.errors import FallbackError, FinalError, RetryableError
+from connectors.inapp.capabilities import PROVIDER
 from schemas.errors import ContractError
 from schemas.phi import Binding, PhiCipher
 from schemas.templates import TemplateCatalog, default_catalog
 
-PROVIDER = "inapp"
 PUBLISH_TIMEOUT_S = 10.0
 
 Publish = Callable[[bytes, dict[str, Any]], Awaitable[Any]]

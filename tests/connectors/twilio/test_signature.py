@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator
 
+from connectors.twilio.signature import form_signature, form_signature_valid
 from gateway.body import parse_form
-from gateway.twilio_signature import form_signature, form_signature_valid
 
 TOKEN = "12345"
 # Twilio's documented example (security docs): this URL, these parameters, this token.

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastavro.validation import validate
 
-from connectors.twilio import parse_call_status, parse_gather, parse_inbound, parse_status_callback
+from connectors.twilio.parse import parse_call_status, parse_gather, parse_inbound, parse_status_callback
 from schemas import contracts
 from schemas.phi import binding_of
 from tests.connectors.conftest import CIPHER, PSEUDONYMS

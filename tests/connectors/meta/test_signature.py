@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.meta import sign, verify_signature
+from connectors.meta.signature import sign, verify_signature
 
 BODY = b'{"object":"whatsapp_business_account","entry":[]}'
 VECTORS = [

@@ -8,7 +8,7 @@ import pytest
 
 from connectors.base import ChannelInstance, OutboundMessage
 from connectors.errors import FallbackError, FinalError
-from connectors.twilio import build_request, gather_reply_twiml, price_micros, voice_twiml
+from connectors.twilio.requests import build_request, gather_reply_twiml, price_micros, voice_twiml
 from schemas.templates import default_catalog
 from tests.connectors.conftest import INSTANCES
 

@@ -5,7 +5,7 @@ import pytest
 
 from connectors.base import OutboundMessage, decode_refs
 from connectors.errors import FallbackError
-from connectors.meta import build_payload
+from connectors.meta.payloads import build_payload
 from schemas.templates import default_catalog
 
 CATALOG = default_catalog()

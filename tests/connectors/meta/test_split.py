@@ -1,7 +1,7 @@
 """split_webhook: one item per status / message, with the receiving number's metadata, no contacts."""
 from __future__ import annotations
 
-from connectors.meta import split_webhook
+from connectors.meta.parse import split_webhook
 
 BODY = {
     "object": "whatsapp_business_account",

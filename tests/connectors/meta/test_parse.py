@@ -5,7 +5,7 @@ from typing import Any
 
 from fastavro.validation import validate
 
-from connectors.meta import parse_message, parse_status, split_webhook
+from connectors.meta.parse import parse_message, parse_status, split_webhook
 from schemas import contracts
 from schemas.phi import binding_of
 from tests.connectors.conftest import CIPHER, PSEUDONYMS

@@ -1,0 +1,1 @@
+"""The in-app channel: notifications published to Kafka for the patient app (connector, capabilities)."""
