@@ -29,6 +29,7 @@ from gateway.topicview import TopicView
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+TEMPLATES.env.auto_reload = False  # compiled once per process: no file check per render and per include
 
 
 def dom_id(notice_id: str) -> str:

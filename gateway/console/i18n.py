@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from gateway.console.appointment_words import MESSAGES as APPOINTMENT_MESSAGES
 from gateway.console.conversation_words import MESSAGES as CONVERSATION_MESSAGES
 from gateway.console.ops_words import MESSAGES as OPS_MESSAGES
+from gateway.console.page_words import MESSAGES as PAGE_MESSAGES
 from gateway.console.report_words import MESSAGES as REPORT_MESSAGES
 
 LANGUAGES = ("es", "en", "pt")
@@ -195,6 +196,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     **APPOINTMENT_MESSAGES,
     **CONVERSATION_MESSAGES,
     **OPS_MESSAGES,
+    **PAGE_MESSAGES,
     **REPORT_MESSAGES,
 }
 

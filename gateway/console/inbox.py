@@ -22,7 +22,7 @@ ACKNOWLEDGED, ASSIGNED, RESOLVED = "acknowledged", "assigned", "resolved"
 ACTIONS = (ACKNOWLEDGED, ASSIGNED, RESOLVED)
 ATTENTION = "staff.attention_needed"
 OTHER = "other"
-PAGE_SIZE = 200
+PAGE_SIZE = 50  # notices per page: each is about 4 KiB of HTML and three forms
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,19 @@ class Item:
 
 @dataclass(frozen=True)
 class Inbox:
-    items: tuple[Item, ...]  # newest first, at most PAGE_SIZE
+    items: tuple[Item, ...]  # newest first, one page of at most PAGE_SIZE
     counts: tuple[tuple[str, int], ...]  # open notices per reason, most first, then by name
     total: int  # open notices of every reason
     reason: str | None  # the filter applied
-    more: bool  # more open notices than shown
+    more: bool  # older open notices follow this page
+    page: int = 1  # which page of `matched` this is, from 1 (the newest)
+    matched: int = 0  # open notices of the filter
+    first: int = 0  # the position of the page's first notice among them, from 0
+    size: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matched // self.size))
 
 
 def is_open(h: Handling | None) -> bool:
@@ -82,14 +90,27 @@ def is_open(h: Handling | None) -> bool:
 
 
 def build(notices: Sequence[Notice], handled: Mapping[str, Handling], reason: str | None,
-          limit: int = PAGE_SIZE) -> Inbox:
-    """The open attention notices (held oldest first) with their counts per reason, newest first."""
-    open_items = [Item(n, handled.get(n.event_id)) for n in notices
-                  if n.type == ATTENTION and is_open(handled.get(n.event_id))]
-    counts = Counter(item.reason for item in open_items)
-    shown = [i for i in reversed(open_items) if reason is None or i.reason == reason]
-    return Inbox(tuple(shown[:limit]), tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-                 len(open_items), reason, len(shown) > limit)
+          limit: int = PAGE_SIZE, page: int = 1) -> Inbox:
+    """One page of the open attention notices (held oldest first), newest first, with the counts per reason.
+
+    Only the page's notices become Items: the rest are counted, so a page costs its own size to render
+    whatever the clinic holds (up to CARELAY_GATEWAY_STAFF_VIEW_SIZE)."""
+    get = handled.get
+    open_notices = [n for n in notices if n.type == ATTENTION and is_open(get(n.event_id))]
+    counts = Counter(reason_of(n) for n in open_notices)
+    matching = open_notices if reason is None else [n for n in open_notices if reason_of(n) == reason]
+    matched = len(matching)
+    page = max(1, min(page, -(-matched // limit) or 1))
+    first = (page - 1) * limit
+    end = matched - first  # newest first: the page is the slice ending `first` from the newest
+    shown = tuple(Item(n, get(n.event_id)) for n in reversed(matching[max(0, end - limit):max(0, end)]))
+    return Inbox(shown, tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))), len(open_notices), reason,
+                 matched > first + limit, page, matched, first, limit)
+
+
+def parse_page(raw: str | None) -> int:
+    """`?page=`: ASCII digits, from 1 (anything else is the first page)."""
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
 
 
 def parse_action(raw: str) -> str | None:

@@ -44,9 +44,9 @@ def _reason(raw: str | None) -> str | None:
     return raw if raw in REASON_CODES else None
 
 
-def _inbox(con: Console, viewer: Viewer, reason: str | None) -> inbox.Inbox:
+def _inbox(con: Console, viewer: Viewer, reason: str | None, page: int = 1) -> inbox.Inbox:
     org = viewer.account.organization_id
-    return inbox.build(con.svc.staff.held(org), con.actions.handled(org), reason)
+    return inbox.build(con.svc.staff.held(org), con.actions.handled(org), reason, page=page)
 
 
 def _context(con: Console, viewer: Viewer, box: inbox.Inbox) -> dict[str, Any]:
@@ -58,7 +58,8 @@ def _context(con: Console, viewer: Viewer, box: inbox.Inbox) -> dict[str, Any]:
 @page(Permission.INBOX_READ)
 async def inbox_page(request: Request, viewer: Viewer) -> Response:
     con = console(request)
-    box = _inbox(con, viewer, _reason(request.query_params.get("reason")))
+    box = _inbox(con, viewer, _reason(request.query_params.get("reason")),
+                 inbox.parse_page(request.query_params.get("page")))
     svc = con.svc
     # no PHI here (pseudonyms and codes), but who looked at which patients' notices is on the trail
     await svc.publisher.wait([svc.auditor.submit(viewer.actor, Permission.INBOX_READ.value, ALLOWED, resource=PATH,
@@ -121,8 +122,9 @@ def _inbox_for(con: Console, viewer: Viewer, reason: str | None, change: Change)
     return box
 
 
-def change_fragment(con: Console, viewer: Viewer, reason: str | None, change: Change) -> str | None:
-    """The htmx out-of-band fragment one view change makes for one browser, or None when it shows nothing."""
+def change_fragment(con: Console, viewer: Viewer, reason: str | None, change: Change, page: int = 1) -> str | None:
+    """The htmx out-of-band fragment one view change makes for one browser, or None when it shows nothing.
+    A new notice goes on top of the first page only: an older page's top is no place for it."""
     org = viewer.account.organization_id
     box = _inbox_for(con, viewer, reason, change)
     ctx = {**_context(con, viewer, box), "oob": True}
@@ -130,7 +132,7 @@ def change_fragment(con: Console, viewer: Viewer, reason: str | None, change: Ch
     if isinstance(change, Notice):
         if change.type != inbox.ATTENTION:
             return None
-        if reason is None or inbox.reason_of(change) == reason:
+        if page == 1 and (reason is None or inbox.reason_of(change) == reason):
             # the swap's own content (sse-swap, afterbegin): the same partial as the page, not out-of-band
             parts.append(render_partial("_notice.html", {**ctx, "oob": False,
                                                          "item": inbox.Item(change, con.actions.get(org,
@@ -161,6 +163,7 @@ async def events(request: Request) -> Response:
     if not allows(viewer.account.role, Permission.INBOX_READ):
         return Response(status_code=403)
     reason = _reason(request.query_params.get("reason"))
+    page = inbox.parse_page(request.query_params.get("page"))
     sub = con.hub.subscribe(viewer.account.organization_id)
 
     async def stream() -> AsyncIterator[str]:
@@ -176,7 +179,7 @@ async def events(request: Request) -> Response:
                     continue
                 if change is None or not _still_valid(con, viewer):
                     return  # too slow to keep up, or the session ended: the browser reconnects or signs in
-                html = change_fragment(con, viewer, reason, change)
+                html = change_fragment(con, viewer, reason, change, page)
                 if html is not None:
                     yield sse("inbox", html)
         finally:

@@ -58,3 +58,42 @@ def test_parse_action(raw, parsed):
 def test_assigning_names_the_assignee():
     assert handling_for(ASSIGNED, "o", "n", "alice", T0).assignee == "alice"
     assert handling_for(ACKNOWLEDGED, "o", "n", "alice", T0).assignee is None
+
+
+@pytest.mark.parametrize(("page", "shown", "more", "first", "kept_page"), [
+    pytest.param(1, ["n6", "n5", "n4"], True, 0, 1, id="first-page-newest"),
+    pytest.param(2, ["n3", "n2", "n1"], True, 3, 2, id="second-page"),
+    pytest.param(3, ["n0"], False, 6, 3, id="last-page-shorter"),
+    pytest.param(9, ["n0"], False, 6, 3, id="past-the-end-is-the-last"),
+    pytest.param(0, ["n6", "n5", "n4"], True, 0, 1, id="zero-is-the-first"),
+])
+def test_pages(page, shown, more, first, kept_page):
+    box = inbox.build([notice(i) for i in range(7)], {}, None, limit=3, page=page)
+    assert [i.notice.event_id for i in box.items] == shown
+    assert (box.more, box.first, box.page, box.pages, box.matched, box.total) == (more, first, kept_page, 3, 7, 7)
+
+
+def test_pages_of_a_filter_count_every_reason():
+    held = [notice(i, "cancel_requested" if i % 2 else "unclear_reply") for i in range(7)]
+    box = inbox.build(held, {}, "cancel_requested", limit=2, page=2)
+    assert [i.notice.event_id for i in box.items] == ["n1"] and box.matched == 3 and box.total == 7
+    assert dict(box.counts) == {"unclear_reply": 4, "cancel_requested": 3}
+
+
+def test_an_empty_inbox_has_one_page():
+    box = inbox.build([], {}, None, page=4)
+    assert (box.items, box.page, box.pages, box.more) == ((), 1, 1, False)
+
+
+@pytest.mark.parametrize(("raw", "page"), [
+    pytest.param(None, 1, id="absent"),
+    pytest.param("2", 2, id="two"),
+    pytest.param("0", 1, id="zero"),
+    pytest.param("-1", 1, id="negative"),
+    pytest.param("²", 1, id="superscript-digit"),
+    pytest.param("٣", 1, id="arabic-indic-digit"),
+    pytest.param("1e3", 1, id="not-digits"),
+    pytest.param("9999999", 1, id="absurdly-long"),
+])
+def test_parse_page(raw, page):
+    assert inbox.parse_page(raw) == page
