@@ -7,8 +7,11 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
+from gateway.app import create_app
 from gateway.services import Services
-from tests.gateway.helpers import ADMIN, AUDITOR, SENDER
+from schemas.settings import Settings
+from tests.gateway.console.support import sign_in, wait_console, wait_for, write_accounts
+from tests.gateway.helpers import ADMIN, AUDITOR, SENDER, wait_ready
 
 OPS = {"Authorization": "Bearer demo-clinic-ops-key"}
 
@@ -53,3 +56,16 @@ def test_only_an_ops_key_may_post_alerts(client: TestClient, headers: dict[str, 
 def test_a_body_that_is_not_alertmanagers_is_a_422_naming_the_field(client: TestClient) -> None:
     r = client.post("/v1/ops/alerts", json={"alerts": [{"status": "firing"}]}, headers=OPS)
     assert r.status_code == 422 and r.json()["error"]["field"] == "alerts[0].labels", r.text
+
+
+def test_the_console_inbox_shows_the_alert_to_staff(settings: Settings) -> None:
+    write_accounts(settings)
+    with TestClient(create_app(settings)) as client:
+        wait_ready(client)
+        wait_console(client.app)
+        assert client.post("/v1/ops/alerts", json=body(), headers=OPS).status_code == 202
+        assert sign_in(client, "demo-clinic", "alice").status_code == 303
+        page = wait_for(lambda: (p := client.get("/console/inbox")).status_code == 200
+                        and "CircuitBreakerOpen" in p.text and p, "the alert in alice's inbox")
+        assert "Operations alert" in page.text and "has been open for 5 minutes" in page.text
+        assert "/console/patients/operations" not in page.text  # not a patient: no patient page to open
