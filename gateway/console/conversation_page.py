@@ -182,6 +182,7 @@ async def _show(request: Request, viewer: Viewer, form: Form, status: int = 200)
         viewer.actor, PHI_READ, ALLOWED, resource=rid, remote_addr=remote_addr(request),
         details={"page": "conversation", "messages": str(len(lines)), "texts_opened": str(opened.texts),
                  "number_shown": "yes" if opened.number else "no"})], label="audit")
+    svc.metrics.phi_viewed(org, viewer.account.username, rid)  # breach detection (docs/monitoring.md)
     tz, _ = svc.settings.care.for_org(org)
     language = form.language or conv.newest_language(f["outbound"], viewer.words.lang)
     chosen = form.template or request.query_params.get("template")
