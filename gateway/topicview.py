@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from schemas.codec import AvroCodec
 from schemas.errors import ContractError
+from schemas.registry import RegistryError
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class TopicView:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.decode_errors = 0
+        self.registry_waits = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"gateway-{type(self).__name__}", daemon=True)
@@ -143,12 +145,20 @@ class TopicView:
         records[key] = value
 
     def decode(self, value: bytes) -> dict[str, Any] | None:
-        """The record, or None (counted and logged, never its content) when it does not decode."""
-        try:
-            return self._codec.decode(value)
-        except ContractError as exc:
-            self.skipped(exc)
-            return None
+        """The record, or None (counted and logged, never its content) when it does not decode (a bad
+        frame or body, an unknown schema id). An unreachable registry is waited out, never skipped:
+        a good record dropped from a view would be missing until the process restarts."""
+        while True:
+            try:
+                return self._codec.decode(value)
+            except ContractError as exc:
+                self.skipped(exc)
+                return None
+            except RegistryError as exc:
+                self.registry_waits += 1
+                log.warning("%s: waiting for the schema registry: %s", self.name, exc)
+                if self._stop.wait(RETRY_S):
+                    return None
 
     def skipped(self, exc: ContractError) -> None:
         self.decode_errors += 1

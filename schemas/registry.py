@@ -12,11 +12,16 @@ from typing import Protocol
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
-from schemas.errors import CarelayError, SchemaCompatibilityError
+from schemas.errors import CarelayError, ContractError, SchemaCompatibilityError
 
 
 class RegistryError(CarelayError):
     """The schema registry could not be reached or refused a request."""
+
+
+class UnknownSchemaError(RegistryError, ContractError):
+    """The registry holds no schema with a record's id: that record breaks the contract (skip or
+    dead-letter it), unlike an unreachable registry, which a reader waits out."""
 
 
 class SchemaRegistry(Protocol):
@@ -55,8 +60,13 @@ class ConfluentRegistry:
     def schema_text(self, schema_id: int) -> str:
         try:
             return str(self._client.get_schema(schema_id).schema_str)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise UnknownSchemaError(f"schema id {schema_id}: not found in the registry") from exc
+            raise RegistryError(f"schema id {schema_id}: registry refused the lookup ({exc.http_status_code})") \
+                from exc
         except Exception as exc:
-            raise RegistryError(f"schema id {schema_id}: not found in the registry") from exc
+            raise RegistryError(f"schema id {schema_id}: schema registry unreachable") from exc
 
     def is_compatible(self, subject: str, schema_text: str) -> bool:
         try:
@@ -87,7 +97,7 @@ class InProcessRegistry:
         try:
             return self._texts[schema_id]
         except KeyError:
-            raise RegistryError(f"schema id {schema_id}: unknown") from None
+            raise UnknownSchemaError(f"schema id {schema_id}: unknown") from None
 
     def is_compatible(self, subject: str, schema_text: str) -> bool:
         return True

@@ -52,6 +52,8 @@ LOCAL_ONLY = {
                             "(default `/usr/bin/chromedriver`)",
     "CARELAY_STACK_CACHE": "`make fetch` and the local stack: where the Kafka and registry jars are cached "
                            "(default `~/.cache/carelay`)",
+    "CARELAY_OPS_KEY_FILE": "docker-compose.yml: the file holding the `ops` API key Alertmanager's receiver "
+                            "uses (default `./secrets/ops-api-key`)",
 }
 
 ENVIRONMENT = Kind(f"exactly one of {', '.join(ENVIRONMENTS)}", parse_environment)

@@ -8,7 +8,7 @@ import pytest
 from gateway.topicview import TopicView
 from schemas.codec import AvroCodec
 from schemas.phi import PhiCipher, Pseudonymizer
-from schemas.registry import InProcessRegistry
+from schemas.registry import InProcessRegistry, RegistryError
 from tests.schemas.examples import examples
 
 PLAN = examples(PhiCipher([("t1", b"\x05" * 32)]), Pseudonymizer(b"\x06" * 32))["AppointmentPlan"]
@@ -70,3 +70,46 @@ def test_a_view_never_started_is_not_loaded_and_closes() -> None:
     view = Recorder()
     assert not view.loaded
     view.close()
+
+
+def written_elsewhere() -> tuple[InProcessRegistry, bytes]:
+    """A plan framed with a schema id (3) a reader that registered only its own schema (1) never saw."""
+    writer = InProcessRegistry()
+    writer.register("other-a", '"string"')
+    writer.register("other-b", '"long"')
+    return writer, AvroCodec("AppointmentPlan", "t-plans-value", writer).encode(PLAN)
+
+
+class FlakyRegistry(InProcessRegistry):
+    """Ids of its own for what it registers; lookups answered by `source`, unreachable for the first `down`."""
+
+    def __init__(self, source: InProcessRegistry, down: int) -> None:
+        super().__init__()
+        self.source, self.down = source, down
+
+    def schema_text(self, schema_id: int) -> str:
+        if self.down:
+            self.down -= 1
+            raise RegistryError("schema registry unreachable")
+        return self.source.schema_text(schema_id)
+
+
+def reading_with(registry: InProcessRegistry) -> Recorder:
+    view = Recorder()
+    view._codec = AvroCodec("AppointmentPlan", "t-plans-value", registry)
+    return view
+
+
+def test_an_unreachable_registry_is_waited_out_and_the_record_kept() -> None:
+    writer, value = written_elsewhere()
+    view = reading_with(FlakyRegistry(writer, down=2))
+    view.take(b"k", value)
+    assert (view.applied, view.decode_errors, view.registry_waits) == ([(b"k", PLAN)], 0, 2)
+
+
+def test_an_unknown_schema_id_skips_that_record_only() -> None:
+    _, value = written_elsewhere()
+    view = reading_with(InProcessRegistry())
+    view.take(b"k", value)
+    view.take(b"k2", None)
+    assert (view.applied, view.decode_errors, view.registry_waits) == ([(b"k2", None)], 1, 0)

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from schemas.errors import SchemaCompatibilityError
-from schemas.registry import ConfluentRegistry, InProcessRegistry, RegistryError, registry_from_url
+from schemas.registry import (
+    ConfluentRegistry,
+    InProcessRegistry,
+    RegistryError,
+    UnknownSchemaError,
+    registry_from_url,
+)
 
 V1 = json.dumps({"type": "record", "name": "Probe", "namespace": "io.carelay.test",
                  "fields": [{"name": "a", "type": "string"}]})
@@ -26,7 +32,7 @@ def test_in_process_ids_are_stable_per_schema_text() -> None:
     assert second != first
     assert (r.schema_text(first), r.schema_text(second)) == (V1, V2_WITH_DEFAULT)
     assert r.is_compatible("s-value", V2_NO_DEFAULT)  # no rules in process
-    with pytest.raises(RegistryError, match=r"^schema id 99: unknown$"):
+    with pytest.raises(UnknownSchemaError, match=r"^schema id 99: unknown$"):
         r.schema_text(99)
     r.close()
 
@@ -43,8 +49,9 @@ def test_an_unreachable_server_is_a_registry_error() -> None:
     r = ConfluentRegistry("http://127.0.0.1:1")
     with pytest.raises(RegistryError, match="unreachable"):
         r.register("probe-value", V1)
-    with pytest.raises(RegistryError, match=r"^schema id 1: not found"):
+    with pytest.raises(RegistryError, match=r"^schema id 1: schema registry unreachable$") as raised:
         r.schema_text(1)
+    assert not isinstance(raised.value, UnknownSchemaError)  # waited out by readers, never skipped
     r.close()
 
 
@@ -60,4 +67,11 @@ def test_a_real_registry_keeps_backward_compatibility(registry: Any) -> None:
     assert second != first
     with pytest.raises(SchemaCompatibilityError, match=f"^{subject}: schema is not BACKWARD-compatible"):
         r.register(f"{subject}", json.dumps({**json.loads(V1), "fields": [{"name": "a", "type": "int"}]}))
+    r.close()
+
+
+def test_a_real_registry_tells_an_unknown_id_from_an_outage(registry: Any) -> None:
+    r = ConfluentRegistry(registry.url)
+    with pytest.raises(UnknownSchemaError, match=r"^schema id 987654: not found in the registry$"):
+        r.schema_text(987654)
     r.close()

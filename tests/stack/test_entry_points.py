@@ -39,6 +39,7 @@ MODULES = [
     ["stack.bench"],
     ["stack.screenshots"],
     ["stack.gatewaybench"],
+    ["stack.reportbench"],
     ["stack.deps"],
 ]
 
