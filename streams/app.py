@@ -33,11 +33,11 @@ from streams.agents.reconciler import Reconciler
 from streams.agents.timers import Sweeper, update_lag
 from streams.config import StreamsConfig
 from streams.decide.records import Message, Patient
+from streams.faust_adapter import AdaptedApp, Stream, aiokafka_producer, untrack
 from streams.partitioning import partition_for_bytes
 from streams.runtime import Record, Runtime
-from streams.stream import Stream
 from streams.tables import PatientTable, add_table
-from streams.transport import TopicTracker, Transport
+from streams.transport import TopicTracker
 
 log = logging.getLogger("carelay.streams")
 LAG_INTERVAL_S = 10.0
@@ -75,18 +75,15 @@ class Handlers:
             listener.assigned(partitions)
 
 
-class CarelayApp(faust.App):
-    """faust.App plus the start-up work that must precede subscribing: topics and the runtime."""
+class CarelayApp(AdaptedApp):
+    """faust.App (with the worker's transport: streams.faust_adapter) plus the start-up work that must
+    precede subscribing: topics and the runtime."""
 
     config: StreamsConfig
     patients: PatientTable
     messages: PatientTable
     handlers: Handlers | None = None
     produced_topics: TopicTracker
-
-    def _new_transport(self) -> Any:
-        # Faust picks the transport by URL scheme; the worker's tunes and corrects it (streams.transport)
-        return Transport(self.conf.broker_consumer, self)
 
     async def on_first_start(self) -> None:
         # Faust creates its data dir without parents: CARELAY_DATA_DIR/streams may not exist yet
@@ -116,7 +113,7 @@ class CarelayApp(faust.App):
         aiokafka's batch API costs a fraction of one `send()` per record; Faust's commit still
         flushes this producer before committing offsets. Records without a partition take the
         default partitioner's (murmur2 of the key), as every topic here has the same count."""
-        producer = cast(Any, self.producer)._ensure_producer()
+        producer = aiokafka_producer(self)
         groups: dict[tuple[str, int], list[tuple[bytes | None, bytes | None]]] = {}
         parts = self.config.partitions
         for topic, key, value, partition in records:
@@ -136,9 +133,8 @@ class CarelayApp(faust.App):
         await asyncio.gather(*futures)
 
     def _untrack(self, event: Any) -> None:
-        # Faust keeps every delivered, unacknowledged message in this set and waits for it to empty
-        # before a rebalance or shutdown completes; parked delay records must not hold that up.
-        cast(Any, self.consumer)._unacked_messages.discard(event.message)
+        # parked delay records must not hold up a rebalance or shutdown (streams.faust_adapter.untrack)
+        untrack(self, event)
 
     def owned_partitions(self) -> set[int]:
         if self.rebalancing:
@@ -176,7 +172,7 @@ def create_app(config: StreamsConfig) -> CarelayApp:
         consumer_auto_offset_reset="earliest",
         table_standby_replicas=config.standby_replicas,
         producer_linger=s.kafka.linger_ms / 1000,
-        Stream=Stream,  # take_events without idle wake-ups (streams.stream)
+        Stream=Stream,  # take_events without idle wake-ups (streams.faust_adapter)
         producer_acks=-1,
         producer_request_timeout=PRODUCER_REQUEST_TIMEOUT_S,
         broker_session_timeout=config.session_timeout_s,

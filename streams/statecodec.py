@@ -13,7 +13,8 @@ from functools import cache
 from typing import Any
 
 import orjson
-from faust.serializers import codecs
+
+from streams.faust_adapter import register_codec
 
 Build = Callable[[Any], Any]
 
@@ -63,20 +64,7 @@ def _dataclass_builder(cls: type) -> Build:
     return build
 
 
-class RecordCodec(codecs.Codec):
-    """A Faust codec for one record class, so tables hold frozen dataclasses, not bytes."""
-
-    def __init__(self, cls: type) -> None:
-        super().__init__()
-        self._build = _builder(cls)
-
-    def _dumps(self, obj: Any) -> bytes:
-        return orjson.dumps(obj)
-
-    def _loads(self, s: bytes) -> Any:
-        return self._build(orjson.loads(s))
-
-
 def register(name: str, cls: type) -> str:
-    codecs.register(name, RecordCodec(cls))
-    return name
+    """A Faust serializer named `name` for one record class, so tables hold frozen dataclasses, not bytes."""
+    build = _builder(cls)
+    return register_codec(name, dumps, lambda data: build(orjson.loads(data)))

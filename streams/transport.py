@@ -1,6 +1,5 @@
-"""The worker's Kafka clients: Faust's aiokafka driver, with our fetch settings and two corrections.
-
-Fetch settings: `tune_fetcher`, applied where the driver creates the worker's consumer.
+"""The worker's two corrections to its Kafka clients, over aiokafka's public API. Faust's driver is
+adapted to use them (and our fetch settings) in streams.faust_adapter.
 
 1. Seeking back to the committed offsets. Faust drops records during a rebalance and relies on
    "seek back to the committed offsets" to read them again, but aiokafka leaves a partition without
@@ -15,14 +14,8 @@ Fetch settings: `tune_fetcher`, applied where the driver creates the worker's co
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any, cast
-
-from faust.transport.drivers import aiokafka as driver
-from faust.types import TP
-
-log = logging.getLogger("carelay.streams")
+from typing import Any
 
 
 async def seek_committed_or_beginning(consumer: Any, skip: Collection[str] = ()) -> Mapping[Any, int | None]:
@@ -34,45 +27,6 @@ async def seek_committed_or_beginning(consumer: Any, skip: Collection[str] = ())
     if never:
         await consumer.seek_to_beginning(*never)
     return committed
-
-
-def tune_fetcher(consumer: Any, min_bytes: int, max_wait_ms: int) -> bool:
-    """Give aiokafka's consumer (and its running fetcher) our fetch.min.bytes / fetch.max.wait.ms.
-
-    Faust offers no setting for either; its 1 byte / 1.5 s answer every fetch at once under load,
-    each walking every assigned partition in Python (CPU figures: docs/benchmarks.md). A fetcher
-    copies both when it starts, so a running one is set as well. Returns False (and changes
-    nothing) if the attributes are not where aiokafka 0.8-0.14 keeps them.
-    """
-    fetcher = getattr(consumer, "_fetcher", None)
-    targets = [consumer, fetcher] if fetcher is not None else [consumer]
-    if not all(hasattr(t, "_fetch_min_bytes") and hasattr(t, "_fetch_max_wait_ms") for t in targets):
-        return False
-    for t in targets:
-        t._fetch_min_bytes = min_bytes
-        t._fetch_max_wait_ms = max_wait_ms
-    return True
-
-
-class ConsumerThread(driver.AIOKafkaConsumerThread):
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        config = cast(Any, self.app).config  # CarelayApp's StreamsConfig
-        if not tune_fetcher(consumer, config.fetch_min_bytes, config.fetch_max_wait_ms):
-            log.warning("aiokafka's fetch settings are not where expected: fetching keeps Faust's defaults")
-        return consumer
-
-    async def seek_to_committed(self) -> Mapping[TP, int]:
-        # changelog partitions are never committed: Faust's recovery positions them itself
-        changelogs = self.consumer.app.tables.changelog_topics
-        result: Mapping[TP, int] = await self.call_thread(seek_committed_or_beginning, self._ensure_consumer(),
-                                                          changelogs)
-        return result
-
-
-class Consumer(driver.Consumer):
-    def _new_consumer_thread(self) -> ConsumerThread:
-        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
 class TopicTracker:
@@ -90,6 +44,3 @@ class TopicTracker:
                 await client.add_topic(topic)  # a metadata refresh if the topic was not registered
                 self._topics.add(topic)
 
-
-class Transport(driver.Transport):
-    Consumer = Consumer

@@ -21,8 +21,8 @@ class StreamsSettings:
         "CARELAY_STREAMS_BATCH_MAX", 500, "events per `take_events` batch", kind=integer(1), unit="events")
     batch_within_ms: int = setting(
         "CARELAY_STREAMS_BATCH_WITHIN_MS", 50, "longest wait for a batch to fill, counted from the batch's first "
-        "event (`streams/stream.py`: an idle agent sleeps until an event arrives). Under a light trickle each hop "
-        "(intake, dispatch, reconcile) waits the whole of it, so accept → sent grows by up to about twice the "
+        "event (`streams/faust_adapter.py`: an idle agent sleeps until an event arrives). Under a light trickle "
+        "each hop (intake, dispatch, reconcile) waits the whole of it, so accept → sent grows by up to about twice the "
         "wait; a longer wait gives larger batches and less CPU per message (250 ms: roughly -10 % at "
         "saturation, accept → sent +0.4 s at 100 sends/s)", kind=integer(1), unit="ms")
     fetch_min_bytes: int = setting(

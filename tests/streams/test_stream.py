@@ -1,4 +1,4 @@
-"""streams.stream.Stream.take_events: batches as Faust's, acked after handling, no idle wake-ups.
+"""streams.faust_adapter.Stream.take_events: batches as Faust's, acked after handling, no idle wake-ups.
 
 Run through Faust's own agent test context (an in-memory channel, no broker): what is tested is the
 batching, which happens above the transport.
@@ -13,7 +13,7 @@ from typing import Any
 
 import faust
 
-from streams.stream import Stream
+from streams.faust_adapter import Stream, close_consumer_thread_loop
 
 WITHIN_S = 0.2
 
@@ -27,7 +27,7 @@ async def _running(take: Any) -> AsyncIterator[Any]:
         async with app.agent()(take).test_context() as agent:
             yield agent
     finally:  # the consumer's thread made a loop of its own and, never started, never closes it
-        app.consumer._thread.thread_loop.close()  # type: ignore[attr-defined]
+        close_consumer_thread_loop(app)
 
 
 def test_a_partial_batch_waits_its_window_from_the_first_event_and_a_full_one_goes_at_once():

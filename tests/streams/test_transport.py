@@ -1,4 +1,5 @@
-"""The worker's two corrections to its Kafka clients (streams.transport), on the real broker.
+"""The worker's two corrections to its Kafka clients (streams.transport, used by streams.faust_adapter),
+on the real broker.
 
 Each test also checks the library behaviour it corrects: should aiokafka change it, that line fails
 and tells us the correction can go.
@@ -14,7 +15,8 @@ from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.app import app
-from streams.transport import Consumer, TopicTracker, Transport, seek_committed_or_beginning
+from streams.faust_adapter import Consumer, Transport, fetch_settings, new_worker_consumer
+from streams.transport import TopicTracker, seek_committed_or_beginning
 
 Positions = dict[TopicPartition, int]
 
@@ -108,9 +110,9 @@ def test_the_worker_app_uses_these_clients() -> None:
     assert app.transport.Consumer is Consumer
 
     async def created() -> tuple[int, int]:
-        consumer = app.consumer._new_consumer_thread()._create_worker_consumer(app.transport)
+        consumer = new_worker_consumer(app)
         try:  # its fetcher, made when it starts, copies these
-            return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
+            return fetch_settings(consumer)
         finally:
             await consumer.stop()
 
