@@ -106,7 +106,7 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
         catalog = Catalog(prefix, reg)
         watcher = threading.Thread(target=tracker.run, args=(kafka, catalog), daemon=True)
         watcher.start()
-        asyncio.run(drive(pipe.gateway_url, min(50, n), 8, 0, Tracker(), "warmup"))  # JIT-free, but caches warm
+        warm = asyncio.run(drive(pipe.gateway_url, min(50, n), 8, 0, Tracker(), "warmup"))  # caches warm
         time.sleep(2)
         pids = {name: proc.pid for name, proc in pipe.procs.items() if proc.pid}
         cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -130,6 +130,7 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
         if "analytics" in after:
             cpu["analytics"] = after["analytics"]
         rss = {name: peak_rss_mb(pid) for name, pid in pids.items()}
+        records = records_on_topics(kafka, prefix)
         with httpx.Client(base_url=pipe.simulator_url, timeout=60) as sim:
             sent = sim.get("/_sim/messages").json()["messages"]
         delivered_per_request = Counter(m["message_id"] for m in sent
@@ -152,6 +153,8 @@ def end_to_end(kafka: str, registry: str, data: Path, n: int, concurrency: int, 
         "lost": len(ids - set(tracker.final)),
         "duplicated": sum(1 for c in delivered_per_request.values() if c > 1),
         "final_statuses": dict(Counter(tracker.final[i] for i in ids if i in tracker.final)),
+        # every message of the run, warm-up included, is one WhatsApp lifecycle (send, three callbacks)
+        **per_lifecycle(records, len(warm) + accepted),
     }
 
 
@@ -177,4 +180,41 @@ def end_to_end_lines(e2e: dict[str, Any], k: dict[str, Any]) -> list[str]:
         lines.append(f"    {name:<16} cpu {cpu:7.2f} s   peak rss {rss:7.1f} MB"
                      + (f"   idle afterwards {idle:5.1f} ms/s" if idle is not None else ""))
     lines.append(f"  lost {e2e['lost']}   duplicated {e2e['duplicated']}   final {e2e['final_statuses']}")
+    if "records_per_lifecycle" in e2e:
+        lines.append(records_line(e2e))
     return lines
+
+
+# -- Kafka records per lifecycle ----------------------------------------------------------------------
+
+def records_on_topics(bootstrap: str, prefix: str) -> dict[str, int]:
+    """Records ever written to each topic of a run (the partitions' end offsets), by name without the
+    prefix; Faust's partition-assignor topic is start-up work, not per message, and left out."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-count-{uuid.uuid4()}",
+                         "enable.auto.commit": False})
+    try:
+        counts: dict[str, int] = {}
+        for name, topic in consumer.list_topics(timeout=30).topics.items():
+            if not name.startswith(prefix) or "__assignor" in name:
+                continue
+            total = sum(consumer.get_watermark_offsets(TopicPartition(name, p), timeout=10)[1]
+                        for p in topic.partitions)
+            if total:
+                counts[name[len(prefix):]] = total
+        return counts
+    finally:
+        consumer.close()
+
+
+def per_lifecycle(records: dict[str, int], lifecycles: int) -> dict[str, Any]:
+    """The run's Kafka records per message lifecycle, in all and by topic (largest first)."""
+    n = max(1, lifecycles)
+    by_topic = {topic: count / n for topic, count in sorted(records.items(), key=lambda kv: -kv[1])}
+    return {"lifecycles": lifecycles, "records_per_lifecycle": sum(records.values()) / n,
+            "records_per_lifecycle_by_topic": by_topic}
+
+
+def records_line(e2e: dict[str, Any]) -> str:
+    parts = ", ".join(f"{topic} {count:.1f}" for topic, count in e2e["records_per_lifecycle_by_topic"].items())
+    return (f"  Kafka records      {e2e['records_per_lifecycle']:.1f} per WhatsApp lifecycle, counted on the topics "
+            f"over {e2e['lifecycles']:,} lifecycles (target <= 12): {parts}")
