@@ -1,5 +1,7 @@
 """Consumer lag per consumer group and topic, for Prometheus (`carelay_kafka_consumer_lag{group,topic}`
-on the analytics owner's /metrics): the stream workers' group and the analytics sink's own.
+on the analytics owner's /metrics): the stream workers' group and the analytics sink's own; and the
+under-replicated partitions of carelay's topics (`carelay_kafka_under_replicated_partitions{topic}`:
+fewer in-sync replicas than replicas), from one metadata request per pass.
 
 A daemon thread asks Kafka every `interval_s` for each group's committed offsets and the partitions'
 end offsets (two admin requests per group, whatever the number of partitions); a scrape reads the last
@@ -35,13 +37,23 @@ def lag_by_topic(committed: Mapping[Partition, int], ends: Mapping[Partition, in
     return lag
 
 
+def under_replicated(replicas: Mapping[Partition, tuple[int, int]]) -> dict[str, int]:
+    """(replicas, in-sync replicas) per partition -> partitions short of in-sync replicas, per topic."""
+    short: dict[str, int] = {}
+    for (topic, _), (assigned, in_sync) in replicas.items():
+        short[topic] = short.get(topic, 0) + (1 if in_sync < assigned else 0)
+    return short
+
+
 class LagWatch(Collector):
     def __init__(self, bootstrap: str, groups: Sequence[str], interval_s: float = 15.0,
-                 admin: AdminClient | None = None) -> None:
+                 admin: AdminClient | None = None, topic_prefix: str | None = None) -> None:
         self.groups = list(dict.fromkeys(groups))
+        self.topic_prefix = topic_prefix  # None: no replication figures
         self.interval_s = interval_s
         self._admin = admin or AdminClient({"bootstrap.servers": bootstrap})
         self._lag: dict[tuple[str, str], int] = {}
+        self._short: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="analytics-lag", daemon=True)
@@ -69,9 +81,22 @@ class LagWatch(Collector):
                 log.warning("consumer lag of %s not read: %s", group, exc.args[0] if exc.args else exc)
                 continue
             found |= {(group, topic): lag for topic, lag in lag_by_topic(committed, ends).items()}
+        short = self._under_replicated() if self.topic_prefix is not None else {}
         with self._lock:
             self._lag = found
+            self._short = short
         return found
+
+    def _under_replicated(self) -> dict[str, int]:
+        prefix = self.topic_prefix or ""
+        try:
+            topics = self._admin.list_topics(timeout=TIMEOUT_S).topics
+        except KafkaException as exc:
+            log.warning("topic metadata not read: %s", exc.args[0] if exc.args else exc)
+            return {}
+        return under_replicated({(name, p.id): (len(p.replicas), len(p.isrs))
+                                 for name, meta in topics.items() if name.startswith(prefix)
+                                 for p in meta.partitions.values()})
 
     def _committed(self, group: str) -> dict[Partition, int]:
         futures = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
@@ -91,6 +116,12 @@ class LagWatch(Collector):
         return ends
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        short = GaugeMetricFamily("carelay_kafka_under_replicated_partitions", "partitions of carelay's topics "
+                                  "with fewer in-sync replicas than replicas", labels=["topic"])
+        with self._lock:
+            for topic, count in sorted(self._short.items()):
+                short.add_metric([topic], float(count))
+        yield short
         family = GaugeMetricFamily("carelay_kafka_consumer_lag", "records a consumer group has still to read, per "
                                    "topic (end offset minus committed offset, summed over partitions)",
                                    labels=["group", "topic"])

@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     policy = AccessPolicy(keys, cfg.sql_orgs)
     # the stream workers' group (streams/config.py names it the same way) and the sink's own
     lag = LagWatch(settings.kafka.bootstrap, [settings.streams.app_id or f"{settings.kafka.topic_prefix}streams",
-                                              cfg.group_id])
+                                              cfg.group_id], topic_prefix=settings.kafka.topic_prefix)
     lag.start()
     app = create_app(readers, policy, _health(readers.report, stats), AuditOut(producer, catalog.audit),
                      AnalyticsMetrics(stats.snapshot, [lag]), engine)

@@ -9,7 +9,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from prometheus_client import CollectorRegistry, generate_latest
 
-from analytics.lag import LagWatch, lag_by_topic
+from analytics.lag import LagWatch, lag_by_topic, under_replicated
 
 
 @pytest.mark.parametrize(("committed", "ends", "expected"), [
@@ -27,6 +27,15 @@ def test_lag_by_topic(committed: dict[tuple[str, int], int], ends: dict[tuple[st
     assert lag_by_topic(committed, ends) == expected
 
 
+@pytest.mark.parametrize(("replicas", "expected"), [
+    ({("t", 0): (3, 3)}, {"t": 0}),
+    ({("t", 0): (3, 2), ("t", 1): (3, 3), ("t", 2): (3, 1)}, {"t": 2}),
+    ({("a", 0): (1, 1), ("b", 0): (3, 2)}, {"a": 0, "b": 1}),
+], ids=["in_sync", "two_of_three_short", "per_topic"])
+def test_under_replicated(replicas: dict[tuple[str, int], tuple[int, int]], expected: dict[str, int]) -> None:
+    assert under_replicated(replicas) == expected
+
+
 def test_the_watch_reads_a_groups_lag_from_kafka(kafka) -> None:
     topic, group = f"lag-{uuid.uuid4().hex[:8]}", f"lag-group-{uuid.uuid4().hex[:8]}"
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap})
@@ -40,9 +49,10 @@ def test_the_watch_reads_a_groups_lag_from_kafka(kafka) -> None:
         consumer.commit(offsets=[TopicPartition(topic, 0, 2), TopicPartition(topic, 1, 5)], asynchronous=False)
     finally:
         consumer.close()
-    watch = LagWatch(kafka.bootstrap, [group, f"absent-{group}"], admin=admin)
+    watch = LagWatch(kafka.bootstrap, [group, f"absent-{group}"], admin=admin, topic_prefix=topic)
     assert watch.refresh() == {(group, topic): 3}
     registry = CollectorRegistry()
     registry.register(watch)
     text = generate_latest(registry).decode()
     assert f'carelay_kafka_consumer_lag{{group="{group}",topic="{topic}"}} 3.0' in text
+    assert f'carelay_kafka_under_replicated_partitions{{topic="{topic}"}} 0.0' in text
