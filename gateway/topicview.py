@@ -100,11 +100,16 @@ class TopicView:
             if high > low:
                 targets[p] = high
         self._targets = targets
-        consumer.assign([TopicPartition(self._topic, p, -2) for p in partitions])  # -2: OFFSET_BEGINNING
+        consumer.assign(self.start_positions(consumer, partitions))
         if not targets:
             self._loaded.set()
         log.info("%s assigned %d partitions of %s", self.name, len(partitions), self._topic)
         return True
+
+    def start_positions(self, consumer: Consumer, partitions: list[int]) -> list[TopicPartition]:
+        """Where reading starts in each partition: the beginning (a view that needs only recent records
+        starts from a time instead)."""
+        return [TopicPartition(self._topic, p, -2) for p in partitions]  # -2: OFFSET_BEGINNING
 
     def _check_caught_up(self, consumer: Consumer) -> None:
         # positions, not the last offset seen: compaction and transaction markers leave offset gaps

@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.base import ChannelInstance
 from gateway.console.operations import DeadLetter, Instance, Replay, Transition, organization_of
+from gateway.console.rates import OutcomeRateView
 from gateway.topicview import TopicView
 from schemas.codec import AvroCodec
 from schemas.topics import Catalog
@@ -215,6 +216,9 @@ class OpsViews:
                                            organization_reader(catalog), self.pulse.poke)
         self.replays = ReplayView(bootstrap, catalog.deadletter_replays.name, catalog.deadletter_replays.codec,
                                   self.pulse.poke)
+        # the last hour only; not in `loaded` (a replay must not wait for it), and no pulse: a busy hour would
+        # re-render every open page per outcome, so the page's periodic re-render shows it
+        self.rates = OutcomeRateView(bootstrap, catalog.outcomes.name, catalog.outcomes.codec)
 
     @property
     def views(self) -> tuple[TopicView, ...]:
@@ -226,9 +230,9 @@ class OpsViews:
 
     def start(self) -> None:
         self.pulse.bind(asyncio.get_running_loop())
-        for v in self.views:
+        for v in (*self.views, self.rates):
             v.start()
 
     def close(self) -> None:
-        for v in self.views:
+        for v in (*self.views, self.rates):
             v.close()

@@ -40,6 +40,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
                                "Check the provider account if it stays open",
                          "pt": "Um disjuntor aberto desvia as mensagens para outro canal ou as faz esperar. "
                                "Verifique a conta do provedor se continuar aberto"},
+    # providers' error rates (gateway.console.rates)
+    "ops_rates": {"es": "Errores de los proveedores, última hora", "en": "Providers' errors, last hour",
+                  "pt": "Erros dos provedores, última hora"},
+    "ops_rates_none": {"es": "Ningún mensaje entregado ni fallido en la última hora",
+                       "en": "No message delivered or failed in the last hour",
+                       "pt": "Nenhuma mensagem entregue ou com falha na última hora"},
+    "ops_rate_delivered": {"es": "Entregados", "en": "Delivered", "pt": "Entregues"},
+    "ops_rate_failed": {"es": "Fallidos", "en": "Failed", "pt": "Com falha"},
+    "ops_rate_percent": {"es": "Tasa de error", "en": "Error rate", "pt": "Taxa de erro"},
     # unseen accepts
     "ops_unseen": {"es": "Envíos aceptados sin noticias", "en": "Accepted sends not picked up",
                    "pt": "Envios aceitos sem notícias"},

@@ -116,6 +116,31 @@ def test_an_admin_sees_circuits_and_dead_letters_and_replays_one_once(gateway, s
         assert r.status_code == 409
 
 
+def outcome(org: str, status: str, at_ms: int) -> dict[str, Any]:
+    mid = f"m-{uuid.uuid4().hex[:8]}"
+    return {"event_id": f"{mid}:0:{status}", "message_id": mid, "organization_id": org, "recipient_id": "rid-1",
+            "status": status, "previous_status": None, "channel": "WHATSAPP", "provider": "meta",
+            "attempt_id": f"{mid}:0", "hop": 0, "priority": "NORMAL", "template": None, "error_code": None,
+            "reason": None, "is_final": True, "occurred_at": at_ms, "accepted_at": None}
+
+
+def test_the_providers_error_rate_over_the_last_hour(gateway, shared_settings):
+    topic = gateway.app.state.services.topics.outcomes
+    now = int(time.time() * 1000)
+    for org, status, at in ((ORG, "delivered", now), (ORG, "delivered", now), (ORG, "delivered", now - 60_000),
+                            (ORG, "undelivered", now), (ORG, "failed", now - 2 * 3_600_000), (ORG, "sent", now),
+                            ("other-clinic", "failed", now)):
+        produce(shared_settings, topic, b"rid-1", outcome(org, status, at))
+    con = console_of(gateway.app)
+    wait_for(lambda: con.ops.rates.rates(ORG, now + 1000) and con.ops.rates.rates("other-clinic", now + 1000),
+             "the outcomes in the rate view")
+    dana = TestClient(gateway.app)
+    assert sign_in(dana, ORG, "dana").status_code == 303
+    page = dana.get("/console/operations").text
+    row = page.split('id="rate-WHATSAPP-meta"', 1)[1].split("</tr>", 1)[0]
+    assert [c.split("<")[0] for c in row.split('numeric">')[1:]] == ["3", "1", "25.0 %"]  # 2 hours ago: left out
+
+
 def test_staff_cannot_see_operations(gateway):
     alice = TestClient(gateway.app)
     sign_in(alice, ORG, "alice")
