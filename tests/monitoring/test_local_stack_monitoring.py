@@ -25,7 +25,6 @@ import yaml
 
 from stack import monitoring
 from stack.pipeline import Pipeline, Ports
-from tests.chaos.test_chaos import circuit_state
 
 SENDER = {"Authorization": "Bearer demo-clinic-sender-key"}
 AUDITOR = {"Authorization": "Bearer demo-clinic-auditor-key"}
@@ -53,6 +52,13 @@ def stack(kafka, registry, tmp_path_factory) -> Iterator[tuple[Pipeline, monitor
     mon = monitoring.attach(pipe, ports=monitoring.MonitoringPorts.free(), timing=monitoring.FAST)
     with pipe:
         yield pipe, mon
+
+
+def circuit_state(pipe: Pipeline) -> float | None:
+    """The worker's gauge for the demo clinic's Meta WhatsApp instance (demo-clinic-wa-meta)."""
+    text = httpx.get(f"http://127.0.0.1:{pipe.ports.worker_metrics}/metrics", timeout=5).text
+    found = re.search(r'^carelay_streams_circuit_state\{channel_instance="[^"]*-wa-meta"\} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else None
 
 
 def send(pipe: Pipeline, n: int, run: int) -> None:

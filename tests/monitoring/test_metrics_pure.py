@@ -3,6 +3,7 @@ the stream worker's delivery outcome metrics, and the analytics service's /metri
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import generate_latest
@@ -12,9 +13,13 @@ from access.keys import KeyStore
 from analytics.access import AccessPolicy
 from analytics.http import create_app
 from analytics.metrics import AnalyticsMetrics
+from analytics.migrations import migrate
+from analytics.store import QueryLimits, Readers, open_client, open_readers
 from gateway.metrics import BUCKETS, FirstSeen, GatewayMetrics, bucket
+from schemas.settings import ClickHouseSettings
 from streams.metrics import Metrics
-from tests.analytics.test_http import OPERATOR, loaded, sql  # noqa: F401 - the fixture is used by name
+
+ANALYST = {"Authorization": "Bearer demo-clinic-analyst-key"}
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
@@ -91,12 +96,25 @@ def test_delivery_outcomes(status: str, final: bool, ended: str | None, timed: b
         assert sample(text, "carelay_streams_accept_to_delivered_seconds_sum", channel="WHATSAPP") == 3.0
 
 
-def test_analytics_serves_metrics_with_each_query_rows(loaded) -> None:  # noqa: F811
+@pytest.fixture(scope="module")
+def readers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Readers]:
+    ch = ClickHouseSettings(path=str(tmp_path_factory.mktemp("metrics") / "chdb"))
+    writer = open_client(ch)
+    migrate(writer, ch)
+    opened = open_readers(ch, QueryLimits(max_execution_time_s=5, max_result_rows=50))
+    yield opened
+    opened.close()
+    writer.close()
+
+
+def test_analytics_serves_metrics_with_each_query_rows(readers: Readers) -> None:
     metrics = AnalyticsMetrics(lambda: {"consumed": 5, "rows_inserted": 4, "paused": False})
-    app = create_app(loaded[1], AccessPolicy(KeyStore.demo(), OPERATOR), lambda: {"status": "ok"}, metrics=metrics)
+    app = create_app(readers, AccessPolicy(KeyStore.demo(), frozenset({"demo-clinic"})), lambda: {"status": "ok"},
+                     metrics=metrics)
     client = TestClient(app)
-    assert sql(client, "SELECT number FROM system.numbers LIMIT 7").status_code == 200
-    assert sql(client, "SELECT 1", headers={}).status_code == 401
+    query = {"sql": "SELECT number FROM system.numbers LIMIT 7"}
+    assert client.post("/v1/sql", json=query, headers=ANALYST).status_code == 200
+    assert client.post("/v1/sql", json=query).status_code == 401
     text = client.get("/metrics").text
     assert sample(text, "carelay_analytics_query_rows_bucket", endpoint="analytics.sql", le="10.0") == 1
     assert sample(text, "carelay_analytics_query_rows_bucket", endpoint="analytics.sql", le="1.0") == 0
