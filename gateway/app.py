@@ -47,7 +47,8 @@ from process import heap
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
-from schemas.templates import default_catalog
+from schemas.template_feed import TemplateFeed
+from schemas.templates import TemplateCatalog
 from schemas.topics import Catalog, TopicSetupError, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.staff.start()
         svc.plans.start()
         svc.appointments.start()
+        svc.template_feed.start()
         app.state.services = svc
         app.state.console = console = console_context.build(svc)
         console.start()
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.staff.close()
             svc.plans.close()
             svc.appointments.close()
+            svc.template_feed.close()
             svc.refusals.flush_log()
             console.close()
             svc.auditor.flush_tally()
@@ -156,6 +159,7 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
                                               "client.id": "carelay-gateway-audit"})
     state = MessageStateView(k.bootstrap, topics.message_state.name, topics.message_state.codec)
     auditor = Auditor(publisher, topics.audit, on_lost=metrics.audit_lost.inc, background=audit_publisher)
+    templates = TemplateCatalog.from_file()  # the seeds, then the templates topic's records over them
     return Services(
         settings=settings,
         keys=keys,
@@ -175,7 +179,8 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         unseen=UnseenWatch(int(g.unseen_after_s * 1000)),
         cipher=PhiCipher(settings.phi_keys, accept_unbound=settings.phi_accept_unbound),
         pseudonymize=Pseudonymizer(settings.pseudonym_key_bytes),
-        templates=default_catalog(),
+        templates=templates,
+        template_feed=TemplateFeed(k.bootstrap, topics.templates.name, topics.templates.codec, templates),
         directory=load_directory(settings),
         metrics=metrics,
         fingerprint_key=os.urandom(32),  # fingerprints never leave the process

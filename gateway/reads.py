@@ -73,7 +73,7 @@ async def list_templates(request: Request) -> Response:
     doc = {"templates": [
         {"name": name, "category": (t := catalog.get(name)).category, "params": list(t.params),
          "languages": sorted(t.languages)}
-        for name in catalog.names()
+        for name in catalog.names(key.organization_id)
     ]}
     return Response(orjson.dumps(doc), 200, media_type="application/json")
 

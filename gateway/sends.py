@@ -182,7 +182,7 @@ async def send_one(request: Request) -> Response:
         raw = await read_body(request, svc.settings.gateway.max_body_bytes)
         now_ms = int(time.time() * 1000)
         inp = parse_send(parse_json(raw), now_ms=now_ms, catalog=svc.templates,
-                         header_key=request.headers.get("idempotency-key"))
+                         header_key=request.headers.get("idempotency-key"), organization_id=key.organization_id)
     except CarelayError as exc:
         sender.rejected(exc)
         raise
@@ -240,7 +240,7 @@ async def send_batch(request: Request) -> Response:
             if isinstance(item, dict) and "idempotency_key" in item:
                 item_key = None
             inp = parse_send(item, now_ms=now_ms, catalog=svc.templates, header_key=item_key,
-                             prefix=f"items[{i}].")
+                             prefix=f"items[{i}].", organization_id=sender.org)
             field = f"items[{i}].idempotency_key"
             twin = first_in_batch.get(inp.idempotency_key)
             verdict, seen, fp = sender.classify(inp)

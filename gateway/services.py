@@ -29,6 +29,7 @@ from gateway.unseen import UnseenWatch
 from schemas.phi import PhiCipher, Pseudonymizer
 from schemas.registry import SchemaRegistry
 from schemas.settings import Settings
+from schemas.template_feed import TemplateFeed
 from schemas.templates import TemplateCatalog
 from schemas.topics import Catalog
 
@@ -52,7 +53,8 @@ class Services:
     unseen: UnseenWatch
     cipher: PhiCipher
     pseudonymize: Pseudonymizer
-    templates: TemplateCatalog
+    templates: TemplateCatalog  # live: the seed file, then the templates topic (schemas.template_feed)
+    template_feed: TemplateFeed
     directory: ChannelDirectory
     metrics: GatewayMetrics
     fingerprint_key: bytes

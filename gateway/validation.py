@@ -82,6 +82,7 @@ class SendInput:
 
 def parse_send(
     body: Any, *, now_ms: int, catalog: TemplateCatalog, header_key: str | None = None, prefix: str = "",
+    organization_id: str | None = None,
 ) -> SendInput:
     """Validate one send. `prefix` qualifies field names in errors (batch items: "items[3].")."""
     if not isinstance(body, Mapping):
@@ -106,7 +107,7 @@ def parse_send(
     if not isinstance(priority, str) or priority.lower() not in PRIORITIES:
         raise InvalidField("must be 'normal' or 'urgent'", field=prefix + "priority")
 
-    template, language, params, text = _content(body, catalog, prefix)
+    template, language, params, text = _content(body, catalog, prefix, organization_id)
 
     send_at = parse_timestamp(body.get("send_at"), prefix + "send_at")
     expires_at = parse_timestamp(body.get("expires_at"), prefix + "expires_at")
@@ -172,7 +173,7 @@ def _channels(raw: Any, prefix: str) -> tuple[str, ...]:
 
 
 def _content(
-    body: Mapping[str, Any], catalog: TemplateCatalog, prefix: str,
+    body: Mapping[str, Any], catalog: TemplateCatalog, prefix: str, organization_id: str | None = None,
 ) -> tuple[str | None, str, tuple[tuple[str, str], ...], str | None]:
     template, text = body.get("template"), body.get("text")
     if (template is None) == (text is None):
@@ -204,6 +205,8 @@ def _content(
         raise InvalidField("every parameter value must be a string", field=where)
     try:
         tpl = catalog.get(name)
+        if not tpl.visible_to(organization_id):  # another organization's template: as if there were none
+            raise UnknownTemplateError(name)
     except UnknownTemplateError:
         # the catalog's message quotes the name given: keep our own
         raise UnknownTemplate("unknown template (GET /v1/templates lists them)", field=prefix + "template.name") \

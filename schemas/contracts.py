@@ -17,7 +17,7 @@ EVENT_TYPES = (
     "SendRequest", "DispatchCommand", "ProviderStatus", "InboundMessage", "WebhookEnvelope",
     "ConsentChange", "DeliveryOutcome", "MessageState", "AuditRecord", "DeadLetter",
     "DelayedRecord", "CircuitEvent", "InAppNotification", "AppointmentEvent", "CareEvent", "AiMessage",
-    "AppointmentPlan", "StaffAccount", "StaffSignIn", "StaffAction",
+    "AppointmentPlan", "StaffAccount", "StaffSignIn", "StaffAction", "TemplateVersion",
 )
 
 

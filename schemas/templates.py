@@ -1,8 +1,10 @@
-"""The message template catalog (schemas/templates/catalog.json), read by the gateway, streams and connectors.
+"""The message template catalog, read by the gateway, streams and connectors.
 
-Each template declares its parameters and, per language, the approved WhatsApp template (name,
-language code, reply buttons), the SMS text and the voice script. Parameters fill WhatsApp body
-variables in declaration order.
+Each template declares its parameters and, per language, the WhatsApp template (name, language code,
+reply buttons, body, Meta's review status), the SMS text and the voice script. Parameters fill
+WhatsApp body variables in declaration order. The runtime source is the compacted `templates` topic
+(schemas.template_records, schemas.template_feed); schemas/templates/catalog.json is the seed: its
+templates are shared by every organization, approved, and served whenever no record names them.
 """
 from __future__ import annotations
 
@@ -35,6 +37,10 @@ class Rendering:
     buttons: tuple[str, ...]
     sms: str
     voice: str
+    body: str = ""  # the WhatsApp body as submitted to Meta ({parameter} placeholders)
+    whatsapp_status: str = "APPROVED"  # DRAFT, PENDING, APPROVED, REJECTED (the seeds are approved)
+    whatsapp_reason: str | None = None
+    whatsapp_template_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,13 @@ class Template:
     params: tuple[str, ...]
     asks: str | None  # "confirm_cancel": the patient is asked a question the streams must track
     languages: Mapping[str, Rendering]
+    organization_id: str | None = None  # None: a seed template, shared by every organization
+    version: int = 0  # 0: the seed file's; a record's version otherwise
+    updated_at_ms: int = 0
+    updated_by: str = ""
+
+    def visible_to(self, organization_id: str | None) -> bool:
+        return self.organization_id is None or self.organization_id == organization_id
 
     def rendering(self, language: str) -> Rendering:
         try:
@@ -87,14 +100,35 @@ class TemplateCatalog:
                     buttons=tuple(r["whatsapp"].get("buttons", ())),
                     sms=r["sms"],
                     voice=r["voice"],
+                    body=r.get("body", r["sms"]),
                 )
                 for lang, r in spec["languages"].items()
             }
             templates[name] = Template(name, spec["category"], tuple(spec["params"]), spec.get("asks"), languages)
         return cls(templates)
 
-    def names(self) -> list[str]:
-        return sorted(self._templates)
+    def names(self, organization_id: str | None = None) -> list[str]:
+        """Every name; with an organization, only those it may use (its own and the seeds)."""
+        if organization_id is None:
+            return sorted(self._templates)
+        return sorted(n for n, t in self._templates.items() if t.visible_to(organization_id))
+
+    def put(self, template: Template) -> bool:
+        """A record's version replaces the one held, unless the name belongs to someone else (a seed, or
+        another organization's: names are one namespace, as they are at Meta for a shared WhatsApp
+        account) or it is older. Copy-on-write: readers on other threads see the old or the new dict."""
+        held = self._templates.get(template.name)
+        if held is not None and (held.organization_id != template.organization_id
+                                 or held.version > template.version):
+            return False
+        self._templates = {**self._templates, template.name: template}
+        return True
+
+    def whatsapp_status(self, name: str, language: str) -> str:
+        """Meta's review of the template's WhatsApp form in `language`; UNKNOWN for no such template."""
+        template = self._templates.get(name)
+        rendering = template.languages.get(language) if template is not None else None
+        return rendering.whatsapp_status if rendering is not None else "UNKNOWN"
 
     def get(self, name: str) -> Template:
         try:

@@ -85,6 +85,10 @@ class _Catalog:
     deadletter_replays: Topic = Topic("deadletter.replays", "AuditRecord", "deadletter partition-offset",
                                       retention_ms=30 * DAY_MS, compacted=True,
                                       extra={"cleanup.policy": "compact,delete"})
+    # message templates (schemas.templates): the latest version per organization and name, read whole by
+    # every gateway and worker; one partition, so every reader sees the versions in the order written
+    templates: Topic = Topic("templates", "TemplateVersion", "organization_id|name", retention_ms=-1,
+                             compacted=True, partitions=1)
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
     # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
     conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)

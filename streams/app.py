@@ -96,6 +96,7 @@ class CarelayApp(AdaptedApp):
         rt = await asyncio.to_thread(Runtime, cfg)
         self.produced_topics = TopicTracker()
         rt.bind(self._send_all)
+        rt.template_feed.start()
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
         ai = AiBridge(*args, self.owned_partitions)

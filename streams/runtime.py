@@ -22,7 +22,8 @@ from connectors.factory import Connectors
 from connectors.instances import ChannelDirectory, load_directory
 from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from schemas.registry import registry_from_url
-from schemas.templates import TemplateCatalog, default_catalog
+from schemas.template_feed import TemplateFeed
+from schemas.templates import TemplateCatalog
 from schemas.topics import BoundTopic, Catalog
 from streams.breakers import Breakers
 from streams.care.clock import QuietHours
@@ -74,7 +75,10 @@ class Runtime:
         self.pseudonymize = Pseudonymizer(s.pseudonym_key_bytes)
         # a separate key for body fingerprints and echo digests, derived so no new secret is needed
         self.digest_key = hmac.new(s.pseudonym_key_bytes, b"carelay.streams.digest", hashlib.sha256).digest()
-        self.templates: TemplateCatalog = default_catalog()
+        # the seeds, then the templates topic's records over them (started with the worker: start_feeds)
+        self.templates = TemplateCatalog.from_file()
+        self.template_feed = TemplateFeed(s.kafka.bootstrap, self.catalog.templates.name,
+                                          self.catalog.templates.codec, self.templates)
         self.directory = directory or load_directory(s)
         self.breakers = Breakers(config.breaker, clock, self.metrics)
         self.connectors: Connectors | None = None  # bound to the producer at start (in-app publishes)
@@ -123,7 +127,8 @@ class Runtime:
 
     def world(self, now: int | None = None) -> World:
         return World(now if now is not None else self.now(), self.config.policy, self._instances,
-                     self.breakers.is_open, self.breakers.reopens_at, self._instance_limit, self._quiet)
+                     self.breakers.is_open, self.breakers.reopens_at, self._instance_limit, self._quiet,
+                     self.templates.whatsapp_status)
 
     def _quiet(self, org: str) -> tuple[str, QuietHours]:
         zone, (start, end) = self.config.settings.care.for_org(org)

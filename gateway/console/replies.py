@@ -80,7 +80,7 @@ async def send(svc: Services, actor: Actor, organization_id: str, recipient_id: 
                username: str, now_ms: int, remote: str | None) -> Sent:
     try:
         inp = parse_send(ask.body(to, username), now_ms=now_ms, catalog=svc.templates,
-                         header_key=KEY_PREFIX + ask.key[:64])
+                         header_key=KEY_PREFIX + ask.key[:64], organization_id=organization_id)
     except CarelayError as exc:
         field = str(getattr(exc, "field", "") or "reply")
         raise ReplyRefused("params" if field.startswith("template") else "refused", field) from None

@@ -24,8 +24,9 @@ class HopEnd:
     next_hop: Hop | None = None  # dispatch this one
 
 
-def content_of(msg: Message) -> Content:
-    return Content(msg.template, msg.has_text, msg.template is not None)
+def content_of(msg: Message, world: World) -> Content:
+    status = world.template_status(msg.template, msg.language) if msg.template is not None else "UNKNOWN"
+    return Content(msg.template, msg.has_text, msg.template is not None, status)
 
 
 def next_route(msg: Message, patient: Patient, world: World, reason: str, *, same_channel: bool = False,
@@ -46,7 +47,7 @@ def next_route(msg: Message, patient: Patient, world: World, reason: str, *, sam
         return [i for i in world.instances(msg.organization_id, channel) if i.id not in used]
 
     args = (channels, reach_for(patient.consent, msg.template, msg.consent_notice), instances)
-    rest = (patient.last_inbound(), content_of(msg), world.now_ms)
+    rest = (patient.last_inbound(), content_of(msg, world), world.now_ms)
     found = choose(*args, world.is_open, world.reopens_at, *rest, tried=tried, reason=reason,
                    window_ms=world.policy.whatsapp_window_ms)
     if isinstance(found, NoRoute) and found.reason == "circuit_open":

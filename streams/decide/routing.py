@@ -3,7 +3,10 @@
 Candidates are the request's channels in its order, minus those the patient opted out of and those
 already tried. Within a channel, the configured instance order is the preference, skipping
 instances whose circuit is open. WhatsApp outside the 24 h customer-service window takes only a
-template; free text without a template form moves on to the next channel. One hop at a time: a
+template; free text without a template form moves on to the next channel. A template whose WhatsApp
+form Meta has not approved (pending, rejected, never submitted) is not sent on WhatsApp at all, inside
+the window either: the message falls to the next channel with reason `template_not_approved`
+(whatsapp_template_gate). One hop at a time: a
 next hop is only chosen after the current one definitely failed or timed out.
 """
 from __future__ import annotations
@@ -29,7 +32,8 @@ class Instance:
 class Content:
     template: str | None
     has_text: bool
-    whatsapp_template: bool  # the template has an approved WhatsApp form in this language
+    whatsapp_template: bool  # the template has a WhatsApp form in this language
+    whatsapp_status: str = "APPROVED"  # Meta's review of that form (schemas.templates.Rendering)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,14 @@ class NoRoute:
     reason: str                        # no_consented_channel, no_channel_left, circuit_open, ...
     retry_at_ms: int | None = None     # circuits open: when the first one lets a trial through
     skipped: tuple[tuple[str, str], ...] = ()  # (channel, why) for the record
+
+
+def whatsapp_template_gate(template: str | None, whatsapp_status: str) -> str | None:
+    """Why a message may not go on WhatsApp because of its template, or None: only a template Meta
+    approved is sent there (UNKNOWN: no WhatsApp form in this language, which the window rule decides)."""
+    if template is None or whatsapp_status in ("APPROVED", "UNKNOWN"):
+        return None
+    return "template_not_approved"
 
 
 def window_open(last_inbound_ms: int | None, now_ms: int, window_ms: int = WHATSAPP_WINDOW_MS) -> bool:
@@ -77,6 +89,10 @@ def choose(
             skipped.append((channel, "no_consent"))
             continue
         consented_any = True
+        gate = whatsapp_template_gate(content.template, content.whatsapp_status) if channel == "WHATSAPP" else None
+        if gate is not None:
+            skipped.append((channel, gate))
+            continue
         route_reason = _skip_reason(reason, skipped[-1][1]) if skipped else reason
         why = "no_instance"
         for inst in instances(channel):
@@ -102,4 +118,4 @@ def _skip_reason(reason: str, why: str) -> str:
     if reason != "first_choice":
         return reason
     return {"circuit_open": "fallback_circuit_open", "whatsapp_window_closed": "fallback_window_closed",
-            "no_instance": "fallback_no_instance"}.get(why, reason)
+            "no_instance": "fallback_no_instance", "template_not_approved": "template_not_approved"}.get(why, reason)

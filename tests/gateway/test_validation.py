@@ -155,3 +155,24 @@ def test_batch_items_carry_their_index_in_the_field():
     with pytest.raises(InvalidField) as info2:
         parse("x", prefix="items[0].")
     assert info2.value.field == "items[0]"
+
+
+@pytest.mark.parametrize(("organization_id", "known"), [
+    pytest.param("clinic-42", True, id="the-owner-sends-its-template"),
+    pytest.param("clinic-7", False, id="another-organization-does-not-see-it"),
+])
+def test_an_organizations_template_is_its_own(organization_id, known):
+    from dataclasses import replace
+
+    from schemas.templates import TemplateCatalog
+    catalog = TemplateCatalog.from_file()
+    seed = catalog.get("appointment_reminder")
+    catalog.put(replace(seed, name="lembrete", organization_id="clinic-42", version=1))
+    body = send_body(template={"name": "lembrete", "language": "pt", "params": PARAMS})
+    if known:
+        inp = parse_send(body, now_ms=NOW, catalog=catalog, header_key="k1", organization_id=organization_id)
+        assert inp.template == "lembrete"
+        return
+    with pytest.raises(UnknownTemplate) as caught:
+        parse_send(body, now_ms=NOW, catalog=catalog, header_key="k1", organization_id=organization_id)
+    assert caught.value.field == "template.name"

@@ -152,6 +152,15 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "event_id": "signin-1", "organization_id": ORG, "username": "alice", "kind": "failed",
             "session_id": None, "remote_addr": "192.0.2.7", "occurred_at": now,
         },
+        "TemplateVersion": {
+            "organization_id": ORG, "name": "lembrete_consulta", "version": 2, "category": "UTILITY",
+            "params": ["clinic", "date"], "asks": None,
+            "languages": [{"language": "pt", "whatsapp_name": "lembrete_consulta", "whatsapp_language": "pt_BR",
+                           "buttons": [], "body": "Consulta em {clinic} no dia {date}.",
+                           "sms": "Consulta em {clinic} no dia {date}.", "voice": "Consulta em {clinic} no dia {date}.",
+                           "whatsapp_status": "APPROVED", "whatsapp_reason": None, "whatsapp_template_id": "1234"}],
+            "updated_at": now, "updated_by": "meta",
+        },
         "StaffAction": {
             "organization_id": ORG, "notice_id": "care-1", "action": "assigned", "actor": "alice",
             "assignee": "alice", "occurred_at": now,

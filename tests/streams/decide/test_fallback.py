@@ -74,13 +74,18 @@ def test_next_route(req: dict[str, object], state: str, patient: tuple[tuple[str
     assert plain_route(found) == decision
 
 
-@pytest.mark.parametrize(("req", "content"), [
-    pytest.param({}, Content("appointment_reminder", False, True), id="template"),
-    pytest.param({"template": None, "has_text": True}, Content(None, True, False), id="free-text"),
-    pytest.param({"has_text": True}, Content("appointment_reminder", True, True), id="template-and-text"),
+@pytest.mark.parametrize(("req", "status", "content"), [
+    pytest.param({}, "APPROVED", Content("appointment_reminder", False, True, "APPROVED"), id="template"),
+    pytest.param({}, "PENDING", Content("appointment_reminder", False, True, "PENDING"),
+                 id="template-awaiting-review"),
+    pytest.param({"template": None, "has_text": True}, "PENDING", Content(None, True, False, "UNKNOWN"),
+                 id="free-text-has-no-review"),
+    pytest.param({"has_text": True}, "APPROVED", Content("appointment_reminder", True, True, "APPROVED"),
+                 id="template-and-text"),
 ])
-def test_content_of(req: dict[str, object], content: Content) -> None:
-    assert content_of(new_message(request(**req), NOW)) == content
+def test_content_of(req: dict[str, object], status: str, content: Content) -> None:
+    reviewed = replace(world(NOW), template_status=lambda name, language: status)
+    assert content_of(new_message(request(**req), NOW), reviewed) == content
 
 
 @pytest.mark.parametrize(("req", "routed_before", "found", "expected"), [

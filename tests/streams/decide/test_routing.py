@@ -4,7 +4,7 @@ from collections.abc import Mapping
 import pytest
 
 from streams.decide.consent import ALL_CHANNELS
-from streams.decide.routing import WHATSAPP_WINDOW_MS, Content, choose, window_open
+from streams.decide.routing import WHATSAPP_WINDOW_MS, Content, choose, whatsapp_template_gate, window_open
 
 from .helpers import consent_of, instances, plain_route
 
@@ -17,6 +17,8 @@ CONTENT = {
     "template": Content("appointment_reminder", False, True),
     "free_text": Content(None, True, False),
     "template_without_whatsapp_form": Content("lab_result", False, False),
+    "template_pending": Content("recordatorio_pt", False, True, "PENDING"),
+    "template_rejected": Content("recordatorio_pt", False, True, "REJECTED"),
 }
 
 
@@ -103,12 +105,38 @@ ROUTES = [
     pytest.param({"channels": ("INAPP_X",)}, ("no_route", "no_channel_left", None, (("INAPP_X", "no_instance"),)),
                  id="only-channel-without-instances"),
     pytest.param({"channels": ()}, ("no_route", "no_consented_channel", None, ()), id="no-channel-requested"),
+    # Meta's review of the template's WhatsApp form
+    pytest.param({"content": "template_pending"}, ("route", "SMS", "sms-twilio", False, "template_not_approved"),
+                 id="pending-template-falls-to-sms"),
+    pytest.param({"content": "template_rejected"}, ("route", "SMS", "sms-twilio", False, "template_not_approved"),
+                 id="rejected-template-falls-to-sms"),
+    pytest.param({"content": "template_pending", "inbound": {"wa-meta": NOW - 1000}},
+                 ("route", "SMS", "sms-twilio", False, "template_not_approved"),
+                 id="pending-template-not-sent-free-form-inside-window-either"),
+    pytest.param({"content": "template_pending", "channels": ("WHATSAPP",)},
+                 ("no_route", "no_channel_left", None, (("WHATSAPP", "template_not_approved"),)),
+                 id="pending-template-and-nothing-after"),
+    pytest.param({"content": "template_pending", "tried": ("WHATSAPP",), "reason": "fallback_timeout"},
+                 ("route", "SMS", "sms-twilio", False, "fallback_timeout"),
+                 id="a-later-hop-keeps-its-own-reason"),
 ]
 
 
 @pytest.mark.parametrize(("given", "decision"), ROUTES)
 def test_choose(given: dict[str, object], decision: tuple[object, ...]) -> None:
     assert decide(**given) == decision  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("template", "status", "why"), [
+    pytest.param("appointment_reminder", "APPROVED", None, id="approved-goes"),
+    pytest.param("recordatorio_pt", "PENDING", "template_not_approved", id="pending-held-back"),
+    pytest.param("recordatorio_pt", "REJECTED", "template_not_approved", id="rejected-held-back"),
+    pytest.param("recordatorio_pt", "DRAFT", "template_not_approved", id="never-submitted-held-back"),
+    pytest.param("lab_result", "UNKNOWN", None, id="no-whatsapp-form-left-to-the-window-rule"),
+    pytest.param(None, "PENDING", None, id="free-text-has-no-template"),
+])
+def test_whatsapp_template_gate(template: str | None, status: str, why: str | None) -> None:
+    assert whatsapp_template_gate(template, status) == why
 
 
 @pytest.mark.parametrize(("last_inbound", "now", "window", "is_open"), [
