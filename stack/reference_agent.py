@@ -31,11 +31,14 @@ from schemas.phi import Binding, PhiCipher, binding_of
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import TOPICS, BoundTopic, Catalog, ensure_topics
+from stack.health import Heartbeat
 
 log = logging.getLogger("carelay.reference_agent")
 # printed once partitions are assigned; stack.pipeline waits for it. A print, not a log record, so it
 # shows at any CARELAY_LOG_LEVEL (make bench runs at WARNING)
 READY = "reference agent ready"
+# touched while the poll loop turns: the compose healthcheck (python -m stack.health --file) reads its age
+HEARTBEAT_FILE = "reference-agent.alive"
 LANGUAGES = ("es", "en", "pt")
 
 # (rule, words or phrases per language); the first rule with a match answers
@@ -117,8 +120,9 @@ def response(request: Mapping[str, Any], reply: Answer, sealed_text: Mapping[str
 
 class ReferenceAgent:
     def __init__(self, consumer: Consumer, producer: Producer, requests: BoundTopic, responses: BoundTopic,
-                 cipher: PhiCipher) -> None:
+                 cipher: PhiCipher, heartbeat: Heartbeat | None = None) -> None:
         self.consumer = consumer
+        self.heartbeat = heartbeat or Heartbeat(None)
         self.producer = producer
         self.requests = requests
         self.responses = responses
@@ -136,6 +140,7 @@ class ReferenceAgent:
         self.consumer.subscribe([self.requests.name], on_assign=on_assign)
         try:
             while not self._stop.is_set():
+                self.heartbeat.beat()
                 batch = self.consumer.consume(100, timeout=0.2)
                 if not batch:
                     continue
@@ -186,7 +191,8 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     producer = Producer({"bootstrap.servers": kafka.bootstrap, "partitioner": "murmur2_random",
                          "enable.idempotence": True, "linger.ms": 1})
     agent = ReferenceAgent(consumer, producer, catalog.ai_requests, catalog.ai_responses,
-                           PhiCipher(settings.phi_keys, accept_unbound=settings.phi_accept_unbound))
+                           PhiCipher(settings.phi_keys, accept_unbound=settings.phi_accept_unbound),
+                           Heartbeat(settings.data_dir / HEARTBEAT_FILE))
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         agent.stop()

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -16,8 +17,9 @@ from stack.registry import APICURIO_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 PROVIDER_SECRETS = ("CARELAY_TWILIO_AUTH_TOKEN", "CARELAY_META_ACCESS_TOKEN", "CARELAY_META_APP_SECRET",
-                    "CARELAY_META_VERIFY_TOKEN")
+                    "CARELAY_META_VERIFY_TOKEN", "CARELAY_CONSOLE_SESSION_KEY")
 REQUIRED = {"CARELAY_PHI_KEYS": "k1:" + "A" * 43 + "=", "CARELAY_PSEUDONYM_KEY": "B" * 24,
+            "CARELAY_CONSOLE_SESSION_KEY": "test-console-session-key",
             "CLICKHOUSE_PASSWORD": "test-password", "GRAFANA_ADMIN_PASSWORD": "test-grafana",
             **{var: f"test-{var.lower()}" for var in PROVIDER_SECRETS}}
 
@@ -112,3 +114,103 @@ def test_docker_compose_demands_every_provider_secret(var: str, value: str | Non
     command = [*compose, "-f", str(REPO / "docker-compose.yml"), "config", "-q"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert result.returncode != 0 and var in result.stderr
+
+
+# The rendered file (anchors merged, variables substituted), as the engine would run it.
+def rendered() -> dict[str, Any]:
+    compose = _compose_command()
+    assert compose is not None, "docker-compose is missing: `make tools` installs it"
+    base = {k: v for k, v in os.environ.items() if k not in REQUIRED and not k.startswith("CARELAY_")}
+    result = subprocess.run([*compose, "-f", str(REPO / "docker-compose.yml"), "config"], env={**base, **REQUIRED},
+                            capture_output=True, text=True, check=True)
+    return dict(yaml.safe_load(result.stdout))
+
+
+# carelay's roles that serve HTTP: (address setting, port setting, health path); the worker serves /metrics only
+SERVED = {"gateway": ("CARELAY_GATEWAY_HOST", "CARELAY_GATEWAY_PORT", "/healthz"),
+          "worker": (None, "CARELAY_STREAMS_METRICS_PORT", "/metrics"),
+          "sink": ("CARELAY_ANALYTICS_HOST", "CARELAY_ANALYTICS_PORT", "/v1/health")}
+PEER_URLS = ("CARELAY_KAFKA_BOOTSTRAP", "CARELAY_SCHEMA_REGISTRY_URL", "CARELAY_CLICKHOUSE_URL",
+             "CARELAY_ANALYTICS_URL")
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    parsed = urlsplit(address if "//" in address else f"//{address}")
+    assert parsed.hostname and parsed.port, address
+    return parsed.hostname, parsed.port
+
+
+def test_every_service_has_a_healthcheck() -> None:
+    for name, service in rendered()["services"].items():
+        check = service.get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name}: no healthcheck"
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_every_dependency_waits_for_health() -> None:
+    services = rendered()["services"]
+    for name, service in services.items():
+        for peer, how in (service.get("depends_on") or {}).items():
+            assert how == {"condition": "service_healthy"}, f"{name} starts before {peer} is healthy: {how}"
+            assert services[peer].get("healthcheck"), f"{name} waits for {peer}, which reports no health"
+
+
+@pytest.mark.parametrize("name", ["gateway", "worker", "sink", "agent"])
+def test_carelay_services_reach_their_peers_by_service_name(name: str) -> None:
+    services = rendered()["services"]
+    env = services[name]["environment"]
+    for var in PEER_URLS:
+        if var in env:
+            host, _ = _host_port(env[var])
+            assert host in services, f"{name}: {var} names {host!r}, not a compose service"
+    assert env["CARELAY_ANALYTICS_URL" if name == "gateway" else "CARELAY_KAFKA_BOOTSTRAP"]
+    assert set(services[name]["depends_on"]) >= {"kafka", "registry"}
+
+
+@pytest.mark.parametrize("name", ["gateway", "worker", "sink", "agent"])
+def test_carelay_services_accept_their_environment_in_production(name: str) -> None:
+    from schemas.settings import Settings
+
+    env = {k: v for k, v in rendered()["services"][name]["environment"].items() if v is not None}
+    assert env["CARELAY_ENV"] == "production"
+    Settings.from_env(env)  # what each process does first: production refuses a missing or development secret
+
+
+@pytest.mark.parametrize("name", sorted(SERVED))
+def test_carelay_http_services_bind_every_interface_and_check_that_port(name: str) -> None:
+    services = rendered()["services"]
+    env = {k: v for k, v in services[name]["environment"].items() if v is not None}
+    host_var, port_var, path = SERVED[name]
+    if host_var is not None:  # the default 127.0.0.1 is unreachable from the other containers
+        assert env.get(host_var) == "0.0.0.0", f"{name}: {host_var} must be 0.0.0.0 inside its container"
+    assert port_var in env, f"{name}: {port_var} stated, so Prometheus and the healthcheck agree with it"
+    if name == "gateway":
+        command = services[name]["command"]
+        assert command[command.index("--host") + 1] == "0.0.0.0"
+        assert command[command.index("--port") + 1] == env[port_var]
+    test = services[name]["healthcheck"]["test"]
+    assert test[:4] == ["CMD", "python", "-m", "stack.health"]
+    assert test[4] == f"http://127.0.0.1:{env[port_var]}{path}"
+
+
+def test_prometheus_scrapes_every_carelay_http_service_on_the_port_it_serves() -> None:
+    services = rendered()["services"]
+    config = yaml.safe_load((REPO / "monitoring" / "compose" / "prometheus.yml").read_text())
+    targets = {_host_port(t) for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    for host, _ in targets:
+        assert host in services, f"Prometheus scrapes {host}, not a compose service"
+    for name, (_, port_var, _) in SERVED.items():
+        assert (name, int(services[name]["environment"][port_var])) in targets, f"Prometheus misses {name}"
+    alerting = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert {_host_port(t)[0] for t in alerting} == {"alertmanager"}
+
+
+def test_the_agent_healthcheck_reads_the_heartbeat_the_agent_writes() -> None:
+    from stack.health import HEARTBEAT_EVERY_S
+    from stack.reference_agent import HEARTBEAT_FILE
+
+    agent = rendered()["services"]["agent"]
+    test = agent["healthcheck"]["test"]
+    path = test[test.index("--file") + 1]
+    assert path == f"{agent['environment']['CARELAY_DATA_DIR']}/{HEARTBEAT_FILE}"
+    assert float(test[test.index("--max-age") + 1]) >= 5 * HEARTBEAT_EVERY_S

@@ -23,6 +23,7 @@ MODULES = [
     ["analytics.service"],
     ["analytics.report"],
     ["stack.reference_agent"],
+    ["stack.health"],
     ["schemas.release"],
     ["schemas.settings"],
     ["stack.demo"],
