@@ -36,6 +36,9 @@ from gateway.console import routes as console_routes
 from gateway.idempotency import IdempotencyTable
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.openapi import build_document
+from gateway.patient import api as patient_api
+from gateway.patient import context as patient_context
+from gateway.patient import routes as patient_routes
 from gateway.plans import AppointmentPlanView
 from gateway.publisher import Publisher
 from gateway.refusals import Refusals, SourceLimiter
@@ -85,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.services = svc
         app.state.console = console = console_context.build(svc)
         console.start()
+        app.state.patient_page = patient = patient_context.build(svc)
+        patient.start()
         watcher = asyncio.create_task(_watch_unseen(svc), name="gateway-unseen")
         heap.settle()  # before the first request: start-up objects stay out of full collections
         try:
@@ -100,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.template_feed.close()
             svc.refusals.flush_log()
             console.close()
+            patient.close()
             svc.auditor.flush_tally()
             left = await svc.publisher.aclose() + await svc.audit_publisher.aclose()
             if left:
@@ -123,6 +129,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics.endpoint, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         console_routes.mount(),  # the staff console's pages (gateway/console, docs/console.md)
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in patient_api.ROUTES),
+        patient_routes.mount(),  # the patient page (gateway/patient, docs/patient-page.md)
     ]
     return Starlette(
         routes=routes,

@@ -6,6 +6,7 @@ from typing import Any
 from connectors.factory import webhook_routes
 from gateway import alerts, conversations, staff
 from gateway import validation as v
+from gateway.patient import api as patient_api
 from schemas.settings import GatewaySettings
 from schemas.templates import LANGUAGES, MAX_PARAM_CHARS
 
@@ -186,6 +187,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
         }},
         **conversations.OPENAPI,
         **alerts.OPENAPI,
+        **patient_api.OPENAPI,
         "/fhir/Appointment/{appointment_id}": {"put": {
             "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
             "operationId": "putFhirAppointment",

@@ -57,7 +57,7 @@ class Binding:
 RECORD_IDS = {
     "SendRequest": "message_id", "DispatchCommand": "message_id", "InboundMessage": "event_id",
     "WebhookEnvelope": "envelope_id", "AppointmentEvent": "appointment_id", "CareEvent": "event_id",
-    "AiMessage": "message_id", "InAppNotification": "notification_id",
+    "AiMessage": "message_id", "InAppNotification": "notification_id", "PatientLink": "link_id",
 }
 
 

@@ -89,6 +89,10 @@ class _Catalog:
     # every gateway and worker; one partition, so every reader sees the versions in the order written
     templates: Topic = Topic("templates", "TemplateVersion", "organization_id|name", retention_ms=-1,
                              compacted=True, partitions=1)
+    # the patient page's links (gateway/patient): what each opaque token opens, and the device it is bound to;
+    # a tombstone revokes one. Kept 30 days after the last change, longer than any link lives.
+    patient_links: Topic = Topic("patient.links", "PatientLink", "link_id", retention_ms=30 * DAY_MS, compacted=True,
+                                 extra={"cleanup.policy": "compact,delete"})
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
     # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
     conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)

@@ -20,7 +20,7 @@ from starlette.datastructures import Secret
 from schemas.secrets import ENVIRONMENTS, KeyRing, parse_environment
 from schemas.settings.care import CareSettings, OrgCare, check_timezone, parse_care_orgs, parse_quiet_hours
 from schemas.settings.declare import FLAG, PATH, UPPER, Kind, parse_group, setting, variables
-from schemas.settings.gateway import ConsoleSettings, GatewaySettings
+from schemas.settings.gateway import ConsoleSettings, GatewaySettings, PatientPageSettings
 from schemas.settings.keys import (
     DEV_CONSOLE_SESSION_KEY,
     DEV_PHI_KEYS,
@@ -36,7 +36,7 @@ from schemas.settings.services import ClickHouseSettings, KafkaSettings, MetaSet
 __all__ = [
     "DEV_CONSOLE_SESSION_KEY", "DEV_PHI_KEYS", "DEV_PSEUDONYM_KEY", "LOCAL_ONLY", "AnalyticsSettings",
     "CareSettings", "ClickHouseSettings", "ConsoleSettings", "GatewaySettings", "KafkaSettings", "LimitSettings",
-    "MetaSettings", "OrgCare", "Settings", "StreamsSettings", "TwilioSettings", "check_timezone",
+    "MetaSettings", "OrgCare", "PatientPageSettings", "Settings", "StreamsSettings", "TwilioSettings", "check_timezone",
     "parse_care_orgs", "parse_key_ring", "parse_quiet_hours",
 ]
 
@@ -86,6 +86,7 @@ class Settings:
     streams: StreamsSettings = field(default_factory=StreamsSettings)
     care: CareSettings = field(default_factory=CareSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    patient_page: PatientPageSettings = field(default_factory=PatientPageSettings)
     data_dir: Path = setting("CARELAY_DATA_DIR", Path("var"), "where local state lives", kind=PATH)
     log_level: str = setting("CARELAY_LOG_LEVEL", "INFO", "log level", kind=UPPER)
     channels_file: str = setting(

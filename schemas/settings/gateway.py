@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from starlette.datastructures import Secret
 
 from schemas.settings.declare import FLAG, POSITIVE, SECRET, URL, integer, setting
-from schemas.settings.keys import DEV_CONSOLE_SESSION_KEY
+from schemas.settings.keys import DEV_CONSOLE_SESSION_KEY, DEV_PATIENT_LINK_KEY, HMAC_KEY
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,19 @@ class ConsoleSettings:
     lockout_s: int = setting(
         "CARELAY_CONSOLE_LOCKOUT_S", 1800, "... for this long, or until `carelay users unlock`",
         kind=integer(1), unit="s")
+
+
+@dataclass(frozen=True)
+class PatientPageSettings:
+    """The patient page (gateway/patient): its links"""
+
+    link_key: Secret = setting(
+        "CARELAY_PATIENT_LINK_KEY", Secret(DEV_PATIENT_LINK_KEY), "signs the patient page's link tokens "
+        "([patient-page.md](patient-page.md)); required in production", kind=HMAC_KEY, shown="a development key")
+    link_ttl_s: int = setting(
+        "CARELAY_PATIENT_LINK_TTL_S", 7 * 86400, "a patient page link works this long after it was made "
+        "(at most 30 days: the `patient.links` topic's retention)", kind=integer(60), unit="s")
+    guesses_per_minute: int = setting(
+        "CARELAY_PATIENT_LINK_GUESSES_PER_MINUTE", 20, "links that open nothing (forged, expired, revoked, "
+        "unknown, another device's) per source address per minute; beyond it every link from that address is "
+        "`429` until the minute ends", kind=integer(1), unit="per minute")

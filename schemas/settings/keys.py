@@ -15,6 +15,7 @@ from schemas.settings.declare import Kind
 DEV_PHI_KEYS = "dev1:ZGV2LW9ubHktcGhpLWtleS0wMDAwMDAwMDAwMDAwMDA="
 DEV_PSEUDONYM_KEY = "ZGV2LW9ubHktcHNldWRvbnltLWtleS0wMDAwMDAwMDA="
 DEV_CONSOLE_SESSION_KEY = "dev-only-console-session-key-000000000000"
+DEV_PATIENT_LINK_KEY = "ZGV2LW9ubHktcGF0aWVudC1saW5rLWtleS0wMDAwMDA="
 
 
 def decode_key(var: str, text: str, *, size: int | None = 32) -> bytes:

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 from schemas.errors import ConfigError
 from schemas.secrets import production_refusals
-from schemas.settings.keys import DEV_CONSOLE_SESSION_KEY, DEV_PHI_KEYS, DEV_PSEUDONYM_KEY, parse_key_ring
+from schemas.settings.keys import (
+    DEV_CONSOLE_SESSION_KEY,
+    DEV_PATIENT_LINK_KEY,
+    DEV_PHI_KEYS,
+    DEV_PSEUDONYM_KEY,
+    parse_key_ring,
+)
 from schemas.settings.services import MetaSettings, TwilioSettings
 
 if TYPE_CHECKING:
@@ -26,6 +32,7 @@ def check_production(settings: Settings) -> None:
         "CARELAY_META_APP_SECRET": (str(m.app_secret).encode(),),
         "CARELAY_META_VERIFY_TOKEN": (str(m.verify_token).encode(),),
         "CARELAY_CONSOLE_SESSION_KEY": (str(settings.console.session_key).encode(),),
+        "CARELAY_PATIENT_LINK_KEY": (base64.b64decode(str(settings.patient_page.link_key)),),
     }
     development = {
         "CARELAY_PHI_KEYS": parse_key_ring("CARELAY_PHI_KEYS", DEV_PHI_KEYS)[0][1],
@@ -35,6 +42,7 @@ def check_production(settings: Settings) -> None:
         "CARELAY_META_APP_SECRET": str(dev_m.app_secret).encode(),
         "CARELAY_META_VERIFY_TOKEN": str(dev_m.verify_token).encode(),
         "CARELAY_CONSOLE_SESSION_KEY": DEV_CONSOLE_SESSION_KEY.encode(),
+        "CARELAY_PATIENT_LINK_KEY": base64.b64decode(DEV_PATIENT_LINK_KEY),
     }
     refused = production_refusals(given, development)
     if refused:

@@ -26,6 +26,7 @@ class Intent(StrEnum):
     HELP = "help"
     CONFIRM = "confirm"          # answers an open confirm/cancel question
     CANCEL = "cancel"            # cancels the appointment the open question is about
+    RESCHEDULE = "reschedule"    # a button (the patient page's) asking to move the appointment it names
     NONE = "none"                # free text: for staff, no automatic action
 
 
@@ -66,7 +67,7 @@ def read(text: str | None, payload: str | None = None, *, question_open: bool = 
     """What a patient's reply means. Button payloads ("confirm:<message_id>") win over text."""
     if payload:
         action, _, message_id = payload.partition(":")
-        if action in ("confirm", "cancel"):
+        if action in ("confirm", "cancel", "reschedule"):
             return Reading(Intent(action), None, message_id or None)
     if not text:
         return Reading(Intent.NONE, None)

@@ -114,7 +114,7 @@ def _read(patient: Patient, facts: InboundFacts, world: World, alert: str | None
                        confirm=_confirmation(patient, facts, opted_in=True))
     if intent is Intent.HELP:
         return Handled(True, "help", patient, intent, reading.language, reply_help=True, alert=alert)
-    if intent in (Intent.CONFIRM, Intent.CANCEL):
+    if intent in (Intent.CONFIRM, Intent.CANCEL, Intent.RESCHEDULE):
         target = reading.message_id or (question.message_id if question else None)
         if target is None:
             return Handled(True, "answer_without_question", patient, Intent.NONE, alert=alert)

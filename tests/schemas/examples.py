@@ -165,4 +165,9 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "organization_id": ORG, "notice_id": "care-1", "action": "assigned", "actor": "alice",
             "assignee": "alice", "occurred_at": now,
         },
+        "PatientLink": {
+            "link_id": "link-1", "organization_id": ORG, "recipient_id": rid,
+            "recipient": recipient, "language": "es",
+            "created_at": now, "expires_at": now + 86_400_000, "device": None, "created_by": "demo-key",
+        },
     }

@@ -20,6 +20,7 @@ PROVIDERS = {
     "CARELAY_META_APP_SECRET": "prod-meta-secret",
     "CARELAY_META_VERIFY_TOKEN": "prod-meta-verify",
     "CARELAY_CONSOLE_SESSION_KEY": "prod-console-session-key",
+    "CARELAY_PATIENT_LINK_KEY": base64.b64encode(b"l" * 32).decode(),
 }
 
 

@@ -52,7 +52,8 @@ def test_production_refuses_development_keys():
     s = Settings.from_env({"CARELAY_ENV": "production", "CARELAY_PHI_KEYS": f"p1:{good}",
                            "CARELAY_PSEUDONYM_KEY": good, "CARELAY_TWILIO_AUTH_TOKEN": "t",
                            "CARELAY_META_ACCESS_TOKEN": "a", "CARELAY_META_APP_SECRET": "s",
-                           "CARELAY_META_VERIFY_TOKEN": "v", "CARELAY_CONSOLE_SESSION_KEY": "c"})
+                           "CARELAY_META_VERIFY_TOKEN": "v", "CARELAY_CONSOLE_SESSION_KEY": "c",
+                           "CARELAY_PATIENT_LINK_KEY": good})
     assert s.env == "production"
     assert DEV_PHI_KEYS not in repr(s)
 

@@ -7,7 +7,7 @@ import pytest
 
 from schemas.errors import ConfigError
 from schemas.settings import Settings
-from schemas.settings.keys import DEV_CONSOLE_SESSION_KEY, DEV_PHI_KEYS, DEV_PSEUDONYM_KEY
+from schemas.settings.keys import DEV_CONSOLE_SESSION_KEY, DEV_PATIENT_LINK_KEY, DEV_PHI_KEYS, DEV_PSEUDONYM_KEY
 from schemas.settings.services import MetaSettings, TwilioSettings
 
 GOOD_KEY = base64.b64encode(b"p" * 32).decode()
@@ -17,6 +17,7 @@ PRODUCTION = {
     "CARELAY_ENV": "production", "CARELAY_PHI_KEYS": f"p1:{GOOD_KEY}", "CARELAY_PSEUDONYM_KEY": GOOD_KEY,
     "CARELAY_TWILIO_AUTH_TOKEN": "t", "CARELAY_META_ACCESS_TOKEN": "a", "CARELAY_META_APP_SECRET": "s",
     "CARELAY_META_VERIFY_TOKEN": "v", "CARELAY_CONSOLE_SESSION_KEY": "c",
+    "CARELAY_PATIENT_LINK_KEY": base64.b64encode(b"l" * 32).decode(),
 }
 
 
@@ -43,6 +44,8 @@ def test_production_with_its_own_secrets_starts() -> None:
                  id="development-verify-token"),
     pytest.param({"CARELAY_CONSOLE_SESSION_KEY": DEV_CONSOLE_SESSION_KEY}, "CARELAY_CONSOLE_SESSION_KEY",
                  id="development-console-session-key"),
+    pytest.param({"CARELAY_PATIENT_LINK_KEY": DEV_PATIENT_LINK_KEY}, "CARELAY_PATIENT_LINK_KEY",
+                 id="development-patient-link-key"),
     pytest.param({"CARELAY_DEMO_API_KEYS": "true"}, "CARELAY_DEMO_API_KEYS", id="demo-api-keys"),
 ])
 def test_production_refuses(changes: dict[str, str], refused: str) -> None:
@@ -63,7 +66,7 @@ def test_every_refused_secret_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"CARELAY_ENV": "production"})
     assert str(info.value).startswith("CARELAY_PHI_KEYS, CARELAY_PSEUDONYM_KEY, ")
-    assert "CARELAY_CONSOLE_SESSION_KEY: production refuses an empty or development value" in str(info.value)
+    assert "CARELAY_PATIENT_LINK_KEY: production refuses an empty or development value" in str(info.value)
 
 
 def test_development_takes_the_development_secrets() -> None:

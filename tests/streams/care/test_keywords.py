@@ -64,6 +64,7 @@ def test_button_payload_names_the_message_and_wins_over_text() -> None:
     reading = read("Cancelar", "cancel:m-1")
     assert (reading.intent, reading.message_id) == (Intent.CANCEL, "m-1")
     assert read("x", "confirm:m-2").intent is Intent.CONFIRM
+    assert (read(None, "reschedule:m-3").intent, read(None, "reschedule:m-3").message_id) == (Intent.RESCHEDULE, "m-3")
 
 
 def test_unknown_payload_falls_back_to_text() -> None:

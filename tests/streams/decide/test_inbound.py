@@ -54,9 +54,14 @@ def test_a_stale_question_is_not_open() -> None:
     assert decide(patient, facts("cancel"), (), world(NOW)).intent is Intent.OPT_OUT
 
 
-def test_button_answer_names_its_message() -> None:
-    h = decide(Patient(), facts("Confirmar", payload="confirm:m7"), (), world(NOW))
-    assert h.answer == ("confirm", "m7")
+@pytest.mark.parametrize(("payload", "answer"), [
+    pytest.param("confirm:m7", ("confirm", "m7"), id="confirm"),
+    pytest.param("cancel:m7", ("cancel", "m7"), id="cancel"),
+    pytest.param("reschedule:m7", ("reschedule", "m7"), id="reschedule-from-the-patient-page"),
+])
+def test_button_answer_names_its_message(payload: str, answer: tuple[str, str]) -> None:
+    h = decide(Patient(), facts("", payload=payload), (), world(NOW))
+    assert h.answer == answer
 
 
 def test_duplicate_own_number_and_echo_are_dropped() -> None:
