@@ -21,7 +21,7 @@ from gateway.console.appointment_views import AnswerView, PlanIndexView
 from gateway.console.hub import Hub
 from gateway.console.inbox import ActionView
 from gateway.console.lockout import Policy, SignInView
-from gateway.console.ops_views import OpsViews
+from gateway.console.ops_views import OpsViews, consumer_groups
 from gateway.console.sessions import Signer
 from gateway.console.thread_views import ConversationViews
 from gateway.services import Services
@@ -113,7 +113,7 @@ def build(svc: Services) -> Console:
         plans=PlanIndexView(k.bootstrap, topics.appointment_plans.name, topics.appointment_plans.codec),
         answers=AnswerView(k.bootstrap, topics.appointment_events.name, topics.appointment_events.codec),
         conversation=ConversationViews(k.bootstrap, topics),
-        ops=OpsViews(k.bootstrap, topics, svc.directory),
+        ops=OpsViews(k.bootstrap, topics, svc.directory, consumer_groups(s)),
     )
 
 

@@ -45,7 +45,7 @@ def _operations(con: Console, org: str, reason: str | None) -> ops.Operations:
 def _context(con: Console, viewer: Viewer, o: ops.Operations) -> dict[str, Any]:
     tz, _ = con.svc.settings.care.for_org(viewer.account.organization_id)
     return {"o": o, "local": local_time(tz), "loaded": con.ops.loaded, "viewer": viewer, "t": viewer.words,
-            "rates": con.ops.rates.rates(viewer.account.organization_id, con.clock()),
+            "rates": con.ops.rates.rates(viewer.account.organization_id, con.clock()), "lags": con.ops.lag.rows(),
             "unseen_after_s": f"{con.svc.settings.gateway.unseen_after_s:g}"}
 
 

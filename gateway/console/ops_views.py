@@ -17,9 +17,10 @@ from typing import Any
 
 from connectors.base import ChannelInstance
 from gateway.console.operations import DeadLetter, Instance, Replay, Transition, organization_of
-from gateway.console.rates import OutcomeRateView
+from gateway.console.rates import LagFigures, OutcomeRateView
 from gateway.topicview import TopicView
 from schemas.codec import AvroCodec
+from schemas.settings import Settings
 from schemas.topics import Catalog
 
 KEPT_TRANSITIONS = 20  # per instance
@@ -207,7 +208,8 @@ def organization_reader(catalog: Catalog) -> Callable[[str, bytes | None], str |
 class OpsViews:
     """The three views and the pulse, built, started and closed with the console (gateway.console.context)."""
 
-    def __init__(self, bootstrap: str, catalog: Catalog, directory: Iterable[ChannelInstance]) -> None:
+    def __init__(self, bootstrap: str, catalog: Catalog, directory: Iterable[ChannelInstance],
+                 groups: Mapping[str, str] | None = None) -> None:
         self.instances = tuple(Instance(i.id, i.organization_id, i.channel, i.provider) for i in directory)
         self.pulse = Pulse()
         self.circuits = CircuitView(bootstrap, catalog.circuit.name, catalog.circuit.codec,
@@ -219,6 +221,7 @@ class OpsViews:
         # the last hour only; not in `loaded` (a replay must not wait for it), and no pulse: a busy hour would
         # re-render every open page per outcome, so the page's periodic re-render shows it
         self.rates = OutcomeRateView(bootstrap, catalog.outcomes.name, catalog.outcomes.codec)
+        self.lag = LagFigures(bootstrap, groups or {}, catalog.prefix)
 
     @property
     def views(self) -> tuple[TopicView, ...]:
@@ -236,3 +239,12 @@ class OpsViews:
     def close(self) -> None:
         for v in (*self.views, self.rates):
             v.close()
+        self.lag.close()
+
+
+def consumer_groups(settings: Settings) -> dict[str, str]:
+    """The consumer groups whose lag the page shows: the stream workers' (streams/config.py names it so)
+    and the analytics sink's."""
+    k = settings.kafka
+    return {settings.streams.app_id or f"{k.topic_prefix}streams": "streams",
+            settings.analytics.group_id or f"{k.topic_prefix}analytics": "analytics"}

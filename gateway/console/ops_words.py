@@ -49,6 +49,22 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "ops_rate_delivered": {"es": "Entregados", "en": "Delivered", "pt": "Entregues"},
     "ops_rate_failed": {"es": "Fallidos", "en": "Failed", "pt": "Com falha"},
     "ops_rate_percent": {"es": "Tasa de error", "en": "Error rate", "pt": "Taxa de erro"},
+    # consumer lag
+    "ops_lag": {"es": "Registros por leer", "en": "Records still to read", "pt": "Registros por ler"},
+    "ops_lag_help": {"es": "Lo que cada consumidor aún no leyó de cada tema, según Kafka (cada 15 s). Si crece "
+                           "sin parar, el sistema no da abasto",
+                     "en": "What each consumer has not read yet of each topic, as Kafka says (every 15 s). If it "
+                           "keeps growing, the pipeline cannot keep up",
+                     "pt": "O que cada consumidor ainda não leu de cada tópico, segundo o Kafka (a cada 15 s). Se "
+                           "não parar de crescer, o sistema não dá conta"},
+    "ops_lag_who": {"es": "Consumidor", "en": "Consumer", "pt": "Consumidor"},
+    "ops_topic_read": {"es": "Tema", "en": "Topic", "pt": "Tópico"},
+    "ops_lag_records": {"es": "Registros", "en": "Records", "pt": "Registros"},
+    "ops_lag_streams": {"es": "Procesos de flujo", "en": "Stream workers", "pt": "Processos de fluxo"},
+    "ops_lag_analytics": {"es": "Analítica", "en": "Analytics", "pt": "Análise"},
+    "ops_lag_none": {"es": "Aún sin cifras (Kafka no respondió o ningún consumidor confirmó lecturas)",
+                     "en": "No figures yet (Kafka did not answer, or no consumer has committed)",
+                     "pt": "Ainda sem números (o Kafka não respondeu ou nenhum consumidor confirmou leituras)"},
     # unseen accepts
     "ops_unseen": {"es": "Envíos aceptados sin noticias", "en": "Accepted sends not picked up",
                    "pt": "Envios aceitos sem notícias"},

@@ -1,11 +1,11 @@
-"""Providers' error rates over the last hour, per organization, channel and provider, for the operations
-page: a view of `delivery.outcomes` that reads only the last hour (from offsets found by time) and counts
-per minute as records arrive, and the pure figures the page shows.
+"""Providers' error rates over the last hour, per organization, channel and provider, and the consumers'
+lag, for the operations page.
 
-A hop's outcome counts for its channel and provider: `delivered` is a success, `failed` and
-`undelivered` are failures (a hop that fell back included); other statuses (sent, read, blocked,
-expired, ...) are no verdict on the provider. Counting is per outcome record: a status the streams
-report twice counts twice.
+Rates: a view of `delivery.outcomes` that reads only the last hour (from offsets found by time) and
+counts per minute as records arrive, and the pure figures the page shows. A hop's outcome counts for its
+channel and provider: `delivered` is a success, `failed` and `undelivered` are failures (a hop that fell
+back included); other statuses (sent, read, blocked, expired, ...) are no verdict on the provider.
+Counting is per outcome record: a status the streams report twice counts twice.
 """
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from analytics.lag import LagWatch
 from gateway.topicview import METADATA_TIMEOUT_S, TopicView
 
 WINDOW_MS = 3_600_000
 MINUTE_MS = 60_000
 SUCCESS, FAILURES = "delivered", frozenset({"failed", "undelivered"})
+LAG_FAMILY = "carelay_kafka_consumer_lag"
 
 Key = tuple[str, str, str]  # organization, channel, provider
 
@@ -101,3 +103,42 @@ class OutcomeRateView(TopicView):
         with self._lock:
             held = {k: dict(v) for k, v in self._minutes.items() if k[0] == organization_id}
         return rates(held, organization_id, now_ms, self._window_ms)
+
+
+@dataclass(frozen=True)
+class Lag:
+    who: str  # "streams" (the stream workers' agents) or "analytics" (the sink)
+    topic: str  # without the topic prefix
+    records: int
+
+
+def lags(figures: Mapping[tuple[str, str], int], groups: Mapping[str, str], prefix: str) -> tuple[Lag, ...]:
+    """(group, topic) -> records still to read, as the page shows them: whose, which topic, most behind first."""
+    rows = [Lag(groups.get(group, group), topic.removeprefix(prefix), n) for (group, topic), n in figures.items()]
+    return tuple(sorted(rows, key=lambda r: (-r.records, r.who, r.topic)))
+
+
+class LagFigures:
+    """The consumer lag of the stream workers' and the analytics sink's groups (analytics.lag.LagWatch, the
+    same figures as `carelay_kafka_consumer_lag`), asked of Kafka every 15 s once an operations page has
+    been shown on this process, never before."""
+
+    def __init__(self, bootstrap: str, groups: Mapping[str, str], prefix: str) -> None:
+        self.groups, self.prefix = dict(groups), prefix  # group id -> "streams" / "analytics"
+        self._watch = LagWatch(bootstrap, list(groups))
+        self._started = False
+        self._lock = threading.Lock()
+
+    def rows(self) -> tuple[Lag, ...]:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._watch.start()
+        figures = {(s.labels["group"], s.labels["topic"]): int(s.value) for family in self._watch.collect()
+                   if family.name == LAG_FAMILY for s in family.samples}
+        return lags(figures, self.groups, self.prefix)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._started:
+                self._watch.stop()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from starlette.testclient import TestClient
 
 from gateway.app import create_app
@@ -139,6 +139,27 @@ def test_the_providers_error_rate_over_the_last_hour(gateway, shared_settings):
     page = dana.get("/console/operations").text
     row = page.split('id="rate-WHATSAPP-meta"', 1)[1].split("</tr>", 1)[0]
     assert [c.split("<")[0] for c in row.split('numeric">')[1:]] == ["3", "1", "25.0 %"]  # 2 hours ago: left out
+
+
+def test_the_stream_workers_lag(gateway, shared_settings):
+    """A consumer of the stream workers' group that committed the start of `deadletter`: the page shows
+    what it has still to read there, as Kafka counts it."""
+    con = console_of(gateway.app)
+    topic = gateway.app.state.services.topics.dead_letter.name
+    group = next(g for g, who in con.ops.lag.groups.items() if who == "streams")
+    consumer = Consumer({"bootstrap.servers": shared_settings.kafka.bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        consumer.commit(offsets=[TopicPartition(topic, p, 0) for p in partitions], asynchronous=False)
+    finally:
+        consumer.close()
+    found = wait_for(lambda: [r for r in con.ops.lag.rows() if (r.who, r.topic) == ("streams", "deadletter")],
+                     "the lag figures", timeout_s=40)
+    assert found[0].records >= 3  # the dead letters of the first test, at least
+    dana = TestClient(gateway.app)
+    assert sign_in(dana, ORG, "dana").status_code == 303
+    assert 'id="lag-streams-deadletter"' in dana.get("/console/operations").text
 
 
 def test_staff_cannot_see_operations(gateway):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.console.rates import MINUTE_MS, WINDOW_MS, Rate, rates, verdict
+from gateway.console.rates import MINUTE_MS, WINDOW_MS, Lag, Rate, lags, rates, verdict
 
 NOW = 1_800_000_000_000
 M = NOW // MINUTE_MS
@@ -42,3 +42,14 @@ def test_rates(minutes, expected):
 ])
 def test_percent(delivered, failed, percent):
     assert Rate("SMS", "twilio", delivered, failed).percent == percent
+
+
+@pytest.mark.parametrize(("figures", "expected"), [
+    pytest.param({}, (), id="no-figures"),
+    pytest.param({("p.streams", "p.send.requests"): 4}, (Lag("streams", "send.requests", 4),), id="the-workers"),
+    pytest.param({("p.analytics", "p.audit"): 1, ("p.streams", "p.webhooks.raw"): 9},
+                 (Lag("streams", "webhooks.raw", 9), Lag("analytics", "audit", 1)), id="most-behind-first"),
+    pytest.param({("someone", "p.audit"): 2}, (Lag("someone", "audit", 2),), id="an-unknown-group-by-its-id"),
+])
+def test_lags(figures, expected):
+    assert lags(figures, {"p.streams": "streams", "p.analytics": "analytics"}, "p.") == expected
