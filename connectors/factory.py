@@ -16,7 +16,9 @@ from connectors.meta import capabilities as meta_caps
 from connectors.meta import instances as meta_instances
 from connectors.meta import parse as meta_parse
 from connectors.meta.connector import MetaConnector
+from connectors.meta.templates import MetaTemplates
 from connectors.meta.webhooks import MetaWebhooks
+from connectors.templates import TemplateSubmitter
 from connectors.twilio import capabilities as twilio_caps
 from connectors.twilio import instances as twilio_instances
 from connectors.twilio import parse as twilio_parse
@@ -60,6 +62,11 @@ def webhook_receivers(settings: Settings) -> dict[str, WebhookReceiver]:
         MetaWebhooks(str(settings.meta.app_secret), str(settings.meta.verify_token)),
     ]
     return {r.provider: r for r in receivers}
+
+
+def template_submitter(settings: Settings) -> TemplateSubmitter:
+    """Where WhatsApp templates go for review: Meta's template API of the configured business account."""
+    return MetaTemplates(settings.meta)
 
 
 def webhook_routes() -> list[tuple[str, WebhookRoute]]:

@@ -14,6 +14,7 @@ from connectors.errors import classify_with
 from connectors.meta.capabilities import PROVIDER
 from connectors.meta.errors import ERROR_MAP
 from connectors.meta.statuses import canonical
+from connectors.templates import TEMPLATE_STATUS
 from connectors.webhooks import ParseContext
 from schemas.numbers import patient_number
 from schemas.phi import Binding, PhiCipher, Pseudonymizer, normalize_address
@@ -23,11 +24,14 @@ METADATA = ("phone_number_id", "display_phone_number", "waba_id", "field")  # ca
 
 def interpret(provider: str, kind: str, body: Mapping[str, Any], query: Mapping[str, str],
               received: int | None, ctx: ParseContext) -> tuple[str, dict[str, Any] | None]:
-    """One envelope (its kind as the gateway named it) -> ("status" | "inbound", record), or (kind, None)."""
+    """One envelope (its kind as the gateway named it) -> ("status" | "inbound", record), a template
+    review as it was cut (connectors.meta.templates.review_of), or (kind, None)."""
     metadata = {k: query.get(k, "") for k in METADATA}
     org = query.get("org") or ctx.organization_for(provider, metadata["phone_number_id"])
     if kind == "status":
         return "status", parse_status(body, metadata, ctx.pseudonymize, org, received, provider=provider)
+    if kind == TEMPLATE_STATUS:
+        return kind, dict(body)
     if kind == "inbound" and org:
         return "inbound", parse_message(body, metadata, ctx.cipher, ctx.pseudonymize, org, received,
                                         provider=provider)

@@ -13,6 +13,8 @@ from connectors.base import decode_refs
 from connectors.meta.capabilities import PROVIDER
 from connectors.meta.parse import split_webhook
 from connectors.meta.signature import HEADER, verify_signature
+from connectors.meta.templates import reviews_in
+from connectors.templates import TEMPLATE_STATUS
 from connectors.webhooks import OrganizationFor, WebhookBody, WebhookItem, WebhookRoute
 from schemas.numbers import patient_number
 
@@ -53,6 +55,10 @@ def items_of(body: Any, organization_for: OrganizationFor) -> list[WebhookItem]:
         fallback = str(fields.get("id") or phone_number_id or PROVIDER)
         items.append(WebhookItem(_KINDS.get(kind, kind), fields, query, org,
                                  patient_number(str(patient)) if patient else None, fallback))
+    # a template review concerns no patient nor organization: keyed by Meta's template id
+    for review, waba_id in reviews_in(body):
+        items.append(WebhookItem(TEMPLATE_STATUS, review, {"waba_id": waba_id}, None, None,
+                                 f"template:{review['template_id'] or review['name']}"))
     return items
 
 

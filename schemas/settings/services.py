@@ -92,6 +92,9 @@ class MetaSettings:
     api_version: str = setting("CARELAY_META_API_VERSION", "v21.0", "Graph API version")
     phone_number_id: str = setting(
         "CARELAY_META_PHONE_NUMBER_ID", "100000000000001", "sending phone number id", shown="a test id")
+    waba_id: str = setting(
+        "CARELAY_META_WABA_ID", "100000000000002",
+        "WhatsApp Business Account id: where templates are submitted for review", shown="a test id")
     auth_header: str = setting(
         "CARELAY_META_AUTH_HEADER", "Authorization", "header carrying the token (`D360-API-KEY` for 360dialog)")
     per_second: float = setting(

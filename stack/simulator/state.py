@@ -25,6 +25,8 @@ class SimulatorConfig:
     meta_access_token: str = field(default_factory=lambda: str(MetaSettings().access_token))
     meta_app_secret: str = field(default_factory=lambda: str(MetaSettings().app_secret))
     meta_phone_number_id: str = MetaSettings.phone_number_id
+    meta_waba_id: str = MetaSettings.waba_id
+    template_review_s: float = 1.0  # Meta's review of a submitted template takes this long here
     meta_display_phone_number: str = "15550001001"
     d360_api_key: str = DEV_D360_API_KEY
     d360_phone_number_id: str = "100000000000360"
@@ -52,6 +54,7 @@ class SimulatorConfig:
             "meta_access_token": str(settings.meta.access_token),
             "meta_app_secret": str(settings.meta.app_secret),
             "meta_phone_number_id": settings.meta.phone_number_id,
+            "meta_waba_id": settings.meta.waba_id,
             "gateway_url": settings.gateway.public_url,
         }
         values.update(overrides)
@@ -62,6 +65,7 @@ class SimState:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self.store = Store()
+        self.templates: dict[str, dict[str, Any]] = {}  # Meta's message templates by id (meta_templates)
         self.dispatcher = Dispatcher(config.auth_token, config.meta_app_secret.encode(),
                                      meta_retries=config.webhook_retries,
                                      retry_base_s=config.webhook_retry_base_s)

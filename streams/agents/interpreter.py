@@ -1,5 +1,6 @@
 """Webhook interpreter (webhooks.raw): a verified provider webhook becomes a canonical ProviderStatus
-or InboundMessage, keyed by the patient's pseudonym, through its provider package's `interpret`."""
+or InboundMessage, keyed by the patient's pseudonym, through its provider package's `interpret`; a
+provider's template review becomes the template's next version on `templates`."""
 from __future__ import annotations
 
 import json
@@ -9,8 +10,11 @@ from typing import Any
 from faust.types import EventT
 
 from connectors.factory import interpreter
+from connectors.templates import TEMPLATE_STATUS
 from connectors.webhooks import ParseContext
+from schemas.errors import UnknownTemplateError
 from schemas.phi import binding_of
+from schemas.template_records import reviewed, template_key, to_record
 from streams import convert
 from streams.agents.base import Handler, View
 from streams.runtime import Out
@@ -35,6 +39,9 @@ class Interpreter(Handler):
         if rec is None:
             rt.metrics.decide(self.name, f"ignored_{env['provider']}_{env['kind']}")
             return
+        if kind == TEMPLATE_STATUS:
+            self.review(rec, env["provider"], out)
+            return
         rid = rec.get("recipient_id")
         if not rid:
             self.dead(event, "no_recipient", out, detail=f"{env['provider']}:{env['kind']}",
@@ -43,6 +50,24 @@ class Interpreter(Handler):
         topic = rt.catalog.provider_status if kind == "status" else rt.catalog.inbound
         out.add(topic, rid.encode(), rec, rt.partition(rid))
         rt.metrics.decide(self.name, f"{env['provider']}_{kind}")
+
+    def review(self, rec: Mapping[str, Any], provider: str, out: Out) -> None:
+        """A review of a template this worker's live catalog holds as an organization's record: its next
+        version. A review of a seed template, of an unknown name or repeating the status held is counted only."""
+        rt = self.rt
+        try:
+            held = rt.templates.get(rec["name"])
+        except UnknownTemplateError:
+            held = None
+        new = None if held is None or held.organization_id is None else reviewed(
+            held, rec["language"], rec["status"], rec.get("reason"), rec.get("template_id") or None, rt.now(),
+            provider)
+        if new is None or new.organization_id is None:
+            rt.metrics.decide(self.name, "template_review_ignored")
+            return
+        rt.templates.put(new)  # the next review of the same template builds on this version at once
+        out.add(rt.catalog.templates, template_key(new.organization_id, new.name), to_record(new), 0)
+        rt.metrics.decide(self.name, f"template_{rec['status'].lower()}")
 
     def parse(self, provider: str, kind: str, body: Mapping[str, Any], query: Mapping[str, str],
               received: int | None) -> tuple[str, dict[str, Any] | None]:
