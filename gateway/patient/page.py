@@ -13,7 +13,6 @@ from gateway.console.appointments import Answer, Plan
 ACTIONS = ("confirm", "cancel", "reschedule")
 SHOWN_KINDS = frozenset({"BOOKED", "RESCHEDULED", "OTHER"})  # cancelled and no-show appointments are not next
 MAX_TEXT = 1000
-PROVIDER = "inapp"  # connectors.inapp.capabilities.PROVIDER: the page is the in-app channel's way in
 
 
 @dataclass(frozen=True)
@@ -63,12 +62,12 @@ def reply_error(text: str) -> str | None:
     return None
 
 
-def inbound_record(*, event_id: str, organization_id: str, recipient_id: str, sender: Any,
+def inbound_record(*, event_id: str, provider: str, organization_id: str, recipient_id: str, sender: Any,
                    text: Any, payload: str | None, now_ms: int) -> dict[str, Any]:
     """The InboundMessage the page writes: the in-app channel, as a WhatsApp button (payload
     `confirm:<message id>`) or text message arrives, so the inbound agent applies the same keyword,
-    consent, loop-guard and AI handling."""
-    return {"event_id": event_id, "provider": PROVIDER, "channel": "INAPP", "provider_message_id": event_id,
+    consent, loop-guard and AI handling. `provider` is the organization's in-app channel instance's."""
+    return {"event_id": event_id, "provider": provider, "channel": "INAPP", "provider_message_id": event_id,
             "organization_id": organization_id, "recipient_id": recipient_id, "sender": sender,
             "to_address": "patient-page", "kind": "BUTTON" if payload else "TEXT", "text": text,
             "payload": payload, "context_provider_message_id": None, "received_at": now_ms}

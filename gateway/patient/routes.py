@@ -189,10 +189,14 @@ async def _publish_inbound(request: Request, opened: Opened, *, text: str | None
                            action: str) -> None:
     svc, pp = services(request), patient_page(request)
     link = opened.link
-    event_id = f"inapp:{uuid.uuid4()}"
+    instances = svc.directory.for_channel(link.organization_id, "INAPP")
+    if not instances:
+        raise Refusal(503, "no_inapp_channel")  # the clinic has no in-app channel: nothing could answer
+    event_id = f"page:{uuid.uuid4()}"
     bound = Binding(link.organization_id, event_id)
     number = svc.cipher.open("recipient", opened.record["recipient"], Binding(link.organization_id, link.link_id))
-    record = page.inbound_record(event_id=event_id, organization_id=link.organization_id,
+    record = page.inbound_record(event_id=event_id, provider=instances[0].provider,
+                                 organization_id=link.organization_id,
                                  recipient_id=link.recipient_id, sender=svc.cipher.seal("sender", number, bound),
                                  text=svc.cipher.seal_optional("text", text, bound), payload=payload,
                                  now_ms=pp.clock())
@@ -224,7 +228,10 @@ async def answer(request: Request) -> Response:
     shown = page.upcoming(con.plans.plans(link.organization_id), {}, link.recipient_id, patient_page(request).clock())
     if action not in page.ACTIONS or not isinstance(message_id, str) or not page.answerable(shown, message_id):
         return await _page(request, opened)  # a stale or altered form: the page as it is now
-    await _publish_inbound(request, opened, text=None, payload=f"{action}:{message_id}", action="answer")
+    try:
+        await _publish_inbound(request, opened, text=None, payload=f"{action}:{message_id}", action="answer")
+    except Refusal as exc:
+        return _form_refused(request, exc)
     return RedirectResponse(f"{BASE}/{opened.token}?done={action}#done", status_code=303)
 
 
@@ -238,7 +245,10 @@ async def reply(request: Request) -> Response:
     error = page.reply_error(text)
     if error is not None:
         return await _page(request, opened, error=error, text=text[: page.MAX_TEXT * 2])
-    await _publish_inbound(request, opened, text=text.strip(), payload=None, action="reply")
+    try:
+        await _publish_inbound(request, opened, text=text.strip(), payload=None, action="reply")
+    except Refusal as exc:
+        return _form_refused(request, exc)
     return RedirectResponse(f"{BASE}/{opened.token}?done=reply#done", status_code=303)
 
 
@@ -272,7 +282,7 @@ async def events(request: Request) -> Response:
                     return
                 html = template.render(t=opened.words, at_ms=item.at_ms, words=_inapp_text(request, item),
                                        channel="INAPP", ident=item.message_id, local=page.local, timezone=timezone)
-                yield sse("inapp", html)
+                yield sse("message", html)
         finally:
             pp.feed.unsubscribe(sub)
 

@@ -52,6 +52,6 @@ def test_reply_error(text: str, error: str | None) -> None:
 
 
 def test_an_answer_enters_as_a_button_on_the_inapp_channel() -> None:
-    rec = page.inbound_record(event_id="inapp:1", organization_id="clinic", recipient_id="rid", sender={"s": 1},
-                              text=None, payload="confirm:m-2", now_ms=NOW)
-    assert (rec["channel"], rec["provider"], rec["kind"], rec["payload"]) == ("INAPP", "inapp", "BUTTON", "confirm:m-2")
+    rec = page.inbound_record(event_id="page:1", provider="app", organization_id="clinic", recipient_id="rid",
+                              sender={"s": 1}, text=None, payload="confirm:m-2", now_ms=NOW)
+    assert (rec["channel"], rec["provider"], rec["kind"], rec["payload"]) == ("INAPP", "app", "BUTTON", "confirm:m-2")

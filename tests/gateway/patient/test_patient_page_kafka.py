@@ -91,7 +91,8 @@ def test_a_patient_opens_the_link_confirms_and_writes_and_it_enters_as_inapp(gat
                      where=lambda x: x["recipient_id"] == made["recipient_id"])
     button, text = sorted((rec for _, rec in got), key=lambda x: x["kind"] != "BUTTON")
     cipher = PhiCipher(shared_settings.phi_keys)
-    assert (button["channel"], button["provider"], button["payload"]) == ("INAPP", "inapp", f"confirm:{question}")
+    provider = svc.directory.for_channel("demo-clinic", "INAPP")[0].provider
+    assert (button["channel"], button["provider"], button["payload"]) == ("INAPP", provider, f"confirm:{question}")
     assert cipher.open("sender", button["sender"], binding_of("InboundMessage", button)) == NUMBER
     assert text["payload"] is None and cipher.open("text", text["text"], binding_of("InboundMessage", text)) == WORDS
     assert len(got) == 2  # the refused forms entered nothing
