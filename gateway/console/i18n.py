@@ -13,6 +13,7 @@ from gateway.console.conversation_words import MESSAGES as CONVERSATION_MESSAGES
 from gateway.console.ops_words import MESSAGES as OPS_MESSAGES
 from gateway.console.page_words import MESSAGES as PAGE_MESSAGES
 from gateway.console.report_words import MESSAGES as REPORT_MESSAGES
+from gateway.console.templates_words import MESSAGES as TEMPLATE_MESSAGES
 
 LANGUAGES = ("es", "en", "pt")
 DEFAULT = "en"
@@ -198,6 +199,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     **OPS_MESSAGES,
     **PAGE_MESSAGES,
     **REPORT_MESSAGES,
+    **TEMPLATE_MESSAGES,
 }
 
 # A message's status in words (gateway.state.shown_status); an unknown one is shown as its code.

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     MESSAGE_READ = "console.message.read"  # a message's lifecycle: statuses, channels, codes; no PHI
     OPERATIONS = "console.operations"  # circuits, unseen accepts, dead letters and their replay
     REPORTS = "console.reports"  # the reporting dashboard: figures from analytics, no PHI
+    TEMPLATES = "console.templates"  # message templates: list, preview, create, edit (WhatsApp review)
 
 
 # Staff work the inbox; admins too, and manage accounts; auditors read without acting; analysts see
@@ -29,7 +30,7 @@ PERMISSIONS: Mapping[ConsoleRole, frozenset[Permission]] = {
                                   Permission.MESSAGE_READ}),
     ConsoleRole.ADMIN: frozenset({Permission.INBOX_READ, Permission.INBOX_ACT, Permission.PHI_READ,
                                   Permission.USERS, Permission.MESSAGE_READ, Permission.OPERATIONS,
-                                  Permission.REPORTS}),
+                                  Permission.REPORTS, Permission.TEMPLATES}),
     ConsoleRole.AUDITOR: frozenset({Permission.INBOX_READ, Permission.MESSAGE_READ, Permission.REPORTS}),
     ConsoleRole.ANALYST: frozenset({Permission.MESSAGE_READ, Permission.REPORTS}),
 }

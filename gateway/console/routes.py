@@ -17,6 +17,7 @@ from gateway.console import (
     patient_page,
     reports_page,
     signin,
+    templates_page,
     users_page,
 )
 from gateway.console.context import STATIC_DIR
@@ -53,6 +54,7 @@ def mount() -> Mount:
         Route("/operations/events", ops_page.events, methods=["GET"]),
         Route("/operations/deadletters/{dead_letter_id}", ops_page.dead_letter_page, methods=["GET"]),
         Route("/operations/deadletters/{dead_letter_id}/replay", ops_page.replay, methods=["POST"]),
+        *templates_page.ROUTES,
         Route("/reports", reports_page.reports_page, methods=["GET"]),
         Route("/reports/{section}.csv", reports_page.csv_download, methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="console-static"),

@@ -27,6 +27,10 @@ R, P = ConsoleRole, Permission
     pytest.param(R.AUDITOR, P.REPORTS, True, id="auditor-reads-reports"),
     pytest.param(R.ADMIN, P.REPORTS, True, id="admin-reads-reports"),
     pytest.param(R.STAFF, P.REPORTS, False, id="staff-no-reports"),
+    pytest.param(R.ADMIN, P.TEMPLATES, True, id="admin-manages-templates"),
+    pytest.param(R.STAFF, P.TEMPLATES, False, id="staff-no-templates"),
+    pytest.param(R.ANALYST, P.TEMPLATES, False, id="analyst-no-templates"),
+    pytest.param(R.AUDITOR, P.TEMPLATES, False, id="auditor-no-templates"),
 ])
 def test_permissions(role, permission, allowed):
     assert allows(role, permission) is allowed
