@@ -3,8 +3,9 @@ on the analytics owner's /metrics): the stream workers' group and the analytics 
 under-replicated partitions of carelay's topics (`carelay_kafka_under_replicated_partitions{topic}`:
 fewer in-sync replicas than replicas), from one metadata request per pass.
 
-A daemon thread asks Kafka every `interval_s` for each group's committed offsets and the partitions'
-end offsets (two admin requests per group, whatever the number of partitions); a scrape reads the last
+A daemon thread asks Kafka every `interval_s` for the topics' metadata, each group's committed offsets
+(an OffsetFetch by a consumer of that group that never joins it) and the partitions' end offsets; a
+scrape reads the last
 figures and never waits for Kafka. A group or a topic Kafka did not answer for keeps no series (an
 empty scrape, not a stale number). Lag is the end offset minus the committed one, summed over the
 topic's partitions; a partition the group never committed counts nothing (it has not started there).
@@ -15,7 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -51,7 +52,9 @@ class LagWatch(Collector):
         self.groups = list(dict.fromkeys(groups))
         self.topic_prefix = topic_prefix  # None: no replication figures
         self.interval_s = interval_s
+        self._bootstrap = bootstrap
         self._admin = admin or AdminClient({"bootstrap.servers": bootstrap})
+        self._consumers: dict[str, Consumer] = {}
         self._lag: dict[tuple[str, str], int] = {}
         self._short: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -63,7 +66,11 @@ class LagWatch(Collector):
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=TIMEOUT_S * 2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=TIMEOUT_S * 2)
+        for consumer in self._consumers.values():
+            consumer.close()
+        self._consumers.clear()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -72,37 +79,40 @@ class LagWatch(Collector):
 
     def refresh(self) -> dict[tuple[str, str], int]:
         """One pass over every group; the figures the next scrape reads."""
+        try:
+            topics = self._admin.list_topics(timeout=TIMEOUT_S).topics
+        except KafkaException as exc:
+            log.warning("topic metadata not read: %s", exc.args[0] if exc.args else exc)
+            topics = {}
+        prefix = self.topic_prefix or ""
+        mine = {name: meta for name, meta in topics.items() if name.startswith(prefix) and not name.startswith("__")}
+        partitions = [(name, p) for name, meta in mine.items() for p in meta.partitions]
         found: dict[tuple[str, str], int] = {}
-        for group in self.groups:
+        for group in self.groups if partitions else ():
             try:
-                committed = self._committed(group)
+                committed = self._committed(group, partitions)
                 ends = self._ends(list(committed)) if committed else {}
             except KafkaException as exc:
                 log.warning("consumer lag of %s not read: %s", group, exc.args[0] if exc.args else exc)
                 continue
             found |= {(group, topic): lag for topic, lag in lag_by_topic(committed, ends).items()}
-        short = self._under_replicated() if self.topic_prefix is not None else {}
+        short = under_replicated({(name, p.id): (len(p.replicas), len(p.isrs)) for name, meta in mine.items()
+                                  for p in meta.partitions.values()}) if self.topic_prefix is not None else {}
         with self._lock:
             self._lag = found
             self._short = short
         return found
 
-    def _under_replicated(self) -> dict[str, int]:
-        prefix = self.topic_prefix or ""
-        try:
-            topics = self._admin.list_topics(timeout=TIMEOUT_S).topics
-        except KafkaException as exc:
-            log.warning("topic metadata not read: %s", exc.args[0] if exc.args else exc)
-            return {}
-        return under_replicated({(name, p.id): (len(p.replicas), len(p.isrs))
-                                 for name, meta in topics.items() if name.startswith(prefix)
-                                 for p in meta.partitions.values()})
-
-    def _committed(self, group: str) -> dict[Partition, int]:
-        futures = self._admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                          request_timeout=TIMEOUT_S)
-        result = futures[group].result(timeout=TIMEOUT_S)
-        return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions or [] if tp.error is None}
+    def _committed(self, group: str, partitions: list[Partition]) -> dict[Partition, int]:
+        """The group's committed offsets, fetched by a consumer of that group that never joins it.
+        Not AdminClient.list_consumer_group_offsets: with confluent-kafka 2.16 it ends the process
+        (SIGSEGV) on a broker where no group has committed yet, such as a fresh `make run`."""
+        consumer = self._consumers.get(group)
+        if consumer is None:
+            consumer = self._consumers[group] = Consumer({
+                "bootstrap.servers": self._bootstrap, "group.id": group, "enable.auto.commit": False})
+        found = consumer.committed([TopicPartition(t, p) for t, p in partitions], timeout=TIMEOUT_S)
+        return {(tp.topic, tp.partition): tp.offset for tp in found if tp.error is None and tp.offset >= 0}
 
     def _ends(self, partitions: list[Partition]) -> dict[Partition, int]:
         futures = self._admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest() for t, p in partitions},

@@ -169,7 +169,7 @@ class Pipeline:
         deadline = time.monotonic() + timeout
         while not spec.ready():
             if not proc.running:
-                raise StackError(f"{name} exited during start-up:\n{proc.log_tail()}")
+                raise StackError(f"{name} exited during start-up (exit code {proc.returncode}):\n{proc.log_tail()}")
             if time.monotonic() > deadline:
                 raise StackError(f"{name} not ready after {timeout:.0f} s:\n{proc.log_tail()}")
             time.sleep(0.2)
