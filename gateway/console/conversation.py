@@ -218,6 +218,16 @@ def thread(inbound: Sequence[Inbound], outbound: Sequence[Outbound], limit: int)
     return entries[-limit:] if limit > 0 else [], len(entries)
 
 
+def newest_at(inbound: Sequence[Inbound], outbound: Sequence[Outbound]) -> int:
+    """The time of the newest message either way (0: none): what an open page has shown."""
+    return max((m.at_ms for m in (*inbound, *outbound)), default=0)
+
+
+def newer(inbound: Sequence[Inbound], outbound: Sequence[Outbound], seen_ms: int) -> tuple[int, int]:
+    """Messages newer than what an open page shows: (from the patient, from the clinic)."""
+    return sum(1 for m in inbound if m.at_ms > seen_ms), sum(1 for m in outbound if m.at_ms > seen_ms)
+
+
 def newest_language(outbound: Sequence[Outbound], default: str) -> str:
     return max(outbound, key=lambda m: m.at_ms).language if outbound else default
 

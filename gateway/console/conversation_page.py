@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 PATH = "/console/patients/{recipient_id}/conversation"
 SHOWN = 100  # the newest messages on the page; older ones are in each message's page and in Kafka
 POLL_S = 2
+NEWS_S = 5  # how often an open page asks whether newer messages arrived
 STOP_POLLING = 286
 
 
@@ -192,6 +193,7 @@ async def _show(request: Request, viewer: Viewer, form: Form, status: int = 200)
            "message_languages": LANGUAGES, "templates": _templates(con, chosen, language, form.params or {}),
            "sent": request.query_params.get("sent"), "resumed": request.query_params.get("resumed") == "1",
            "live": any(ln.status is not None and not ln.status.final for ln in lines), "poll_s": POLL_S,
+           "newest": conv.newest_at(f["inbound"], f["outbound"]), "news_s": NEWS_S,
            "max_text": conv.MAX_TEXT}
     return render(request, "conversation.html", ctx, status=status, viewer=viewer)
 
@@ -276,10 +278,34 @@ async def statuses(request: Request) -> Response:
     return Response(html, status_code=STOP_POLLING if done else 200, media_type="text/html", headers=PAGE_HEADERS)
 
 
+async def news(request: Request) -> Response:
+    """Polled by an open page: how many messages arrived after the newest it shows, as a line with a
+    link that reloads it (the words come only with the audited page). Counts only; the session is
+    not touched, so an open page still signs out when idle."""
+    try:
+        viewer = load_viewer(request, touch=False)
+    except SignInRequired as exc:
+        return to_signin(request, exc.ended)
+    if not viewer.can(Permission.PHI_READ):
+        return Response(status_code=403, headers=PAGE_HEADERS)
+    try:
+        seen = int(request.query_params.get("seen", "0"))
+    except ValueError:
+        return Response("seen: a time in milliseconds", status_code=400, media_type="text/plain",
+                        headers=PAGE_HEADERS)
+    con = console(request)
+    org, rid = viewer.account.organization_id, request.path_params["recipient_id"][:64]
+    from_patient, from_clinic = conv.newer(con.conversation.inbound.of(org, rid),
+                                           con.conversation.outbound.of(org, rid), seen)
+    html = TEMPLATES.get_template("_conv_news.html").render(
+        t=viewer.words, from_patient=from_patient, from_clinic=from_clinic, conv_path=path_of(rid))
+    return Response(html, media_type="text/html", headers=PAGE_HEADERS)
+
 
 ROUTES = (
     Route("/patients/{recipient_id}/conversation", conversation_page, methods=["GET"]),
     Route("/patients/{recipient_id}/conversation/statuses", statuses, methods=["GET"]),
+    Route("/patients/{recipient_id}/conversation/news", news, methods=["GET"]),
     Route("/patients/{recipient_id}/conversation/reply", reply, methods=["POST"]),
     Route("/patients/{recipient_id}/conversation/resume", resume, methods=["POST"]),
 )

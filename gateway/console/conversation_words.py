@@ -4,6 +4,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 MESSAGES: Mapping[str, Mapping[str, str]] = {
+    "conv_news_title": {"es": "Mensajes nuevos", "en": "New messages", "pt": "Mensagens novas"},
+    "conv_news_patient": {"es": "Mensajes nuevos del paciente: {n}.", "en": "New messages from the patient: {n}.",
+                          "pt": "Mensagens novas do paciente: {n}."},
+    "conv_news_clinic": {"es": "Mensajes nuevos de la clínica: {n}.", "en": "New messages from the clinic: {n}.",
+                         "pt": "Mensagens novas da clínica: {n}."},
+    "conv_news_show": {"es": "Mostrarlos", "en": "Show them", "pt": "Mostrá-las"},
     "conv_title": {"es": "Conversación", "en": "Conversation", "pt": "Conversa"},
     "conv_not_found": {"es": "Su organización no tiene mensajes ni avisos de este paciente",
                        "en": "Your organization holds no messages or notices about this patient",

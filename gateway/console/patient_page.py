@@ -4,7 +4,8 @@ patient by phone number.
 The words are opened in the request, for a role allowed to read PHI (staff, admin), and the view is
 audited (`console.phi.read`, who, which pseudonym, how many texts) before the page is sent. A phone
 number typed into the search is turned into the pseudonym at once (canonical form, then the HMAC
-every topic is keyed by) and sent back as a redirect to the pseudonym's page: it is never stored,
+every topic is keyed by) and sent back as a redirect to the pseudonym's conversation when there are
+messages either way (the thread and the reply form), else to this page: the number is never stored,
 logged, audited or put in a URL.
 """
 from __future__ import annotations
@@ -84,7 +85,9 @@ async def find(request: Request, viewer: Viewer, data: FormData) -> Response:
     rid = con.svc.pseudonymize(viewer.account.organization_id, number)
     del number
     con.svc.auditor.fire(viewer.actor, FIND, ALLOWED, resource=rid, remote_addr=remote_addr(request))
-    return RedirectResponse(f"{PATH}/{rid}", status_code=303)
+    org = viewer.account.organization_id
+    has_thread = bool(con.conversation.inbound.of(org, rid) or con.conversation.outbound.of(org, rid))
+    return RedirectResponse(f"{PATH}/{rid}/conversation" if has_thread else f"{PATH}/{rid}", status_code=303)
 
 
 @page(Permission.PHI_READ)

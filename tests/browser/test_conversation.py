@@ -21,6 +21,7 @@ from tests.browser.conftest import Browsers
 PHONE = "+5215550004343"
 WORDS = "Buenos días, ¿puedo llegar 15 minutos tarde a mi cita?"
 REPLY = "Sí, no se preocupe. La esperamos."
+AGAIN = "Gracias, allí estaré."
 
 
 def clinic_sends(clinic: Clinic, phone: str) -> None:
@@ -73,6 +74,14 @@ def test_the_receptionist_reads_the_patient_and_replies_and_the_reply_reaches_de
     assert driver.current_url == url, "the status ticked without a reload"
     assert "WhatsApp" in text_of(driver, status), "the status says the channel in words"
     axe.assert_accessible(driver, "the conversation page with a delivered reply")
+
+    # the patient writes again: the open page says so (counts, never words) and a link shows it
+    patient_writes(clinic, AGAIN)
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "conv-news-show"))
+    assert "New messages from the patient: 1." in text_of(driver, "conv-news") and AGAIN not in driver.page_source
+    axe.assert_accessible(driver, "the conversation page announcing a new message")
+    tab_to(driver, "conv-news-show").send_keys(Keys.ENTER)
+    WebDriverWait(driver, 10).until(lambda d: AGAIN in text_of(d, "thread"))
 
 
 def test_outside_the_window_the_receptionist_replies_with_a_template_by_keyboard(clinic: Clinic, browser: Browsers):

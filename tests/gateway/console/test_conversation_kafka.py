@@ -214,3 +214,27 @@ def test_a_paused_conversation_shows_resume_which_writes_the_apis_command_and_is
     audit = read_topic(shared_settings.kafka.bootstrap, svc.topics.audit.name, svc.topics.audit.codec, count=1,
                        where=lambda x: x["action"] == "conversation.resume" and x["resource"] == rid)
     assert audit[0][1]["actor"] == "console:alice"
+
+
+def test_an_open_page_learns_of_newer_messages_without_their_words_and_find_leads_to_the_thread(
+        gateway, shared_settings):
+    number = "+525511110077"
+    rid, _ = inbound(gateway, shared_settings, number, WORDS, at_ms=int(time.time() * 1000) - 60_000)
+    alice = signed_in(gateway, "alice")
+    page = alice.get(f"/console/patients/{rid}/conversation")
+    seen = re.search(r'/news\?seen=(\d+)"', page.text).group(1)  # type: ignore[union-attr]
+    quiet = alice.get(f"/console/patients/{rid}/conversation/news?seen={seen}")
+    assert quiet.status_code == 200 and quiet.text.strip() == ""
+    inbound(gateway, shared_settings, number, "Otra pregunta más")
+    con = gateway.app.state.console  # type: ignore[attr-defined]
+    wait_for(lambda: len(con.conversation.inbound.of(ORG, rid)) == 2, "the second message in the view")
+    news = alice.get(f"/console/patients/{rid}/conversation/news?seen={seen}")
+    assert news.status_code == 200 and "New messages from the patient: 1." in news.text
+    assert "Otra pregunta" not in news.text and number not in news.text and "set-cookie" not in news.headers
+    assert alice.get(f"/console/patients/{rid}/conversation/news?seen=soon").status_code == 400
+    carol = signed_in(gateway, "carol")  # an analyst
+    assert carol.get(f"/console/patients/{rid}/conversation/news?seen={seen}").status_code == 403
+
+    find = alice.get("/console/patients")
+    r = alice.post("/console/patients/find", data={"phone": number, "csrf": csrf(find.text)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/console/patients/{rid}/conversation"

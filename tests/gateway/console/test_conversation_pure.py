@@ -170,3 +170,17 @@ REFUSALS = ("window_closed", "no_whatsapp_consent", "no_consent", "empty", "too_
 def test_every_refusal_is_said_in_words_in_each_language(reason):
     for lang in ("es", "en", "pt"):
         assert Words(lang)(f"conv_err_{reason}", max=conv.MAX_TEXT, field="text")
+
+
+@pytest.mark.parametrize(("ins", "outs", "seen", "newest", "news"), [
+    pytest.param((), (), 0, 0, (0, 0), id="empty-thread"),
+    pytest.param((100,), (50,), 100, 100, (0, 0), id="page-shows-the-newest"),
+    pytest.param((100, 300), (50,), 100, 300, (1, 0), id="the-patient-wrote-again"),
+    pytest.param((100,), (50, 200, 250), 100, 250, (0, 2), id="the-clinic-sent-more"),
+    pytest.param((100, 400), (300,), 100, 400, (1, 1), id="both-ways"),
+    pytest.param((100,), (), 0, 100, (1, 0), id="page-opened-on-an-empty-thread"),
+])
+def test_newer_messages_than_an_open_page_shows(ins, outs, seen, newest, news):
+    i = [inbound(at, event_id=f"in{n}") for n, at in enumerate(ins)]
+    o = [outbound(at, message_id=f"out{n}") for n, at in enumerate(outs)]
+    assert (conv.newest_at(i, o), conv.newer(i, o, seen)) == (newest, news)
