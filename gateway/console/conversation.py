@@ -220,7 +220,7 @@ def thread(inbound: Sequence[Inbound], outbound: Sequence[Outbound], limit: int)
 
 def newest_at(inbound: Sequence[Inbound], outbound: Sequence[Outbound]) -> int:
     """The time of the newest message either way (0: none): what an open page has shown."""
-    return max((m.at_ms for m in (*inbound, *outbound)), default=0)
+    return max(max((m.at_ms for m in inbound), default=0), max((m.at_ms for m in outbound), default=0))
 
 
 def newer(inbound: Sequence[Inbound], outbound: Sequence[Outbound], seen_ms: int) -> tuple[int, int]:
