@@ -41,6 +41,7 @@ from gateway.errors import (
     spec_for,
 )
 from gateway.fhir_parse import FhirAppointment, FhirInvalid, Issue, fail, parse_appointment, parse_bundle
+from gateway.fhir_slots import FhirSlot, is_slot_bundle, parse_slot, parse_slot_bundle, slot_record
 from gateway.services import Services, guard, remote_addr, services
 from schemas.errors import CarelayError
 from schemas.phi import Binding, Sealed
@@ -51,6 +52,7 @@ FHIR_JSON = "application/fhir+json"
 ACCEPTED_TYPES = (FHIR_JSON, "application/json")
 TIMEZONE_HEADER = "x-carelay-timezone"
 ACTION = "appointment.fhir"
+SLOT_ACTION = "slot.fhir"
 LABEL = "appointments"
 
 
@@ -123,7 +125,7 @@ def http_status(created: bool) -> tuple[int, str]:
 
 # ---- endpoints ----------------------------------------------------------------------------------
 
-async def _accept(request: Request, path_id: str | None) -> Response:
+async def _accept(request: Request, path_id: str | None, *, slot: bool = False) -> Response:
     svc = services(request)
     remote = remote_addr(request)
     try:
@@ -139,16 +141,24 @@ async def _accept(request: Request, path_id: str | None) -> Response:
         body = parse_json(raw)
         zone_default = svc.settings.care.for_org(key.organization_id)[0]
         header_zone = request.headers.get(TIMEZONE_HEADER)
-        if path_id is not None:
+        slots: list[FhirSlot] | None = None
+        if slot:  # PUT /fhir/Slot/{id}, or a Bundle of Slots: gateway.fhir_slots
+            slots = [parse_slot(body, "Slot", {}, path_id=path_id)]
+        elif path_id is None and is_slot_bundle(body):
+            slots = parse_slot_bundle(body)
+        elif path_id is not None:
             items = [parse_appointment(body, "Appointment", {}, path_id=path_id, header_zone=header_zone,
                                        default_zone=zone_default)]
         else:
             items = parse_bundle(body, header_zone=header_zone, default_zone=zone_default)
     except CarelayError as exc:
         svc.auditor.fire(actor, ACTION, REJECTED, reason=spec_for(exc).code,
-                         resource=request.scope["path"] if path_id is None else f"Appointment/{path_id}",
+                         resource=request.scope["path"] if path_id is None else
+                         f"{'Slot' if slot else 'Appointment'}/{path_id}",
                          remote_addr=remote, details={"field": getattr(exc, "field", None) or ""})
         return outcome_response(exc)
+    if slots is not None:
+        return await _publish_slots(svc, request, actor, key.organization_id, slots, single=slot)
     deadline = asyncio.get_running_loop().time() + svc.settings.kafka.send_timeout_s
     view = svc.appointments
     while not view.loaded:  # new or update is only known once the view holds the topic
@@ -195,6 +205,28 @@ async def _accept(request: Request, path_id: str | None) -> Response:
     return Response(orjson.dumps(doc), 200, media_type=FHIR_JSON)
 
 
+async def _publish_slots(svc: Services, request: Request, actor: Actor, org: str, slots: list[FhirSlot],
+                         *, single: bool) -> Response:
+    """Each Slot on the `slots` topic (keyed organization|slot id) and the audit record (`slot.fhir`);
+    answered once Kafka acked them all."""
+    topic, now_ms, remote = svc.topics.slots, int(time.time() * 1000), remote_addr(request)
+    futures = [svc.publisher.submit(topic.name, f"{org}|{s.slot_id}", topic.codec.encode(slot_record(org, s, now_ms)))
+               for s in slots]
+    resource = f"Slot/{slots[0].slot_id}" if single else f"Bundle:{len(slots)}"
+    futures.append(svc.auditor.submit(actor, SLOT_ACTION, ALLOWED, resource=resource, remote_addr=remote,
+                                      details={"slots": ",".join(s.slot_id for s in slots)}))
+    failed = next((r for r in await svc.publisher.settle(futures, label="slots") if r is not None), None)
+    if failed is not None:
+        svc.auditor.fire(actor, SLOT_ACTION, ERROR, resource=resource, reason=spec_for(failed).code, remote_addr=remote)
+        return outcome_response(failed)
+    if single:
+        doc = outcome([Issue("informational", f"accepted as {slots[0].status}", "Slot")], "information")
+        return Response(orjson.dumps(doc), 200, media_type=FHIR_JSON)
+    doc = {"resourceType": "Bundle", "type": "transaction-response", "entry": [
+        {"response": {"status": "200 OK", "location": f"Slot/{s.slot_id}"}} for s in slots]}
+    return Response(orjson.dumps(doc), 200, media_type=FHIR_JSON)
+
+
 def _resource(path_id: str | None, count: int) -> str:
     return f"Appointment/{path_id}" if path_id else f"Bundle:{count}"
 
@@ -206,11 +238,19 @@ async def put_appointment(request: Request) -> Response:
     return await _accept(request, path_id)
 
 
+async def put_slot(request: Request) -> Response:
+    path_id = request.path_params["slot_id"]
+    if not 1 <= len(path_id) <= 64:
+        return outcome_response(fail("value", "the id must be 1 to 64 characters", "Slot.id"))
+    return await _accept(request, path_id, slot=True)
+
+
 async def post_bundle(request: Request) -> Response:
     return await _accept(request, None)
 
 
 ROUTES = (
     ("/fhir/Appointment/{appointment_id}", put_appointment, ["PUT"]),
+    ("/fhir/Slot/{slot_id}", put_slot, ["PUT"]),
     ("/fhir", post_bundle, ["POST"]),
 )

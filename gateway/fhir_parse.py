@@ -112,6 +112,12 @@ def _instant(value: Any, expression: str) -> int:
     return int(parsed.timestamp() * 1000)
 
 
+def version_of(resource: Mapping[str, Any], where: str) -> str | None:
+    """FHIR's Resource.meta.versionId, when the resource has one."""
+    meta = _obj(resource.get("meta"), f"{where}.meta", required=False) or {}
+    return _str(meta.get("versionId"), f"{where}.meta.versionId", limit=64)
+
+
 def _timezone_ext(resource: Mapping[str, Any], where: str) -> str | None:
     for i, item in enumerate(_list(resource.get("extension"), f"{where}.extension")):
         ext = _obj(item, f"{where}.extension[{i}]")

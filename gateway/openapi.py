@@ -188,6 +188,19 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
         **conversations.OPENAPI,
         **alerts.OPENAPI,
         **patient_api.OPENAPI,
+        "/fhir/Slot/{slot_id}": {"put": {
+            "summary": "Take one FHIR R4 Slot (free / busy, its Schedule contained for the practitioner and location); "
+                       "a Bundle of Slots and Schedules goes to POST /fhir", "tags": ["fhir"],
+            "operationId": "putFhirSlot",
+            "parameters": [{"name": "slot_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 64}}],
+            "requestBody": {"required": True, "content": {
+                t: {"schema": {"$ref": "#/components/schemas/FhirResource"}} for t in FHIR_TYPES}},
+            "responses": {"200": _outcome("published on the slots topic once Kafka acked; an informational "
+                                          "OperationOutcome"),
+                          "422": _outcome("not a Slot this door takes: the OperationOutcome names the element"),
+                          **{k: v for k, v in COMMON_ERRORS.items() if k != "422"}},
+        }},
         "/fhir/Appointment/{appointment_id}": {"put": {
             "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
             "operationId": "putFhirAppointment",

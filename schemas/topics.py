@@ -93,6 +93,9 @@ class _Catalog:
     # a tombstone revokes one. Kept 30 days after the last change, longer than any link lives.
     patient_links: Topic = Topic("patient.links", "PatientLink", "link_id", retention_ms=30 * DAY_MS, compacted=True,
                                  extra={"cleanup.policy": "compact,delete"})
+    # the clinic's FHIR Slots (gateway/fhir_slots.py): the latest of each, for rebooking offers
+    slots: Topic = Topic("slots", "Slot", "organization_id|slot_id", retention_ms=30 * DAY_MS, compacted=True,
+                         extra={"cleanup.policy": "compact,delete"})
     ai_requests: Topic = Topic("ai.requests", "AiMessage", "recipient_id")
     # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
     conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)

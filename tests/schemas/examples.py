@@ -170,4 +170,9 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "recipient": recipient, "language": "es",
             "created_at": now, "expires_at": now + 86_400_000, "device": None, "created_by": "demo-key",
         },
+        "Slot": {
+            "slot_id": "slot-1", "organization_id": ORG, "status": "free", "schedule": "Schedule/dr-lopez",
+            "practitioners": ["Practitioner/77"], "locations": ["Location/norte"], "start_at": now + 86_400_000,
+            "end_at": now + 88_200_000, "source_version": "3", "updated_at": now,
+        },
     }
