@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("demo", help="send demo appointment reminders through a running `carelay run`, print the report")
     sub.add_parser("users", help="staff console accounts: add, unlock, disable (see `carelay users --help`)",
                    add_help=False)
+    sub.add_parser("keys", help="retire a PHI key: re-seal the stream state, count what older keys still seal "
+                   "(see `carelay keys --help`)", add_help=False)
     sub.add_parser("report", help="print the delivery report and the appointment confirmation / cancellation rates "
                    "(see `carelay report --help`)", add_help=False)
     args, rest = parser.parse_known_args(argv)
@@ -106,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from analytics.report import main as report_main
 
         return report_main(rest)
+    if args.command == "keys":
+        from stack.keys import main as keys_main
+
+        return keys_main(rest)
     if args.command == "users":
         from gateway.console.users import main as users_main
 

@@ -32,6 +32,8 @@ MODULES = [
     ["stack.cli", "demo"],
     ["stack.cli", "report"],
     ["stack.cli", "users"],
+    ["stack.cli", "keys"],
+    ["stack.keys"],
     ["stack.cli", "users", "add"],
     ["gateway.console.users"],
     ["stack.kafka"],
