@@ -13,7 +13,9 @@ and a run cut short is finished by running it again. It refuses while a stream w
 never content): the state changelogs (reseal them), and the event topics whose records carry sealed
 fields (append-only: they are never rewritten, and leave with the topic's retention). It exits 0 only
 when nothing anywhere is still sealed with another key: the old key may then leave the ring.
-The compacted catalog topics hold no sealed field (tests/stack/test_keys.py keeps it so).
+No catalog topic keeps a sealed field for ever (tests/stack/test_keys.py keeps it so): `patient.links`,
+compacted, is deleted 30 days after a link's last change, and is not rewritten (a gateway binding a link's
+device meanwhile would be undone).
 """
 from __future__ import annotations
 

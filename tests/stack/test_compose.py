@@ -17,11 +17,12 @@ from stack.registry import APICURIO_VERSION
 
 REPO = Path(__file__).resolve().parents[2]
 PROVIDER_SECRETS = ("CARELAY_TWILIO_AUTH_TOKEN", "CARELAY_META_ACCESS_TOKEN", "CARELAY_META_APP_SECRET",
-                    "CARELAY_META_VERIFY_TOKEN", "CARELAY_CONSOLE_SESSION_KEY")
+                    "CARELAY_META_VERIFY_TOKEN", "CARELAY_CONSOLE_SESSION_KEY", "CARELAY_PATIENT_LINK_KEY")
 REQUIRED = {"CARELAY_PHI_KEYS": "k1:" + "A" * 43 + "=", "CARELAY_PSEUDONYM_KEY": "B" * 24,
             "CARELAY_CONSOLE_SESSION_KEY": "test-console-session-key",
             "CLICKHOUSE_PASSWORD": "test-password", "GRAFANA_ADMIN_PASSWORD": "test-grafana",
-            **{var: f"test-{var.lower()}" for var in PROVIDER_SECRETS}}
+            **{var: f"test-{var.lower()}" for var in PROVIDER_SECRETS},
+            "CARELAY_PATIENT_LINK_KEY": "C" * 24}  # base64, 18 bytes
 
 
 def compose() -> dict[str, Any]:
