@@ -40,6 +40,7 @@ from stack.ops_demo import publish_operations, visit_operations
 from stack.pipeline import ROOT, Pipeline, Ports
 from stack.registry import LocalRegistry
 from stack.report_demo import visit_reports
+from stack.template_demo import visit_templates
 
 DEMO_ORG = "demo-clinic"
 # what a clinic's morning inbox holds: (reason, channel, minutes ago); the unclear reply has the patient's words
@@ -205,6 +206,7 @@ def run(out: Path, kafka_bootstrap: str | None, registry_url: str | None) -> lis
                                     message_id, conversation_path(settings))
                 _, admin, password = next(a for a in accounts if a[0] == DEMO_ORG and a[1] == DEMO_ADMIN)
                 saved += visit_operations(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
+                saved += visit_templates(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
                 return saved + visit_reports(pipeline.gateway_url, out, DEMO_ORG, admin, password, shoot)
         finally:
             if registry is not None:

@@ -155,9 +155,10 @@ def _facts(con: Console, org: str, rid: str) -> dict[str, Any]:
             "pause": conv.pause(notices, con.conversation.resumes.resumed_at(org, rid), now)}
 
 
-def _templates(con: Console, chosen: str | None, language: str, params: Mapping[str, str]) -> dict[str, Any]:
+def _templates(con: Console, org: str, chosen: str | None, language: str, params: Mapping[str, str]) -> \
+        dict[str, Any]:
     catalog = con.svc.templates
-    out: dict[str, Any] = {"names": catalog.names(), "chosen": None, "params": (), "preview": None}
+    out: dict[str, Any] = {"names": catalog.names(org), "chosen": None, "params": (), "preview": None}
     if chosen is not None and chosen in out["names"]:
         t = catalog.get(chosen)
         values = {p: params.get(p, "") for p in t.params}
@@ -190,7 +191,7 @@ async def _show(request: Request, viewer: Viewer, form: Form, status: int = 200)
     ctx = {**f, "recipient_id": rid, "conv_path": path_of(rid), "lines": lines, "total": total, "number": opened.number,
            "local": local_time(tz), "consent": conv.consent_rows(f["marks"]), "form": form,
            "key": form.key or replies.new_key(), "language": language if language in LANGUAGES else "es",
-           "message_languages": LANGUAGES, "templates": _templates(con, chosen, language, form.params or {}),
+           "message_languages": LANGUAGES, "templates": _templates(con, org, chosen, language, form.params or {}),
            "sent": request.query_params.get("sent"), "resumed": request.query_params.get("resumed") == "1",
            "live": any(ln.status is not None and not ln.status.final for ln in lines), "poll_s": POLL_S,
            "newest": conv.newest_at(f["inbound"], f["outbound"]), "news_s": NEWS_S,
@@ -218,7 +219,7 @@ async def reply(request: Request, viewer: Viewer, data: FormData) -> Response:
         form.preview = True
         return await _show(request, viewer, form)
     f = _facts(con, org, rid)
-    why = conv.refusal(f["offer"], kind, text, template, con.svc.templates.names())
+    why = conv.refusal(f["offer"], kind, text, template, con.svc.templates.names(org))
     number = _number(con, f["inbound"], f["outbound"]) if why is None else None
     if why is None and number is None:
         why = ("reply", "no_number")

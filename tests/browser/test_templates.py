@@ -1,0 +1,44 @@
+"""A clinic admin adds a Portuguese template with the keyboard, sees it waiting for Meta's review, then
+approved once the provider's review webhook has come back through the pipeline; axe-core finds nothing
+on either page."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from selenium.webdriver.common.keys import Keys
+
+from tests.browser import axe
+from tests.browser.clinic import ADMIN, Clinic, sign_in, tab_to, text_of, type_into
+from tests.browser.conftest import Browsers
+
+
+def test_an_admin_adds_a_portuguese_template_and_sees_it_approved(clinic: Clinic, browser: Browsers):
+    driver = browser("admin")
+    sign_in(driver, clinic, ADMIN)
+    tab_to(driver, "nav-templates").send_keys(Keys.ENTER)
+    assert driver.current_url.startswith(f"{clinic.url}/admin/templates")
+    assert "appointment_reminder" in text_of(driver, "template-appointment_reminder-name")
+    axe.assert_accessible(driver, "the templates page")
+
+    name = f"lembrete_{uuid.uuid4().hex[:6]}"
+    type_into(driver, "tpl-name", name)
+    type_into(driver, "tpl-params", "clinic, date")
+    type_into(driver, "tpl-body", "Ola! Sua consulta na {clinic} e no dia {date}.")
+    type_into(driver, "tpl-sms", "Consulta na {clinic}, dia {date}.")
+    type_into(driver, "tpl-voice", "Sua consulta na {clinic} e no dia {date}.")
+    tab_to(driver, "template-add").send_keys(Keys.ENTER)
+
+    assert driver.current_url.startswith(f"{clinic.url}/admin/templates/{name}")
+    assert "Version 1 saved" in text_of(driver, "template-done")
+    status = text_of(driver, "template-preview-pt-status")
+    assert "Waiting for review" in status or "Approved" in status  # the review may already be back
+    axe.assert_accessible(driver, "a template's page")
+
+    deadline = time.monotonic() + 30
+    while "Approved" not in text_of(driver, "template-preview-pt-status"):
+        assert time.monotonic() < deadline, "the review never arrived"
+        time.sleep(1)
+        driver.get(f"{clinic.url}/admin/templates/{name}")
+    assert "Version 2" in text_of(driver, "template-about")  # Meta's review is the next version
+    axe.assert_accessible(driver, "an approved template's page")
