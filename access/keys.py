@@ -43,6 +43,7 @@ class Action(StrEnum):
     STAFF_READ = "staff.notifications.read"
     CONVERSATION_RESUME = "conversation.resume"
     OPS_ALERTS = "ops.alerts.notify"
+    WEBHOOKS_MANAGE = "webhooks.manage"  # the organization's outbound webhook endpoints (docs/webhooks.md)
 
 
 # Who may do what. Every key acts only within its own organization (checked by the endpoints).
@@ -52,7 +53,8 @@ class Action(StrEnum):
 # not something a sending system does on its own.
 PERMISSIONS: Mapping[Role, frozenset[Action]] = {
     Role.SENDER: frozenset({Action.SEND, Action.READ, Action.STAFF_READ}),
-    Role.ADMIN: frozenset({Action.SEND, Action.READ, Action.STAFF_READ, Action.CONVERSATION_RESUME}),
+    Role.ADMIN: frozenset({Action.SEND, Action.READ, Action.STAFF_READ, Action.CONVERSATION_RESUME,
+                           Action.WEBHOOKS_MANAGE}),
     Role.ANALYST: frozenset({Action.READ}),
     Role.AUDITOR: frozenset({Action.READ, Action.STAFF_READ}),
     Role.OPS: frozenset({Action.OPS_ALERTS}),

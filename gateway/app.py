@@ -27,7 +27,18 @@ from starlette.routing import Route
 from access.keys import KeyStore
 from connectors.factory import webhook_receivers
 from connectors.instances import load_directory
-from gateway import alerts, appointments, conversations, errors, fhir, health, reads, sends, webhooks
+from gateway import (
+    alerts,
+    appointments,
+    conversations,
+    errors,
+    fhir,
+    health,
+    reads,
+    sends,
+    webhook_endpoints,
+    webhooks,
+)
 from gateway.accepted import AcceptedSendsView
 from gateway.appointment_view import AppointmentView
 from gateway.audit import Auditor
@@ -85,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         svc.plans.start()
         svc.appointments.start()
         svc.template_feed.start()
+        svc.webhook_endpoints.start()
         app.state.services = svc
         app.state.console = console = console_context.build(svc)
         console.start()
@@ -103,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             svc.plans.close()
             svc.appointments.close()
             svc.template_feed.close()
+            svc.webhook_endpoints.close()
             svc.refusals.flush_log()
             console.close()
             patient.close()
@@ -124,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in conversations.ROUTES),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in alerts.ROUTES),
         *(Route(path, endpoint, methods=methods) for path, endpoint, methods in fhir.ROUTES),
+        *(Route(path, endpoint, methods=methods) for path, endpoint, methods in webhook_endpoints.ROUTES),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
@@ -194,6 +208,8 @@ def _build_services(settings: Settings, keys: KeyStore, metrics: GatewayMetrics)
         fingerprint_key=os.urandom(32),  # fingerprints never leave the process
         webhooks=webhook_receivers(settings),
         topics_ready=threading.Event(),
+        webhook_endpoints=webhook_endpoints.WebhookEndpointView(k.bootstrap, topics.webhook_endpoints.name,
+                                                                topics.webhook_endpoints.codec),
     )
 
 

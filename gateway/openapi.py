@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.factory import webhook_routes
-from gateway import alerts, conversations, staff
+from gateway import alerts, conversations, staff, webhook_endpoints
 from gateway import validation as v
 from gateway.patient import api as patient_api
 from schemas.settings import GatewaySettings
@@ -201,6 +201,7 @@ def build_document(limits: GatewaySettings) -> dict[str, Any]:
                           "422": _outcome("not a Slot this door takes: the OperationOutcome names the element"),
                           **{k: v for k, v in COMMON_ERRORS.items() if k != "422"}},
         }},
+        **webhook_endpoints.OPENAPI,
         "/fhir/Appointment/{appointment_id}": {"put": {
             "summary": "Take one FHIR R4 Appointment with its contained Patient", "tags": ["fhir"],
             "operationId": "putFhirAppointment",

@@ -231,7 +231,7 @@ class Publisher:
                 fut.set_exception(_translate(err, self._retry_after_s))
 
     # -- publishing (event loop) -------------------------------------------------------------
-    def submit(self, topic: str, key: str | bytes | None, value: bytes) -> asyncio.Future[None]:
+    def submit(self, topic: str, key: str | bytes | None, value: bytes | None) -> asyncio.Future[None]:
         """Queue one record; the future resolves on the broker's ack, or fails with a GatewayError."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self._fatal is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -32,6 +33,9 @@ from schemas.settings import Settings
 from schemas.template_feed import TemplateFeed
 from schemas.templates import TemplateCatalog
 from schemas.topics import Catalog
+
+if TYPE_CHECKING:  # the view's module guards its endpoints with this one
+    from gateway.webhook_endpoints import WebhookEndpointView
 
 
 @dataclass
@@ -60,6 +64,7 @@ class Services:
     fingerprint_key: bytes
     webhooks: Mapping[str, WebhookReceiver]  # by provider (connectors.factory.webhook_receivers)
     topics_ready: threading.Event
+    webhook_endpoints: WebhookEndpointView  # outbound webhook subscriptions (gateway.webhook_endpoints)
 
 
 def services(request: Request) -> Services:

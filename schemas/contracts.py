@@ -18,7 +18,7 @@ EVENT_TYPES = (
     "ConsentChange", "DeliveryOutcome", "MessageState", "AuditRecord", "DeadLetter",
     "DelayedRecord", "CircuitEvent", "InAppNotification", "AppointmentEvent", "CareEvent", "AiMessage",
     "AppointmentPlan", "StaffAccount", "StaffSignIn", "StaffAction", "TemplateVersion",
-    "PatientLink", "Slot",
+    "PatientLink", "Slot", "WebhookEndpoint", "WebhookDelivery", "WebhookAttempt",
 )
 
 

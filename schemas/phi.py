@@ -58,6 +58,7 @@ RECORD_IDS = {
     "SendRequest": "message_id", "DispatchCommand": "message_id", "InboundMessage": "event_id",
     "WebhookEnvelope": "envelope_id", "AppointmentEvent": "appointment_id", "CareEvent": "event_id",
     "AiMessage": "message_id", "InAppNotification": "notification_id", "PatientLink": "link_id",
+    "WebhookEndpoint": "endpoint_id", "WebhookDelivery": "delivery_id",
 }
 
 

@@ -100,6 +100,12 @@ class _Catalog:
     # staff commands on a patient's conversation (type conversation.resume), for the worker owning the patient
     conversations: Topic = Topic("conversation.commands", "CareEvent", "recipient_id", retention_ms=30 * DAY_MS)
     ai_responses: Topic = Topic("ai.responses", "AiMessage", "recipient_id")
+    # outbound webhooks to the clinic (docs/webhooks.md): subscriptions, one record per event and endpoint
+    # (keyed by endpoint so each endpoint's events keep their order), and every attempt's outcome
+    webhook_endpoints: Topic = Topic("webhook.endpoints", "WebhookEndpoint", "organization_id|endpoint_id",
+                                     retention_ms=-1, compacted=True)
+    webhook_deliveries: Topic = Topic("webhook.deliveries", "WebhookDelivery", "endpoint_id")
+    webhook_attempts: Topic = Topic("webhook.attempts", "WebhookAttempt", "endpoint_id", retention_ms=30 * DAY_MS)
     delays: tuple[Topic, ...] = tuple(
         Topic(f"delay.{s}s", "DelayedRecord", "original key", retention_ms=7 * DAY_MS) for s in DELAY_STEPS_S
     )

@@ -175,4 +175,21 @@ def examples(cipher: PhiCipher, pseudonymize: Pseudonymizer) -> dict[str, dict[s
             "practitioners": ["Practitioner/77"], "locations": ["Location/norte"], "start_at": now + 86_400_000,
             "end_at": now + 88_200_000, "source_version": "3", "updated_at": now,
         },
+        "WebhookEndpoint": {
+            "endpoint_id": "we-1", "organization_id": ORG, "url": "https://clinic.example/hooks",
+            "event_types": ["message.status_changed"], "status_changes": "final", "include_phi": False,
+            "secret": cipher.seal("webhook_secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "created_at": now,
+            "created_by": "demo-admin",
+        },
+        "WebhookDelivery": {
+            "delivery_id": "evt_1", "endpoint_id": "we-1", "organization_id": ORG,
+            "event_type": "message.status_changed", "subject": "m-1", "sequence": 3,
+            "body": cipher.seal("webhook_body", '{"type":"message.status_changed"}'), "created_at": now,
+            "attempt": 0, "first_failed_at": None, "parked": False,
+        },
+        "WebhookAttempt": {
+            "delivery_id": "evt_1", "endpoint_id": "we-1", "organization_id": ORG,
+            "event_type": "message.status_changed", "attempt": 1, "outcome": "delivered", "http_status": 200,
+            "error": None, "duration_ms": 12, "next_attempt_at": None, "at": now,
+        },
     }

@@ -19,6 +19,7 @@ PROBE = Path(__file__).with_name("help_probe.py")
 
 MODULES = [
     ["streams"],
+    ["streams.webhooks"],
     ["analytics.sink"],
     ["analytics.service"],
     ["analytics.report"],
