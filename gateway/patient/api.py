@@ -75,7 +75,7 @@ async def revoke(request: Request) -> Response:
         raise NotFound("no such link", field="link_id")
     topic = svc.topics.patient_links
     # the tombstone: every process forgets the link
-    futures = [svc.publisher.submit(topic.name, link_id, None),  # type: ignore[arg-type]
+    futures = [svc.publisher.submit(topic.name, link_id, None),
                svc.auditor.submit(Actor.of(key), "patient.link.revoke", ALLOWED, resource=link_id,
                                   remote_addr=remote_addr(request))]
     failed = next((r for r in await svc.publisher.settle(futures, label=LABEL) if r is not None), None)
