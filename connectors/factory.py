@@ -18,6 +18,10 @@ from connectors.meta import parse as meta_parse
 from connectors.meta.connector import MetaConnector
 from connectors.meta.templates import MetaTemplates
 from connectors.meta.webhooks import MetaWebhooks
+from connectors.sns import capabilities as sns_caps
+from connectors.sns import parse as sns_parse
+from connectors.sns.connector import SnsConnector
+from connectors.sns.webhooks import SnsWebhooks
 from connectors.templates import TemplateSubmitter
 from connectors.twilio import capabilities as twilio_caps
 from connectors.twilio import instances as twilio_instances
@@ -37,12 +41,14 @@ CAPABILITIES: Mapping[str, Capabilities] = {
     twilio_caps.PROVIDER: twilio_caps.CAPABILITIES,
     **{name: meta_caps.CAPABILITIES for name in meta_caps.NAMES},
     inapp_caps.PROVIDER: inapp_caps.CAPABILITIES,
+    sns_caps.PROVIDER: sns_caps.CAPABILITIES,
 }
 PROVIDERS: tuple[str, ...] = tuple(CAPABILITIES)  # the names a ChannelInstance may give
 # the envelope's provider -> its package's interpreter (360dialog's webhooks are the Cloud API's)
 INTERPRETERS: Mapping[str, Interpret] = {
     twilio_caps.PROVIDER: twilio_parse.interpret,
     **{name: meta_parse.interpret for name in meta_caps.NAMES},
+    sns_caps.PROVIDER: sns_parse.interpret,
 }
 
 
@@ -60,6 +66,7 @@ def webhook_receivers(settings: Settings) -> dict[str, WebhookReceiver]:
     receivers: list[WebhookReceiver] = [
         TwilioWebhooks(str(settings.twilio.auth_token)),
         MetaWebhooks(str(settings.meta.app_secret), str(settings.meta.verify_token)),
+        SnsWebhooks(settings.sns.status_topic_arn, settings.sns.signing_cert_file),
     ]
     return {r.provider: r for r in receivers}
 
@@ -72,7 +79,8 @@ def template_submitter(settings: Settings) -> TemplateSubmitter:
 def webhook_routes() -> list[tuple[str, WebhookRoute]]:
     """(provider, route) for every webhook URL, provider by provider (the gateway mounts them by `order`)."""
     return [*((twilio_caps.PROVIDER, r) for r in TwilioWebhooks.routes),
-            *((meta_caps.PROVIDER, r) for r in MetaWebhooks.routes)]
+            *((meta_caps.PROVIDER, r) for r in MetaWebhooks.routes),
+            *((sns_caps.PROVIDER, r) for r in SnsWebhooks.routes)]
 
 
 def demo_instances(settings: Settings, organization_id: str = DEMO_ORGANIZATION) -> list[ChannelInstance]:
@@ -99,6 +107,7 @@ class Connectors:
             twilio_caps.PROVIDER: TwilioConnector(settings.twilio, catalog),
             meta.provider: meta,
             inapp_caps.PROVIDER: InAppConnector(publish_inapp, cipher, catalog),
+            sns_caps.PROVIDER: SnsConnector(settings.sns, catalog),
         })
 
     def __getitem__(self, provider: str) -> Connector:

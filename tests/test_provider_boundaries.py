@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONNECTORS = ROOT / "connectors"
 NEUTRAL = ("connectors", "gateway", "streams", "analytics", "schemas", "access", "process", "agents")
 REGISTRY = CONNECTORS / "factory.py"
-SDKS = {"twilio": "twilio"}  # provider package -> the vendor SDK only it may import
+SDKS = {"twilio": "twilio", "sns": "boto3"}  # provider package -> the vendor SDK only it may import
 NAME = "a provider name"
 # the same spelling meaning something else, by file
 ELSEWHERE = {("gateway/fhir_parse.py", "meta"): "FHIR's Resource.meta element"}

@@ -31,12 +31,13 @@ from schemas.settings.keys import (
 )
 from schemas.settings.pipeline import AnalyticsSettings, LimitSettings, StreamsSettings
 from schemas.settings.production import check_production
-from schemas.settings.services import ClickHouseSettings, KafkaSettings, MetaSettings, TwilioSettings
+from schemas.settings.services import ClickHouseSettings, KafkaSettings, MetaSettings, SnsSettings, TwilioSettings
 
 __all__ = [
     "DEV_CONSOLE_SESSION_KEY", "DEV_PHI_KEYS", "DEV_PSEUDONYM_KEY", "LOCAL_ONLY", "AnalyticsSettings",
     "CareSettings", "ClickHouseSettings", "ConsoleSettings", "GatewaySettings", "KafkaSettings", "LimitSettings",
-    "MetaSettings", "OrgCare", "PatientPageSettings", "Settings", "StreamsSettings", "TwilioSettings", "check_timezone",
+    "MetaSettings", "OrgCare", "PatientPageSettings", "Settings", "SnsSettings", "StreamsSettings", "TwilioSettings",
+    "check_timezone",
     "parse_care_orgs", "parse_key_ring", "parse_quiet_hours",
 ]
 
@@ -80,6 +81,7 @@ class Settings:
     clickhouse: ClickHouseSettings = field(default_factory=ClickHouseSettings)
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     meta: MetaSettings = field(default_factory=MetaSettings)
+    sns: SnsSettings = field(default_factory=SnsSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)

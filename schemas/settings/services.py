@@ -99,3 +99,27 @@ class MetaSettings:
         "CARELAY_META_AUTH_HEADER", "Authorization", "header carrying the token (`D360-API-KEY` for 360dialog)")
     per_second: float = setting(
         "CARELAY_META_PER_SECOND", 80.0, "Cloud API throughput per number", kind=POSITIVE, unit="messages/s")
+
+
+@dataclass(frozen=True)
+class SnsSettings:
+    """Amazon SNS (SMS)"""
+
+    endpoint_url: str = setting(
+        "CARELAY_SNS_ENDPOINT_URL", "", "SNS API endpoint; empty: AWS's endpoint of the region; the simulator's "
+        "`<url>/sns` in tests and the demo")
+    region: str = setting("CARELAY_SNS_REGION", "us-east-1", "AWS region of the SNS account")
+    access_key_id: str = setting(
+        "CARELAY_SNS_ACCESS_KEY_ID", "AKIADEVCARELAY000000", "AWS access key id", shown="a test key id")
+    secret_access_key: Secret = setting(
+        "CARELAY_SNS_SECRET_ACCESS_KEY", Secret("dev-sns-secret-access-key"),
+        f"AWS secret access key; {NEVER_EMPTY}", kind=SECRET)
+    sms_type: str = setting("CARELAY_SNS_SMS_TYPE", "Transactional", "`AWS.SNS.SMS.SMSType` of every send")
+    status_topic_arn: str = setting(
+        "CARELAY_SNS_STATUS_TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:carelay-sms-status",
+        "the topic whose HTTPS subscription posts SMS delivery reports; other topics are refused")
+    signing_cert_file: str = setting(
+        "CARELAY_SNS_SIGNING_CERT_FILE", "", "PEM of the certificate SNS signs notifications with (the one at "
+        "`SigningCertURL`); empty: every SNS notification is refused")
+    per_second: float = setting(
+        "CARELAY_SNS_PER_SECOND", 20.0, "SMS throughput of an SNS sender", kind=POSITIVE, unit="messages/s")

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenario-file", type=Path, default=None, help="a scenario JSON file")
     parser.add_argument("--webhook-retries", type=int, default=3,
                         help="Meta webhook retries after a failed delivery (backoff doubling to 4 s)")
+    parser.add_argument("--sns-signing-key", default="",
+                        help="PEM key signing SNS notifications (its certificate: CARELAY_SNS_SIGNING_CERT_FILE)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     scenario.setdefault("preset", args.scenario)
     overrides = {"meta_webhook_url": args.meta_webhook_url, "twilio_inbound_url": args.twilio_inbound_url,
                  "d360_api_key": args.d360_api_key, "scenario": scenario,
-                 "webhook_retries": args.webhook_retries}
+                 "webhook_retries": args.webhook_retries, "sns_signing_key_file": args.sns_signing_key}
     if args.gateway_url:
         overrides["gateway_url"] = args.gateway_url.rstrip("/")
     config = SimulatorConfig.from_settings(settings, **overrides)

@@ -108,6 +108,14 @@ class Dispatcher:
         self._record(provider, kind, sid, status, code, attempt)
         return code
 
+    async def post_json(self, url: str, body: Mapping[str, Any], headers: Mapping[str, str], *, provider: str,
+                        kind: str, sid: str, status: str | None) -> int | None:
+        """A JSON document already signed inside (SNS), posted once as text/plain like SNS does."""
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        code = await self._post(url, raw, {"Content-Type": "text/plain; charset=UTF-8", **headers})
+        self._record(provider, kind, sid, status, code, 1)
+        return code
+
     def _record(self, provider: str, kind: str, sid: str, status: str | None, code: int | None,
                 attempts: int) -> None:
         self.deliveries.append(Delivery(provider, kind, sid, status, code, attempts))

@@ -9,9 +9,10 @@ from typing import Any
 
 from connectors.meta.webhooks import PATH as META_PATH
 from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
-from schemas.settings import MetaSettings, Settings, TwilioSettings
+from schemas.settings import MetaSettings, Settings, SnsSettings, TwilioSettings
 from stack.simulator.callbacks import Dispatcher
 from stack.simulator.scenarios import Scenario, parse_scenario
+from stack.simulator.sns_keys import load_signing_pair
 from stack.simulator.store import Store
 
 DEV_D360_API_KEY = "dev-d360-api-key"
@@ -36,6 +37,12 @@ class SimulatorConfig:
     webhook_retry_base_s: float = 0.5  # Meta webhook retries: base, doubling (capped at 4 s)
     webhook_retries: int = 3  # Meta retries for days; chaos tests outlast a broker outage with more
     scenario: Mapping[str, Any] = field(default_factory=dict)
+    sns_access_key_id: str = SnsSettings.access_key_id
+    sns_topic_arn: str = SnsSettings.status_topic_arn
+    sns_organization: str = "demo-clinic"  # the `org` of the delivery report subscription URL
+    sns_report_delay_s: float = 0.05
+    sns_signing_key_file: str = ""  # with sns_signing_cert_file: sign with this pair; else a fresh one
+    sns_signing_cert_file: str = ""
 
     @property
     def meta_webhook(self) -> str:
@@ -56,6 +63,9 @@ class SimulatorConfig:
             "meta_phone_number_id": settings.meta.phone_number_id,
             "meta_waba_id": settings.meta.waba_id,
             "gateway_url": settings.gateway.public_url,
+            "sns_access_key_id": settings.sns.access_key_id,
+            "sns_topic_arn": settings.sns.status_topic_arn,
+            "sns_signing_cert_file": settings.sns.signing_cert_file,
         }
         values.update(overrides)
         return cls(**values)
@@ -70,6 +80,9 @@ class SimState:
                                      meta_retries=config.webhook_retries,
                                      retry_base_s=config.webhook_retry_base_s)
         self.scenario = Scenario()
+        self.sns_signing_key, self.sns_cert_pem = load_signing_pair(config.sns_signing_key_file,
+                                                                     config.sns_signing_cert_file)
+        self.sns_published: list[dict[str, str]] = []
         self.rng = random.Random()
         self.install(config.scenario)
 

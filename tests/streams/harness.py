@@ -22,6 +22,7 @@ from schemas.registry import ConfluentRegistry
 from schemas.settings import Settings
 from schemas.topics import Catalog
 from stack.javaproc import free_port
+from stack.simulator.sns_keys import write_signing_pair
 
 REPO = Path(__file__).resolve().parents[2]
 ORG = "demo-clinic"  # connectors.instances demo set: wa-meta, wa-twilio, sms-twilio, voice-twilio, inapp
@@ -127,6 +128,7 @@ class Stack:
         env.update(self.settings_env)
         env.update({
             "CARELAY_TWILIO_BASE_URL": self.sim_url, "CARELAY_META_BASE_URL": self.sim_url,
+            "CARELAY_SNS_ENDPOINT_URL": f"{self.sim_url}/sns",
             "CARELAY_PUBLIC_URL": self.gw_url, "CARELAY_GATEWAY_PORT": str(self.gw_port),
             "CARELAY_STREAMS_METRICS_PORT": "0", "CARELAY_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
         })
@@ -134,9 +136,13 @@ class Stack:
         return env
 
     def start(self) -> Stack:
+        # the simulator signs SNS notifications with this key, the gateway verifies them with its certificate
+        sns_key, sns_cert = write_signing_pair(self.tmp / "sns")
+        self.settings_env["CARELAY_SNS_SIGNING_CERT_FILE"] = str(sns_cert)
         env = self.env()
         sim = Proc("simulator", [sys.executable, "-m", "stack.simulator", "--port", str(self.sim_port),
-                                 "--gateway-url", self.gw_url], env, self.tmp / "simulator.log").start()
+                                 "--gateway-url", self.gw_url, "--sns-signing-key", str(sns_key)], env,
+                   self.tmp / "simulator.log").start()
         gw = Proc("gateway", [sys.executable, "-m", "uvicorn", "gateway.app:create_app", "--factory", "--host",
                               "127.0.0.1", "--port", str(self.gw_port), "--no-access-log", "--log-level", "warning"],
                   env, self.tmp / "gateway.log").start()
