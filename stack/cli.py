@@ -50,7 +50,7 @@ def run(settings: Settings, workers: int) -> int:
     registry = LocalRegistry(data / "registry", port=_port(settings.kafka.schema_registry_url),
                              kafka_bootstrap=kafka.bootstrap)
     pipeline = Pipeline({}, data, ports=Ports(gateway=settings.gateway.port), workers=workers, gateway_workers=2,
-                        scenario="demo")
+                        scenario="demo", webhooks=True)
     # Prometheus and Alertmanager beside it (docs/monitoring.md); without Debian's packages the pipeline runs alone
     watched = not monitoring.missing_tools()
     if watched:

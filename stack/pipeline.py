@@ -83,6 +83,7 @@ class Pipeline:
         scenario: str = "none",
         analytics: bool = True,
         ai_agent: bool = True,
+        webhooks: bool = False,
     ) -> None:
         self.ports = ports or Ports()
         self.data_dir = data_dir
@@ -124,6 +125,10 @@ class Pipeline:
             self.specs.append(Spec(f"worker-{n}", [py, "-m", "streams", "worker"], wenv,
                                    lambda port=p.worker_metrics + n: port_open(port),  # type: ignore[misc]
                                    f"http://127.0.0.1:{p.worker_metrics + n}/metrics  stream worker {n}"))
+        if webhooks:  # outbound webhooks to the clinics' endpoints (docs/webhooks.md)
+            self.specs.append(Spec("webhooks", [py, "-m", "streams.webhooks"], base,
+                                   _log_says(self.log_dir / "webhooks.log", "webhook endpoints loaded"),
+                                   "webhook.deliveries -> the clinics' endpoints  webhook process"))
         if ai_agent:
             self.specs.append(Spec("reference-agent", [py, "-m", "stack.reference_agent"], base,
                                    _log_says(self.log_dir / "reference-agent.log", READY),
