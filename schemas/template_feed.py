@@ -47,6 +47,9 @@ class TemplateFeed:
         """Caught up with the topic's end as of start-up."""
         return self._loaded.is_set()
 
+    def wait_loaded(self, timeout_s: float) -> bool:
+        return self._loaded.wait(timeout_s)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="template-feed", daemon=True)
         self._thread.start()

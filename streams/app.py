@@ -49,6 +49,7 @@ FLOW_CHECK_S = 1.0
 # request: a request caught in a broker restart then blocked the producer's sender that long (every
 # send and every commit's flush waited behind it: the worker stopped processing after the restart).
 PRODUCER_REQUEST_TIMEOUT_S = 30.0
+TEMPLATES_WAIT_S = 30.0  # then start anyway (a template still unknown fails its message, as before)
 
 
 @dataclass
@@ -97,6 +98,8 @@ class CarelayApp(AdaptedApp):
         self.produced_topics = TopicTracker()
         rt.bind(self._send_all)
         rt.template_feed.start()
+        # a clinic's own templates before the first record: intake and the connectors read the live catalog
+        await asyncio.to_thread(rt.template_feed.wait_loaded, TEMPLATES_WAIT_S)
         rt.metrics.serve(cfg.metrics_port)
         args = (rt, self.patients, self.messages)
         ai = AiBridge(*args, self.owned_partitions)

@@ -2,7 +2,9 @@
 
 `POST /{version}/{waba-id}/message_templates` with name, language, category and components (a BODY
 with positional {{1}}..{{n}} variables and an example for each, QUICK_REPLY buttons) answers
-`{"id", "status": "PENDING", "category"}`; Meta's decision arrives later on the WhatsApp Business
+`{"id", "status": "PENDING", "category"}`. A form Meta already holds (it has Meta's id) is edited
+instead: `POST /{version}/{template-id}` with its new components answers `{"success": true}` and the
+form is reviewed again. Meta's decision arrives later on the WhatsApp Business
 Account webhook, field `message_template_status_update` (event APPROVED / REJECTED with a reason).
 """
 from __future__ import annotations
@@ -76,14 +78,20 @@ class MetaTemplates:
         if not settings.base_url.startswith(("http://", "https://")):
             raise ValueError("MetaSettings.base_url must be an http(s) URL")
         self._path = f"/{settings.api_version}/{settings.waba_id}/message_templates"
+        self._version = settings.api_version
         headers = {settings.auth_header: f"Bearer {settings.access_token}"}
         self._http = HttpPool(timeout_s, base_url=settings.base_url, headers=headers)
 
     async def submit(self, template: Template, language: str) -> Submitted:
         payload = submission(template, language)
+        known = template.rendering(language).whatsapp_template_id
+        if known:  # an edit of a form Meta holds: its components only, under its id
+            path, payload = f"/{self._version}/{known}", {"components": payload["components"]}
+        else:
+            path = self._path
         try:
             response = await self._http.request(
-                "POST", self._path, content_type="application/json",
+                "POST", path, content_type="application/json",
                 body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
         except (ConnectError, TransportError):
             raise SubmitRefused("provider_unreachable") from None
@@ -91,6 +99,8 @@ class MetaTemplates:
             data = response.json()
         except ValueError:
             data = None
+        if known and response.status_code < 400 and isinstance(data, dict) and data.get("success") is True:
+            return Submitted(known, "PENDING")
         if response.status_code >= 400 or not isinstance(data, dict) or not data.get("id"):
             error = data.get("error") if isinstance(data, dict) else None
             code = error.get("code") if isinstance(error, dict) else None

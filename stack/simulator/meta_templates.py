@@ -1,4 +1,5 @@
-"""Meta's message template API (POST/GET /{version}/{waba_id}/message_templates) and its review webhook.
+"""Meta's message template API (POST/GET /{version}/{waba_id}/message_templates, an edit by POST
+/{version}/{template_id}) and its review webhook.
 
 A submitted template is PENDING; after `SimulatorConfig.template_review_s` the simulator posts the
 `message_template_status_update` webhook, signed like every Meta webhook: REJECTED (reason
@@ -89,6 +90,25 @@ async def create(request: Request) -> Response:
     return JSONResponse({"id": template_id, "status": "PENDING", "category": category})
 
 
+async def edit(request: Request) -> Response:
+    state = _state(request)
+    if request.headers.get("authorization") != f"Bearer {state.config.meta_access_token}":
+        return graph_error(190, 401)
+    template = state.templates.get(str(request.path_params["template_id"]))
+    if template is None:
+        return graph_error(100, 400, "Unsupported post request. Object does not exist.")
+    try:
+        body = await request.json()
+    except ValueError:
+        return graph_error(100, 400, "Invalid JSON")
+    components = body.get("components") if isinstance(body, dict) else None
+    if not isinstance(components, list) or not components:
+        return graph_error(100, 400, "Invalid parameter: components")
+    template.update(components=components, status="PENDING")
+    state.dispatcher.spawn(_review(state, template))
+    return JSONResponse({"success": True})
+
+
 async def listing(request: Request) -> Response:
     state = _state(request)
     refused = _allowed(request, state)
@@ -100,4 +120,5 @@ async def listing(request: Request) -> Response:
 ROUTES = [
     Route("/{version}/{waba_id}/message_templates", create, methods=["POST"]),
     Route("/{version}/{waba_id}/message_templates", listing, methods=["GET"]),
+    Route("/{version}/{template_id:int}", edit, methods=["POST"]),  # digits only: no other route's shape
 ]

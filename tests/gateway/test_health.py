@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from gateway.health import healthz, readyz
 
-VIEWS = ("state", "accepted", "staff", "plans", "appointments")
+VIEWS = ("state", "accepted", "staff", "plans", "appointments", "template_feed")
 
 
 def request(kafka: bool = True, topics: bool = True, unloaded: tuple[str, ...] = ()) -> Request:

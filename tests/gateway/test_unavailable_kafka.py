@@ -84,4 +84,4 @@ def test_ready_with_a_broker(client):
     doc = client.get("/readyz").json()
     assert doc == {"status": "ready", "kafka": True, "topics": True, "message_state_loaded": True,
                    "accepted_sends_loaded": True, "staff_notifications_loaded": True, "appointment_plans_loaded": True,
-                   "appointments_loaded": True}
+                   "appointments_loaded": True, "templates_loaded": True}

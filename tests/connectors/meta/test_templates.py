@@ -14,7 +14,9 @@ from connectors.meta.webhooks import PATH as META_PATH
 from connectors.meta.webhooks import items_of
 from connectors.templates import TEMPLATE_STATUS, SubmitRefused
 from schemas.templates import Rendering, Template, default_catalog
-from tests.connectors.conftest import Stack, sim_settings
+from tests.connectors.conftest import SETTINGS, Stack, sim_settings
+
+SETTINGS_VERSION = SETTINGS.meta.api_version
 
 PT = Rendering("lembrete_consulta", "pt_BR", ("confirm", "cancel"), "SMS {clinic}", "voz {clinic}",
                body="Ola, sua consulta em {clinic} no dia {date} as {time}.", whatsapp_status="PENDING")
@@ -121,3 +123,30 @@ async def test_a_wrong_token_is_refused(stack: Stack) -> None:
         assert (refused.value.reason, refused.value.http_status) == ("provider_refused_190", 401)
     finally:
         await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_form_meta_holds_is_edited_under_its_id_and_reviewed_again(stack: Stack) -> None:
+    name = f"editado_{uuid.uuid4().hex[:8]}"
+    client = MetaTemplates(sim_settings(stack).meta)
+    try:
+        template = replace(LEMBRETE, name=name, languages={"pt": replace(PT, whatsapp_name=name)})
+        first = await client.submit(template, "pt")
+        changed = replace(PT, whatsapp_name=name, body="Nova: {clinic}, {date}, {time}.",
+                          whatsapp_template_id=first.template_id)
+        again = await client.submit(replace(template, languages={"pt": changed}), "pt")
+        assert (again.template_id, again.status) == (first.template_id, "PENDING")
+        unknown = replace(changed, whatsapp_template_id="999")
+        with pytest.raises(SubmitRefused):
+            await client.submit(replace(template, languages={"pt": unknown}), "pt")
+    finally:
+        await client.aclose()
+    end = time.monotonic() + 10
+    while len(_reviews(stack, name, 0.1)) < 2:
+        assert time.monotonic() < end, "the edit was not reviewed again"
+        time.sleep(0.1)
+    with stack.sim() as c:
+        (held,) = [t for t in c.get(f"/{SETTINGS_VERSION}/{sim_settings(stack).meta.waba_id}/message_templates",
+                                    headers={"Authorization": f"Bearer {sim_settings(stack).meta.access_token}"})
+                   .json()["data"] if t["name"] == name]
+    assert held["components"][0]["text"] == "Nova: {{1}}, {{2}}, {{3}}."
