@@ -8,8 +8,14 @@ answers libphonenumber's E.164 for a number its data knows as valid, or refuses 
 Mexico: since 2019 a Mexican mobile is dialled +52 and ten digits, but WhatsApp still reports the
 old mobile form `521` + ten digits (Meta's `wa_id`, Twilio's `whatsapp:+521...`). The old form is
 mapped to the current one, so a reply reaches the patient a send to `+52...` created.
+
+libphonenumber takes 100-200 µs to parse and validate one number, more than the rest of a callback's
+own work; one message's number comes back with each of its status callbacks, so the answers for the
+last `CACHED_NUMBERS` texts are kept (bounded memory, in this process only; refusals too).
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 import phonenumbers
 
@@ -22,6 +28,7 @@ ALLOWED_CHARS = frozenset("0123456789+ -().")
 MAX_CHARS = 40
 MEXICO = 52
 MEXICO_OLD_MOBILE = "1"  # the digit WhatsApp keeps between 52 and a mobile's ten digits
+CACHED_NUMBERS = 4096  # texts whose answer is kept: about 1 MB
 
 REASONS = {
     "not_a_string": "must be a string",
@@ -46,20 +53,29 @@ def canonical_number(raw: object) -> str:
     """The E.164 form of `raw` (an international number), or NumberRefused naming why not."""
     if not isinstance(raw, str):
         raise NumberRefused("not_a_string")
-    if not 1 <= len(raw) <= MAX_CHARS:
+    if not 1 <= len(raw) <= MAX_CHARS:  # before the cache: only short texts are kept
         raise NumberRefused("length")
+    number, reason = _canonical(raw)
+    if reason is not None:
+        raise NumberRefused(reason)
+    return number
+
+
+@lru_cache(maxsize=CACHED_NUMBERS)
+def _canonical(raw: str) -> tuple[str, str | None]:
+    """(E.164, None) or ("", the refusal's reason): pure, so an answer can be kept."""
     if not ALLOWED_CHARS.issuperset(raw):
-        raise NumberRefused("characters")
+        return "", "characters"
     if not raw.startswith("+") or raw.count("+") != 1:
-        raise NumberRefused("not_international")
+        return "", "not_international"
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException:
-        raise NumberRefused("unparsable") from None
+        return "", "unparsable"
     number = _current_mexican_mobile(number)
     if not phonenumbers.is_valid_number(number):
-        raise NumberRefused("invalid")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return "", "invalid"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
 def _current_mexican_mobile(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:

@@ -61,3 +61,16 @@ def test_one_patient_one_pseudonym_whatever_the_spelling():
                  "5215512345678", "whatsapp:+525512345678"]
     ids = {pseudonym("org-a", str(patient_number(s))) for s in spellings}
     assert len(ids) == 1
+
+
+def test_a_number_seen_again_is_answered_without_parsing_it_again(monkeypatch):
+    import phonenumbers
+
+    calls = []
+    parse = phonenumbers.parse
+    monkeypatch.setattr(phonenumbers, "parse", lambda *a: calls.append(a) or parse(*a))
+    for _ in range(3):
+        assert canonical_number("+52 1 55 9876 5432") == "+525598765432"
+        with pytest.raises(NumberRefused):
+            canonical_number("+1 555 987 6543")
+    assert len(calls) == 2
