@@ -1,13 +1,15 @@
 """A clinic admin adds a Portuguese template with the keyboard, sees it waiting for Meta's review, then
-approved once the provider's review webhook has come back through the pipeline; axe-core finds nothing
-on either page."""
+approved once the provider's review webhook has come back through the pipeline, and the clinic's next
+message with it goes out on WhatsApp; axe-core finds nothing on any page."""
 from __future__ import annotations
 
 import time
 import uuid
 
+import httpx
 from selenium.webdriver.common.keys import Keys
 
+from stack.cli import DEMO_SENDER_KEY
 from tests.browser import axe
 from tests.browser.clinic import ADMIN, Clinic, sign_in, tab_to, text_of, type_into
 from tests.browser.conftest import Browsers
@@ -42,3 +44,18 @@ def test_an_admin_adds_a_portuguese_template_and_sees_it_approved(clinic: Clinic
         driver.get(f"{clinic.url}/admin/templates/{name}")
     assert "Version 2" in text_of(driver, "template-about")  # Meta's review is the next version
     axe.assert_accessible(driver, "an approved template's page")
+
+    body = {"to": "+525550003101", "channels": ["WHATSAPP", "SMS"], "priority": "urgent",  # no quiet hours
+            "template": {"name": name, "language": "pt", "params": {"clinic": "Clinica Sul", "date": "3/5"}}}
+    r = httpx.post(f"{clinic.pipeline.gateway_url}/v1/messages", json=body, timeout=30,
+                   headers={"Authorization": f"Bearer {DEMO_SENDER_KEY}", "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == 202, r.text
+    state: dict[str, object] = {}
+    deadline = time.monotonic() + 30
+    while state.get("status") not in ("delivered", "read"):
+        assert time.monotonic() < deadline, f"not delivered: {state}"
+        time.sleep(0.5)
+        got = httpx.get(f"{clinic.pipeline.gateway_url}/v1/messages/{r.json()['message_id']}", timeout=10,
+                        headers={"Authorization": f"Bearer {DEMO_SENDER_KEY}"})
+        state = got.json() if got.status_code == 200 else {}
+    assert state["channel"] == "WHATSAPP"
