@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from connectors.base import Capabilities, ChannelInstance, Connector
+from connectors.bird import capabilities as bird_caps
+from connectors.bird import parse as bird_parse
+from connectors.bird.connector import BirdConnector
+from connectors.bird.webhooks import BirdWebhooks
 from connectors.inapp import capabilities as inapp_caps
 from connectors.inapp import instances as inapp_instances
 from connectors.inapp.connector import InAppConnector, Publish
@@ -42,6 +46,7 @@ CAPABILITIES: Mapping[str, Capabilities] = {
     **{name: meta_caps.CAPABILITIES for name in meta_caps.NAMES},
     inapp_caps.PROVIDER: inapp_caps.CAPABILITIES,
     sns_caps.PROVIDER: sns_caps.CAPABILITIES,
+    bird_caps.PROVIDER: bird_caps.CAPABILITIES,
 }
 PROVIDERS: tuple[str, ...] = tuple(CAPABILITIES)  # the names a ChannelInstance may give
 # the envelope's provider -> its package's interpreter (360dialog's webhooks are the Cloud API's)
@@ -49,6 +54,7 @@ INTERPRETERS: Mapping[str, Interpret] = {
     twilio_caps.PROVIDER: twilio_parse.interpret,
     **{name: meta_parse.interpret for name in meta_caps.NAMES},
     sns_caps.PROVIDER: sns_parse.interpret,
+    bird_caps.PROVIDER: bird_parse.interpret,
 }
 
 
@@ -67,6 +73,7 @@ def webhook_receivers(settings: Settings) -> dict[str, WebhookReceiver]:
         TwilioWebhooks(str(settings.twilio.auth_token)),
         MetaWebhooks(str(settings.meta.app_secret), str(settings.meta.verify_token)),
         SnsWebhooks(settings.sns.status_topic_arn, settings.sns.signing_cert_file),
+        BirdWebhooks(str(settings.bird.signing_key)),
     ]
     return {r.provider: r for r in receivers}
 
@@ -80,7 +87,8 @@ def webhook_routes() -> list[tuple[str, WebhookRoute]]:
     """(provider, route) for every webhook URL, provider by provider (the gateway mounts them by `order`)."""
     return [*((twilio_caps.PROVIDER, r) for r in TwilioWebhooks.routes),
             *((meta_caps.PROVIDER, r) for r in MetaWebhooks.routes),
-            *((sns_caps.PROVIDER, r) for r in SnsWebhooks.routes)]
+            *((sns_caps.PROVIDER, r) for r in SnsWebhooks.routes),
+            *((bird_caps.PROVIDER, r) for r in BirdWebhooks.routes)]
 
 
 def demo_instances(settings: Settings, organization_id: str = DEMO_ORGANIZATION) -> list[ChannelInstance]:
@@ -108,6 +116,7 @@ class Connectors:
             meta.provider: meta,
             inapp_caps.PROVIDER: InAppConnector(publish_inapp, cipher, catalog),
             sns_caps.PROVIDER: SnsConnector(settings.sns, catalog),
+            bird_caps.PROVIDER: BirdConnector(settings.bird, catalog),
         })
 
     def __getitem__(self, provider: str) -> Connector:

@@ -31,10 +31,17 @@ from schemas.settings.keys import (
 )
 from schemas.settings.pipeline import AnalyticsSettings, LimitSettings, StreamsSettings
 from schemas.settings.production import check_production
-from schemas.settings.services import ClickHouseSettings, KafkaSettings, MetaSettings, SnsSettings, TwilioSettings
+from schemas.settings.services import (
+    BirdSettings,
+    ClickHouseSettings,
+    KafkaSettings,
+    MetaSettings,
+    SnsSettings,
+    TwilioSettings,
+)
 
 __all__ = [
-    "DEV_CONSOLE_SESSION_KEY", "DEV_PHI_KEYS", "DEV_PSEUDONYM_KEY", "LOCAL_ONLY", "AnalyticsSettings",
+    "DEV_CONSOLE_SESSION_KEY", "DEV_PHI_KEYS", "DEV_PSEUDONYM_KEY", "LOCAL_ONLY", "AnalyticsSettings", "BirdSettings",
     "CareSettings", "ClickHouseSettings", "ConsoleSettings", "GatewaySettings", "KafkaSettings", "LimitSettings",
     "MetaSettings", "OrgCare", "PatientPageSettings", "Settings", "SnsSettings", "StreamsSettings", "TwilioSettings",
     "check_timezone",
@@ -82,6 +89,7 @@ class Settings:
     twilio: TwilioSettings = field(default_factory=TwilioSettings)
     meta: MetaSettings = field(default_factory=MetaSettings)
     sns: SnsSettings = field(default_factory=SnsSettings)
+    bird: BirdSettings = field(default_factory=BirdSettings)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)

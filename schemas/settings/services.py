@@ -123,3 +123,21 @@ class SnsSettings:
         "`SigningCertURL`); empty: every SNS notification is refused")
     per_second: float = setting(
         "CARELAY_SNS_PER_SECOND", 20.0, "SMS throughput of an SNS sender", kind=POSITIVE, unit="messages/s")
+
+
+@dataclass(frozen=True)
+class BirdSettings:
+    """Bird (MessageBird) Channels API (SMS, WhatsApp)"""
+
+    base_url: str = setting("CARELAY_BIRD_BASE_URL", "https://api.bird.com", "Bird API base URL; the simulator "
+                            "in tests and `make run`")
+    access_key: Secret = setting(
+        "CARELAY_BIRD_ACCESS_KEY", Secret("dev-bird-access-key"), f"Bird access key; {NEVER_EMPTY}", kind=SECRET)
+    workspace_id: str = setting(
+        "CARELAY_BIRD_WORKSPACE_ID", "00000000-0000-0000-0000-00000000b1rd", "Bird workspace the channels belong to",
+        shown="a test id")
+    signing_key: Secret = setting(
+        "CARELAY_BIRD_SIGNING_KEY", Secret("dev-bird-signing-key"),
+        f"the webhook subscription's signing key (validates `messagebird-signature`); {NEVER_EMPTY}", kind=SECRET)
+    per_second: float = setting(
+        "CARELAY_BIRD_PER_SECOND", 20.0, "throughput of a Bird channel", kind=POSITIVE, unit="messages/s")

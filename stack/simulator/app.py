@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from stack.simulator import control, meta_api, meta_templates, sns_api, twilio_api
+from stack.simulator import bird_api, control, meta_api, meta_templates, sns_api, twilio_api
 from stack.simulator.state import SimState, SimulatorConfig
 
 
@@ -28,7 +28,8 @@ def create_app(config: SimulatorConfig | None = None) -> Starlette:
         await state.dispatcher.aclose()
 
     app = Starlette(
-        routes=[*control.ROUTES, *twilio_api.ROUTES, *meta_api.ROUTES, *meta_templates.ROUTES, *sns_api.ROUTES],
+        routes=[*control.ROUTES, *twilio_api.ROUTES, *meta_api.ROUTES, *meta_templates.ROUTES, *sns_api.ROUTES,
+                *bird_api.ROUTES],
         exception_handlers={ValueError: _bad_request, TypeError: _bad_request},
         lifespan=lifespan,
     )

@@ -112,7 +112,13 @@ class Dispatcher:
                         kind: str, sid: str, status: str | None) -> int | None:
         """A JSON document already signed inside (SNS), posted once as text/plain like SNS does."""
         raw = json.dumps(body, separators=(",", ":")).encode()
-        code = await self._post(url, raw, {"Content-Type": "text/plain; charset=UTF-8", **headers})
+        return await self.post_raw(url, raw, {"Content-Type": "text/plain; charset=UTF-8", **headers},
+                                   provider=provider, kind=kind, sid=sid, status=status)
+
+    async def post_raw(self, url: str, raw: bytes, headers: Mapping[str, str], *, provider: str, kind: str,
+                       sid: str, status: str | None) -> int | None:
+        """A body signed by the caller (Bird, SNS), posted once."""
+        code = await self._post(url, raw, headers)
         self._record(provider, kind, sid, status, code, 1)
         return code
 

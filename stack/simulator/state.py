@@ -9,7 +9,7 @@ from typing import Any
 
 from connectors.meta.webhooks import PATH as META_PATH
 from connectors.twilio.webhooks import PATHS as TWILIO_PATHS
-from schemas.settings import MetaSettings, Settings, SnsSettings, TwilioSettings
+from schemas.settings import BirdSettings, MetaSettings, Settings, SnsSettings, TwilioSettings
 from stack.simulator.callbacks import Dispatcher
 from stack.simulator.scenarios import Scenario, parse_scenario
 from stack.simulator.sns_keys import load_signing_pair
@@ -43,6 +43,10 @@ class SimulatorConfig:
     sns_report_delay_s: float = 0.05
     sns_signing_key_file: str = ""  # with sns_signing_cert_file: sign with this pair; else a fresh one
     sns_signing_cert_file: str = ""
+    bird_access_key: str = field(default_factory=lambda: str(BirdSettings().access_key))
+    bird_workspace_id: str = BirdSettings.workspace_id
+    bird_signing_key: str = field(default_factory=lambda: str(BirdSettings().signing_key))
+    bird_status_delay_s: float = 0.05
 
     @property
     def meta_webhook(self) -> str:
@@ -66,6 +70,9 @@ class SimulatorConfig:
             "sns_access_key_id": settings.sns.access_key_id,
             "sns_topic_arn": settings.sns.status_topic_arn,
             "sns_signing_cert_file": settings.sns.signing_cert_file,
+            "bird_access_key": str(settings.bird.access_key),
+            "bird_workspace_id": settings.bird.workspace_id,
+            "bird_signing_key": str(settings.bird.signing_key),
         }
         values.update(overrides)
         return cls(**values)

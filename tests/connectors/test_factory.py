@@ -88,8 +88,8 @@ def test_capabilities_by_provider(provider: str, lookup: bool, harmless: bool, o
 
 
 def test_registry_covers_every_provider() -> None:
-    assert set(PROVIDERS) == {"twilio", "meta", "d360", "inapp", "sns"}
-    assert {p for p in PROVIDERS if interpreter(p) is not None} == {"twilio", "meta", "d360", "sns"}
+    assert set(PROVIDERS) == {"twilio", "meta", "d360", "inapp", "sns", "bird"}
+    assert {p for p in PROVIDERS if interpreter(p) is not None} == {"twilio", "meta", "d360", "sns", "bird"}
     assert interpreter("inapp") is None
     assert set(webhook_receivers(SETTINGS)) == {provider for provider, _ in webhook_routes()}
 

@@ -128,7 +128,7 @@ class Stack:
         env.update(self.settings_env)
         env.update({
             "CARELAY_TWILIO_BASE_URL": self.sim_url, "CARELAY_META_BASE_URL": self.sim_url,
-            "CARELAY_SNS_ENDPOINT_URL": f"{self.sim_url}/sns",
+            "CARELAY_SNS_ENDPOINT_URL": f"{self.sim_url}/sns", "CARELAY_BIRD_BASE_URL": self.sim_url,
             "CARELAY_PUBLIC_URL": self.gw_url, "CARELAY_GATEWAY_PORT": str(self.gw_port),
             "CARELAY_STREAMS_METRICS_PORT": "0", "CARELAY_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
         })
