@@ -47,8 +47,9 @@ def _list(request: Request, viewer: Viewer, *, status: int = 200, errors: list[s
 
 
 def _detail(request: Request, viewer: Viewer, template: Template, *, status: int = 200,
-            errors: list[str] | None = None, values: dict[str, str] | None = None) -> Response:
-    samples = {p: request.query_params.get(f"param_{p}", "")[:200] for p in template.params}
+            errors: list[str] | None = None, values: dict[str, str] | None = None,
+            samples: dict[str, str] | None = None) -> Response:
+    samples = samples or {p: "" for p in template.params}
     language = request.query_params.get("language", "")
     first = next(iter(template.languages))
     editing = values or _values(template, language if language in template.languages else first)
@@ -73,6 +74,13 @@ async def templates_page(request: Request, viewer: Viewer) -> Response:
 @page(Permission.TEMPLATES)
 async def template_page(request: Request, viewer: Viewer) -> Response:
     return _detail(request, viewer, _held(console(request), viewer, request.path_params["name"]))
+
+
+@page(Permission.TEMPLATES, form=True)
+async def preview(request: Request, viewer: Viewer, data: FormData) -> Response:
+    """The texts with sample values: posted, not in the URL (a sample may be a real patient's name)."""
+    template = _held(console(request), viewer, request.path_params["name"])
+    return _detail(request, viewer, template, samples={p: field(data, f"param_{p}", 200) for p in template.params})
 
 
 async def _review(con: Console, template: Template, language: str) -> Template:
@@ -141,4 +149,5 @@ ROUTES = (
     Route("/admin/templates", create, methods=["POST"]),
     Route("/admin/templates/{name}", template_page, methods=["GET"]),
     Route("/admin/templates/{name}", edit, methods=["POST"]),
+    Route("/admin/templates/{name}/preview", preview, methods=["POST"]),
 )

@@ -73,7 +73,9 @@ def test_an_admin_adds_previews_and_edits_a_portuguese_template(gateway, shared_
     assert (pt["whatsapp_language"], pt["whatsapp_status"]) == ("pt_BR", "PENDING")
     assert pt["whatsapp_template_id"]  # Meta's (the simulator's) id
 
-    preview = dana.get(f"{PATH}/{name}", params={"param_clinic": "Clinica Sul", "param_date": ""})
+    preview = dana.post(f"{PATH}/{name}/preview", data={"param_clinic": "Clinica Sul", "param_date": "",
+                                                         "csrf": csrf(shown.text)})
+    assert preview.status_code == 200
     assert "Ola! Sua consulta em Clinica Sul e no dia [date]." in preview.text
 
     r = dana.post(f"{PATH}/{name}", data={"category": "UTILITY", "language": "pt", "body": pt["body"],
