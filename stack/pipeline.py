@@ -20,6 +20,7 @@ import httpx
 from stack.errors import StackError
 from stack.javaproc import ChildProcess, free_port, port_open
 from stack.reference_agent import READY
+from stack.simulator.sns_keys import write_signing_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,8 @@ class Pipeline:
         self.gateway_url = f"http://127.0.0.1:{p.gateway}"
         self.simulator_url = f"http://127.0.0.1:{p.simulator}"
         self.analytics_url = f"http://127.0.0.1:{p.analytics}"
+        # the simulator signs SNS delivery reports with this key; the gateway trusts its certificate
+        sns_key, sns_cert = write_signing_pair(data_dir / "sns")
         base = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -101,6 +104,9 @@ class Pipeline:
             "CARELAY_ANALYTICS_API_KEY": "demo-clinic-analyst-key",
             "CARELAY_TWILIO_BASE_URL": self.simulator_url,
             "CARELAY_META_BASE_URL": self.simulator_url,
+            "CARELAY_SNS_ENDPOINT_URL": f"{self.simulator_url}/sns",
+            "CARELAY_SNS_SIGNING_CERT_FILE": str(sns_cert),
+            "CARELAY_BIRD_BASE_URL": self.simulator_url,
             "CARELAY_GATEWAY_PORT": str(p.gateway),
             "CARELAY_PUBLIC_URL": self.gateway_url,
             "CARELAY_ANALYTICS_PORT": str(p.analytics),
@@ -112,9 +118,9 @@ class Pipeline:
         py = sys.executable
         self.specs: list[Spec] = [
             Spec("simulator", [py, "-m", "stack.simulator", "--port", str(p.simulator), "--gateway-url",
-                               self.gateway_url, "--scenario", scenario], base,
+                               self.gateway_url, "--scenario", scenario, "--sns-signing-key", str(sns_key)], base,
                  _http_ok(f"{self.simulator_url}/_sim/messages?limit=1"),
-                 f"{self.simulator_url}  provider simulator (Twilio + Meta APIs; GET /_sim/messages)"),
+                 f"{self.simulator_url}  provider simulator (Twilio, Meta, SNS, Bird APIs; GET /_sim/messages)"),
         ]
         if analytics:
             self.specs.append(Spec("analytics", [py, "-m", "analytics.service"], base,

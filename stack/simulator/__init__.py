@@ -1,4 +1,5 @@
-"""Provider simulator: the Twilio and WhatsApp Cloud API subsets carelay uses, with signed callbacks.
+"""Provider simulator: the Twilio, WhatsApp Cloud API, Amazon SNS and Bird subsets carelay uses, with signed
+callbacks.
 
 Test and demo tooling: `python -m stack.simulator --port 8100 --gateway-url http://127.0.0.1:8000`.
 The connectors reach it with the real SDKs; only their base URL settings differ.
