@@ -22,6 +22,7 @@ COPY connectors ./connectors
 COPY gateway ./gateway
 COPY analytics ./analytics
 COPY stack ./stack
+COPY carelay ./carelay
 COPY pyproject.toml README.md ./
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /var/lib/carelay carelay \

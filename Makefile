@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 # Only packages that exist yet: mypy fails on a directory without Python files.
-PACKAGES := $(patsubst %/__init__.py,%,$(wildcard streams/__init__.py schemas/__init__.py access/__init__.py process/__init__.py \
+PACKAGES := $(patsubst %/__init__.py,%,$(wildcard carelay/__init__.py streams/__init__.py schemas/__init__.py access/__init__.py process/__init__.py \
 	connectors/__init__.py gateway/__init__.py analytics/__init__.py stack/__init__.py))
 
 .PHONY: venv lock audit fetch tools monitoring-tools kannel browser screenshots lint settings-doc test run demo kafka registry bench chaos clean distclean

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from carelay.client import ApiError, Client, Message, Template
 from stack.simulator.scenarios import PRESETS
 
 SENDER_KEY = "demo-clinic-sender-key"
@@ -42,24 +43,26 @@ EXTRA_RULES = [
 ]
 
 
-def _reminder(n: int, phone: str, name: str, lang: str, run: str) -> dict[str, Any]:
-    return {
-        "idempotency_key": f"demo-{run}-{n}", "to": phone, "recipient_name": name, "patient_ref": f"DEMO-{n}",
-        "channels": ["WHATSAPP", "SMS", "VOICE"], "appointment_id": f"demo-appt-{run}-{n}",
-        "template": {"name": "appointment_reminder", "language": lang,
-                     "params": {"patient_name": name, "clinic": "Clinica Norte", "date": "2 dic", "time": "10:30"}},
-    }
+def _reminder(n: int, phone: str, name: str, lang: str, run: str, key: str | None = None) -> Message:
+    return Message(
+        to=phone, idempotency_key=key or f"demo-{run}-{n}", recipient_name=name, patient_ref=f"DEMO-{n}",
+        channels=("WHATSAPP", "SMS", "VOICE"), appointment_id=f"demo-appt-{run}-{n}",
+        template=Template("appointment_reminder", lang,
+                          {"patient_name": name, "clinic": "Clinica Norte", "date": "2 dic", "time": "10:30"}),
+    )
 
 
-def _wait_final(gw: httpx.Client, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _wait_final(gw: Client, ids: list[str]) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + FINAL_WAIT_S
     while time.monotonic() < deadline:
         for mid in ids:
             if not states.get(mid, {}).get("is_final"):
-                r = gw.get(f"/v1/messages/{mid}")
-                if r.status_code == 200:
-                    states[mid] = r.json()
+                try:
+                    states[mid] = dict(gw.get_message(mid).raw)
+                except ApiError as exc:
+                    if exc.status != 404:  # not yet known: asked again next round
+                        raise
         if all(states.get(mid, {}).get("is_final") for mid in ids):
             break
         time.sleep(1.0)
@@ -80,13 +83,12 @@ def main(gateway_url: str = "http://127.0.0.1:8000", simulator_url: str = "http:
          analytics_url: str = "http://127.0.0.1:8200") -> int:
     run = uuid.uuid4().hex[:6]
     sim = httpx.Client(base_url=simulator_url, timeout=10)
-    gw = httpx.Client(base_url=gateway_url, timeout=30, headers={"Authorization": f"Bearer {SENDER_KEY}"})
+    gw = Client(gateway_url, SENDER_KEY)  # carelay.client, as an integrator would (docs/client.md)
     sim.put("/_sim/scenarios", json={"preset": "demo", "rules": [*PRESETS["demo"]["rules"], *EXTRA_RULES]})
 
     items = [_reminder(n, *p, run) for n, p in enumerate(PATIENTS, 1)]
-    r = gw.post("/v1/messages:batch", json={"items": items}, headers={"Idempotency-Key": f"demo-{run}"})
-    r.raise_for_status()
-    ids = [res["message_id"] for res in r.json()["results"]]
+    batch = gw.send_batch(items, idempotency_key=f"demo-{run}")
+    ids = [item.accepted.message_id for item in batch.items if item.accepted is not None]
     print(f"carelay demo {run}: {len(ids)} appointment reminders accepted by the gateway")
     states = _wait_final(gw, ids)
     _print_outcomes("reminders:", ids, states)
@@ -96,10 +98,8 @@ def main(gateway_url: str = "http://127.0.0.1:8000", simulator_url: str = "http:
                                     "text": "STOP"}).raise_for_status()
     print(f"\npatient {STOP_PATIENT + 1} replied STOP; sending them a follow-up ...")
     time.sleep(2.0)
-    follow = dict(_reminder(STOP_PATIENT + 1, *PATIENTS[STOP_PATIENT], run), idempotency_key=f"demo-{run}-followup")
-    r = gw.post("/v1/messages", json=follow, headers={"Idempotency-Key": f"demo-{run}-followup"})
-    r.raise_for_status()
-    follow_id = r.json()["message_id"]
+    follow = _reminder(STOP_PATIENT + 1, *PATIENTS[STOP_PATIENT], run, key=f"demo-{run}-followup")
+    follow_id = gw.send(follow).message_id
     _print_outcomes("follow-up to the patient who opted out:", [follow_id], _wait_final(gw, [follow_id]))
 
     time.sleep(3.0)  # the analytics sink writes in batches of at most a second

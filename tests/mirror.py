@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("streams", "schemas", "gateway", "analytics", "access", "process", "stack")
+PACKAGES = ("carelay", "streams", "schemas", "gateway", "analytics", "access", "process", "stack")
 EXCLUDED = (("gateway", "console"),)
 SPLIT = ("_pure", "_kafka")  # one module's tests kept apart: without a broker, and against one
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("schemas", "access", "process", "connectors", "streams", "gateway", "analytics", "agents", "stack")
+PACKAGES = ("carelay", "schemas", "access", "process", "connectors", "streams", "gateway", "analytics", "agents",
+            "stack")
 Graph = Mapping[str, set[str]]
 
 

@@ -1,0 +1,1 @@
+"""carelay for integrators: the typed HTTP client (`carelay.client`)."""
