@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
@@ -109,6 +109,8 @@ class LocalKafka(LocalServer):
         home: Path | None = None,
         heap: str = "512m",
         overrides: Mapping[str, str] | None = None,
+        storage_args: Sequence[str] = (),
+        client: Mapping[str, str] | None = None,
     ) -> None:
         """`overrides` are extra server.properties: a restart after `kill()` waits out
         broker.session.timeout.ms (9 s) before the broker is fenced and may register again."""
@@ -121,6 +123,8 @@ class LocalKafka(LocalServer):
         self.home = home or kafka_home()
         self.heap = heap
         self.overrides = dict(overrides or {})
+        self.storage_args = tuple(storage_args)  # extra `kafka-storage format` arguments (SCRAM users)
+        self.client = dict(client or {})  # how a client connects (a SASL_SSL listener: its credentials)
         self.log_dir = self.data_dir / "logs"
         self._process: JavaProcess | None = None
 
@@ -150,7 +154,8 @@ class LocalKafka(LocalServer):
         if (kraft / "meta.properties").exists():
             return
         argv = [java_executable(), *self._java_args(
-            lib, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties)
+            lib, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties),
+            *self.storage_args,
         )]
         done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
         if done.returncode != 0:
@@ -191,7 +196,8 @@ class LocalKafka(LocalServer):
     def is_ready(self, timeout: float = 3.0) -> bool:
         """Ready means a metadata request names a live broker, not merely that the port accepts."""
         # The stubs type config values as scalars, but librdkafka's `logger` takes a Logger.
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "logger": _probe_log})  # type: ignore[dict-item]
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, **self.client,
+                             "logger": _probe_log})  # type: ignore[dict-item]
         try:
             return len(admin.list_topics(timeout=timeout).brokers) > 0
         except KafkaException:
