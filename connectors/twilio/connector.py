@@ -102,11 +102,16 @@ class TwilioConnector:
                 return SendResult(str(call.sid), call_status(status) or "queued", status)
             request = build_request(instance, msg, self._catalog)
             body = request.params.get("body")
-            messages = await client.messages.list_async(
-                to=str(request.params["to"]), from_=str(request.params["from_"]), limit=FIND_SENT_LIMIT)
+            service = request.params.get("messaging_service_sid")
+            if service is None:
+                messages = await client.messages.list_async(
+                    to=str(request.params["to"]), from_=str(request.params["from_"]), limit=FIND_SENT_LIMIT)
+            else:  # the pool's number is Twilio's choice: match the service instead
+                messages = await client.messages.list_async(to=str(request.params["to"]), limit=FIND_SENT_LIMIT)
         matches = [
             m for m in messages
             if str(m.direction or "").startswith("outbound")
+            and (service is None or m.messaging_service_sid == service)
             and (epoch_ms(m.date_created) or 0) >= floor_ms
             and (body is None or m.body == body)
         ]

@@ -29,4 +29,6 @@ ERROR_MAP: ErrorTable = {
     "63018": RateLimitedError,   # WhatsApp rate limit exceeded
     "20003": InstanceError,      # authentication failed
     "30034": InstanceError,      # unregistered A2P 10DLC sender
+    "21701": InstanceError,      # the instance's Messaging Service does not exist
+    "21703": InstanceError,      # the Messaging Service has no phone numbers (sender pool empty)
 }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,9 @@ from schemas.phi import is_e164
 from schemas.templates import TemplateCatalog
 
 MAX_SMS_CHARS = 1600  # Twilio concatenates up to 10 segments
+# A Messaging Service (Twilio's sender pools, sticky sender) sends instead of one `from` number: an SMS or
+# WhatsApp instance's `config.messaging_service_sid`; its `sender` stays one pool number, for inbound routing.
+MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
 MAX_TWIML_CHARS = 4000  # inline `Twiml` parameter limit
 GATHER_TIMEOUT_S = 8
 VOICE_LANGUAGES: Mapping[str, str] = {"es": "es-MX", "en": "en-US", "pt": "pt-BR"}
@@ -93,6 +97,19 @@ def content_sid(instance: ChannelInstance, template: str, language: str) -> str:
     return str(sid)
 
 
+def messaging_service(instance: ChannelInstance) -> str | None:
+    """The instance's Messaging Service SID, or None when it sends from its own number."""
+    sid = instance.config.get("messaging_service_sid")
+    if sid is None:
+        return None
+    if instance.channel not in ("SMS", "WHATSAPP") or not isinstance(sid, str) \
+            or not MESSAGING_SERVICE_SID.fullmatch(sid):
+        # a configuration mistake of this instance only: the next channel may still reach the patient
+        raise FallbackError(PROVIDER, detail=f"instance {instance.id}: messaging_service_sid must be MG + 32 hex "
+                                             "on an SMS or WhatsApp instance")
+    return sid
+
+
 def build_request(instance: ChannelInstance, msg: OutboundMessage, catalog: TemplateCatalog) -> TwilioRequest:
     """The SDK call for one attempt (pure: no I/O)."""
     try:
@@ -119,7 +136,12 @@ def _build_request(instance: ChannelInstance, msg: OutboundMessage, catalog: Tem
         return TwilioRequest("call", params)
     if msg.channel not in ("SMS", "WHATSAPP"):
         raise FallbackError(PROVIDER, detail=f"twilio does not serve {msg.channel}")
-    params = {"to": address(msg.channel, msg.to), "from_": address(msg.channel, instance.sender)}
+    service = messaging_service(instance)
+    params = {"to": address(msg.channel, msg.to)}
+    if service is not None:
+        params["messaging_service_sid"] = service  # Twilio picks the pool's (sticky) sender
+    else:
+        params["from_"] = address(msg.channel, instance.sender)
     if msg.channel == "WHATSAPP" and msg.use_template and msg.template is not None:
         template = catalog.validate(msg.template, msg.language, msg.params)
         variables = {str(i): v for i, v in enumerate(template.body_parameters(msg.params), start=1)}

@@ -17,6 +17,8 @@ from stack.simulator.store import Store
 
 DEV_D360_API_KEY = "dev-d360-api-key"
 
+DEMO_MESSAGING_SERVICE_SID = "MG" + "d" * 32  # the simulator's demo Messaging Service
+
 
 @dataclass(frozen=True)
 class SimulatorConfig:
@@ -34,6 +36,9 @@ class SimulatorConfig:
     gateway_url: str = "http://127.0.0.1:8000"
     meta_webhook_url: str = ""  # empty: gateway_url + /webhooks/meta
     twilio_inbound_url: str = ""  # empty: gateway_url + /webhooks/twilio/inbound
+    # Twilio Messaging Services: SID -> the pool of sender numbers (one demo service over the demo numbers)
+    messaging_services: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        DEMO_MESSAGING_SERVICE_SID: ("+15005550006", "+15005550007", "+15005550016")})
     webhook_retry_base_s: float = 0.5  # Meta webhook retries: base, doubling (capped at 4 s)
     webhook_retries: int = 3  # Meta retries for days; chaos tests outlast a broker outage with more
     scenario: Mapping[str, Any] = field(default_factory=dict)

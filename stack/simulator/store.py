@@ -54,6 +54,7 @@ class Record:
     sent_at: float | None = None
     updated_at: float | None = None
     history: list[str] = field(default_factory=list)
+    messaging_service_sid: str | None = None  # Twilio: sent through this service (sender from its pool)
 
     def public(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import html
 import re
 import time
@@ -72,7 +73,8 @@ def message_json(r: Record, account_sid: str) -> dict[str, Any]:
         "date_created": rfc2822(r.created_at), "date_sent": rfc2822(r.sent_at), "date_updated": rfc2822(r.updated_at),
         "direction": "outbound-api", "error_code": r.error_code,
         "error_message": ERROR_TITLES.get(r.error_code) if r.error_code else None,
-        "from": prefix + r.sender, "messaging_service_sid": None, "num_media": "0", "num_segments": "1",
+        "from": prefix + r.sender, "messaging_service_sid": r.messaging_service_sid, "num_media": "0",
+        "num_segments": "1",
         "price": "-0.00790" if r.status in ("sent", "delivered", "read") else None, "price_unit": "USD",
         "sid": r.sid, "status": r.status, "to": prefix + r.to, "uri": uri,
         "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
@@ -90,6 +92,11 @@ def call_json(r: Record, account_sid: str) -> dict[str, Any]:
     }
 
 
+def sticky_sender(pool: tuple[str, ...], to: str) -> str:
+    """Twilio's sticky sender: one recipient always hears from the same number of the pool."""
+    return pool[int(hashlib.sha256(to.encode()).hexdigest(), 16) % len(pool)]
+
+
 async def create_message(request: Request) -> Response:
     state = _state(request)
     if not _authorized(request, state):
@@ -105,6 +112,12 @@ async def create_message(request: Request) -> Response:
         return twilio_error(21602, 400, "Message body is required.")
     channel = _channel(to_address)
     to = normalize_address(to_address)
+    service = form.get("MessagingServiceSid") or None
+    if service is not None and not from_address:
+        pool = state.config.messaging_services.get(service)
+        if not pool:
+            return twilio_error(21701, 400, "The Messaging Service does not exist")
+        from_address = ("whatsapp:" if channel == "WHATSAPP" else "") + sticky_sender(pool, to)
     if not is_e164(to) or (channel == "WHATSAPP") != from_address.startswith("whatsapp:"):
         return twilio_error(21211, 400)
     outcome = decide(state.scenario, "twilio", channel, to, state.now(), state.rng)
@@ -118,6 +131,7 @@ async def create_message(request: Request) -> Response:
         created_at=time.time(), status="queued", body=form.get("Body"), content_sid=form.get("ContentSid"),
         content_variables=form.get("ContentVariables"), callback_url=callback,
         org=refs.get("org"), message_id=refs.get("message_id"), attempt_id=refs.get("attempt_id"),
+        messaging_service_sid=service,
     ))
     state.dispatcher.spawn(_run_message(state, record, outcome))
     return JSONResponse(message_json(record, state.config.account_sid), status_code=201)
