@@ -193,3 +193,34 @@ def test_a_slow_endpoint_does_not_delay_another_organization(stack, client, hook
         by_message.setdefault(e["data"]["message_id"], []).append(e["data"]["status"])
     assert all(v == ["accepted", "sent", "delivered"] for v in by_message.values()), by_message
     assert orjson.loads(slow.received[0][1])["type"] == "message.status_changed"
+
+
+def test_after_24h_a_delivery_is_dead_lettered_and_a_replay_delivers_it(stack, client, hooks, receivers):
+    from schemas.phi import Binding
+
+    receiver = receivers[2]
+    receiver.status = 503
+    made = subscribe(stack, "demo-clinic", receiver.url)
+    now = int(time.time() * 1000)
+    did = f"evt_{uuid.uuid4().hex}"
+    body = orjson.dumps({"type": "message.status_changed", "timestamp": now, "data": {"message_id": "m-old"}})
+    record = {"delivery_id": did, "endpoint_id": made["endpoint_id"], "organization_id": "demo-clinic",
+              "event_type": "message.status_changed", "subject": "m-old", "sequence": 0,
+              "body": client.cipher.seal("webhook_body", body.decode(), Binding("demo-clinic", did)),
+              "created_at": now - 25 * 3600 * 1000, "attempt": 9, "first_failed_at": now - 25 * 3600 * 1000,
+              "parked": True}  # back from its last wait, failing since yesterday
+    letters = client.reader("dead_letter")
+    try:
+        client.publish("webhook_deliveries", made["endpoint_id"].encode(), record)
+        seen = letters.wait(lambda rs: [r for r in rs if r["message_id"] == did], 30, "the dead letter")
+        [letter] = [r for r in seen if r["message_id"] == did]
+    finally:
+        letters.close()
+    assert letter["reason"] == "webhook_expired" and letter["source_topic"] == client.catalog.webhook_deliveries.name
+    fresh = client.catalog.webhook_deliveries.codec.decode(letter["value"])
+    assert (fresh["attempt"], fresh["first_failed_at"], fresh["parked"]) == (0, None, False)
+    receiver.status = 200
+    client.producer.produce(letter["source_topic"], key=letter["key"], value=letter["value"])  # the console's replay
+    assert client.producer.flush(10) == 0
+    wait_until(lambda: receiver.events(made["secret"]), 30, f"the replayed delivery\n{hooks.tail()}")
+    assert receiver.received[0][0]["webhook-id"] == did
