@@ -7,6 +7,7 @@ in the POST's answer only, and kept sealed. docs/webhooks.md.
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,9 @@ def parse_subscription(doc: Any, *, production: bool) -> dict[str, Any]:
         raise InvalidField("url must be an absolute http(s) URL", field="url")
     if production and parts.scheme != "https":
         raise InvalidField("url must use https in production", field="url")
+    if production and _internal(parts.hostname):
+        # the webhook process must not be pointed at our own network (metadata services, the broker)
+        raise InvalidField("url must name a public host in production", field="url")
     if parts.username or parts.password:
         raise InvalidField("url must not carry credentials: the signature authenticates each request", field="url")
     types = doc.get("event_types")
@@ -57,6 +61,17 @@ def parse_subscription(doc: Any, *, production: bool) -> dict[str, Any]:
     if not isinstance(phi, bool):
         raise InvalidField("include_phi must be true or false", field="include_phi")
     return {"url": url, "event_types": sorted(set(types)), "status_changes": changes, "include_phi": phi}
+
+
+def _internal(host: str) -> bool:
+    """A literal loopback, private, link-local or reserved address, or localhost (names are not resolved here)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified
 
 
 def present(rec: dict[str, Any]) -> dict[str, Any]:
