@@ -28,8 +28,9 @@ from streams.webhooks import attempts
 from streams.webhooks.kafka import Directory, Offsets, Sender
 
 log = logging.getLogger("carelay.webhooks")
-FANOUT_GROUP = "carelay-webhooks-fanout"
-DELIVERY_GROUP = "carelay-webhooks-delivery"
+# consumer groups, after the topic prefix (`carelay.webhooks-fanout`): stacks sharing a broker never share one
+FANOUT_GROUP = "webhooks-fanout"
+DELIVERY_GROUP = "webhooks-delivery"
 
 
 def now_ms() -> int:
@@ -55,7 +56,8 @@ class WebhookService:
         self._tasks: list[asyncio.Task[None]] = []
 
     def _consumer(self, group: str, topics: list[str]) -> Consumer:
-        c = Consumer({"bootstrap.servers": self.options.bootstrap, "group.id": group, "enable.auto.commit": False,
+        c = Consumer({"bootstrap.servers": self.options.bootstrap, "group.id": self.catalog.prefix + group,
+                      "enable.auto.commit": False,
                       "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
         c.subscribe(topics)
         return c
