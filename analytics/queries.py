@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from analytics import ratecard
 from analytics import tables as t
 from analytics.exceptions import QueryRejected
 from analytics.store import Result, Store
@@ -180,6 +181,8 @@ def blocked(store: Store, start: datetime, end: datetime, org: str = "") -> Resu
     return store.query(BLOCKED_SQL, _params(start, end, org))
 
 
+_CARD_CURRENCY, _CARD_RATES = ratecard.load()
+_CARD_PRICE = ratecard.price_expression("anyIf(pricing_category, pricing_category != '')", _CARD_RATES)
 COST_SQL = f"""
 SELECT organization_id, channel, provider, currency,
     count() AS priced_messages, sum(price) AS total_micros, countIf(delivered) AS delivered_messages,
@@ -188,10 +191,13 @@ FROM (
     SELECT s.provider AS provider, s.channel AS channel, s.currency AS currency, s.price AS price,
         s.delivered AS delivered, r.organization_id AS organization_id
     FROM (
-        -- a provider reports the same price on several callbacks of one message: count it once
+        -- a provider reports the same price on several callbacks of one message: count it once;
+        -- Meta reports a category but no amount: a delivered one is priced from the clinic's rate card
         SELECT provider, provider_message_id, any(message_id) AS message_id, any(channel) AS channel,
-            max(price_micros) AS price, anyIf(price_currency, price_currency != '') AS currency,
-            countIf(status IN {DELIVERED}) > 0 AS delivered
+            countIf(status IN {DELIVERED}) > 0 AS delivered, max(price_micros) AS reported,
+            ifNull(reported, if(channel = 'WHATSAPP' AND delivered,
+                nullIf({_CARD_PRICE}, 0), NULL)) AS price,
+            if(reported IS NULL, '{_CARD_CURRENCY}', anyIf(price_currency, price_currency != '')) AS currency
         FROM events
         WHERE event_type = '{t.PROVIDER_STATUS}' AND {_RANGE}
         GROUP BY provider, provider_message_id
@@ -208,7 +214,8 @@ ORDER BY organization_id, channel, provider, currency"""  # noqa: S608 (constant
 
 
 def cost(store: Store, start: datetime, end: datetime, org: str = "") -> Result:
-    """Provider-reported spend per delivered message (in `currency`), where the provider reports a price.
+    """Spend per delivered message (in `currency`): the provider's reported price (Twilio, SNS), or for a
+    delivered WhatsApp message that reports none (Meta) the clinic's rate card by category (an estimate).
     Spend includes priced attempts that failed; delivered counts priced provider messages delivered."""
     return store.query(COST_SQL, _params(start, end, org))
 

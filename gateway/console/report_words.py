@@ -82,6 +82,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
                   "pt": "Avisos à equipe, por motivo"},
     "sec_cost": {"es": "Coste por mensaje entregado", "en": "Cost per delivered message",
                  "pt": "Custo por mensagem entregue"},
-    "sec_cost_note": {"es": "Donde el proveedor informa un precio", "en": "Where the provider reports a price",
-                      "pt": "Onde o provedor informa um preço"},
+    "sec_cost_note": {"es": "Precio informado por el proveedor; WhatsApp (Meta): estimación según la tarifa "
+                            "de la clínica",
+                      "en": "Price the provider reports; WhatsApp (Meta): estimate from the clinic's rate card",
+                      "pt": "Preço informado pelo provedor; WhatsApp (Meta): estimativa pela tabela da clínica"},
 }

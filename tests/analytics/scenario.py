@@ -20,7 +20,7 @@ PSEUDO = Pseudonymizer(b"\x06" * 32)
 ORGS = ("clinic-a", "clinic-b")
 TEMPLATES = ("appointment_reminder", "lab_results_ready")
 PLANS = ("read", "delivered", "fallback", "failed", "blocked")
-PRICE = {"WHATSAPP": 8000, "SMS": 7900}  # micros USD per provider message
+PRICE = {"WHATSAPP": 4000, "SMS": 7900}  # micros USD: Twilio's reported price, the rate card's utility rate
 
 
 def phone(i: int) -> str:
@@ -168,8 +168,9 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None, orgs
                     ["sent", "delivered", "read"] if plan == "read" else ["sent", "delivered"])
                 for status in steps:
                     t += timedelta(milliseconds=rnd.randint(100, 5000))
-                    # Twilio prices a message on several callbacks, Meta once on delivery: count it once
-                    priced = status in ("sent", "delivered") if provider == "twilio" else status == "delivered"
+                    # Twilio's fetched resource prices a message on several events: count it once;
+                    # Meta reports no amount: the rate card prices a delivered message by its category
+                    priced = provider == "twilio" and status in ("sent", "delivered")
                     sc.records.append(("ProviderStatus", {
                         "event_id": f"{provider}:{pmid}:{status}", "provider": provider, "channel": channel,
                         "provider_message_id": pmid, "message_id": mid, "attempt_id": f"{mid}:{hop}",
@@ -187,7 +188,7 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None, orgs
                     if status == "failed" and final:
                         sc.final_failed[(org, channel)].add(mid)
                 delivered = "delivered" in steps
-                if provider == "twilio" or delivered:  # the provider messages that carry a price
+                if provider == "twilio" or delivered:  # reported (Twilio) or from the rate card (Meta, delivered)
                     sc.cost[(org, channel)][0] += PRICE[channel]
                     sc.cost[(org, channel)][1] += int(delivered)
                 if delivered:

@@ -150,3 +150,18 @@ def test_the_endpoint_serves_a_reader_its_own_organization(loaded):
     every = client.get("/v1/dashboard", params=query, headers=operator).json()
     assert {row[1] for row in every["sections"]["rates"]["rows"]} == set(ORGS)
     assert client.get("/v1/dashboard", params=query | {"tz": "Nowhere"}, headers=operator).status_code == 400
+
+
+def test_the_cost_section_prices_twilio_as_reported_and_meta_from_the_rate_card(loaded):
+    readers, sc = loaded
+    start, end = figures.window(sc)
+    _, sections = dashboard.run(readers.report, start, end, "", "UTC")
+    rows = {(r["organization_id"], r["provider"]): r for r in figures.dicts(sections["cost"])}
+    for org in ORGS:
+        twilio, meta = rows[(org, "twilio")], rows[(org, "meta")]
+        # Twilio's reported price, billed on failed attempts too: spend over the delivered ones
+        assert (twilio["currency"], twilio["total_micros"]) == ("USD", 7900 * twilio["priced_messages"])
+        assert twilio["cost_per_delivered"] == round(twilio["total_micros"] / twilio["delivered_messages"] / 1e6, 6)
+        # Meta's webhooks carry a category but no amount: a delivered utility message at the card's rate
+        assert (meta["currency"], meta["cost_per_delivered"]) == ("USD", 0.004)
+        assert meta["priced_messages"] == meta["delivered_messages"] > 0
