@@ -186,9 +186,15 @@ def _v2(ch: ClickHouseSettings) -> list[str]:
     return ["ALTER TABLE events ADD COLUMN IF NOT EXISTS appointment_id String DEFAULT ''"]
 
 
+def _v3(ch: ClickHouseSettings) -> list[str]:
+    # Meta's pricing.billable: a WhatsApp delivery Meta does not bill costs nothing on the rate card (queries.cost)
+    return ["ALTER TABLE events ADD COLUMN IF NOT EXISTS billable Nullable(UInt8)"]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "events, message_state, channel_health, audit_log, conversations, hourly rollups", _v1),
     Migration(2, "events.appointment_id (care workflow events)", _v2),
+    Migration(3, "events.billable (provider-reported billing flag)", _v3),
 )
 
 _LEDGER = f"""CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -192,11 +192,12 @@ FROM (
         s.delivered AS delivered, r.organization_id AS organization_id
     FROM (
         -- a provider reports the same price on several callbacks of one message: count it once;
-        -- Meta reports a category but no amount: a delivered one is priced from the clinic's rate card
+        -- Meta reports a category but no amount: a delivered one is priced from the clinic's rate card,
+        -- or 0 where a status said it is not billable
         SELECT provider, provider_message_id, any(message_id) AS message_id, any(channel) AS channel,
             countIf(status IN {DELIVERED}) > 0 AS delivered, max(price_micros) AS reported,
             ifNull(reported, if(channel = 'WHATSAPP' AND delivered,
-                nullIf({_CARD_PRICE}, 0), NULL)) AS price,
+                if(countIf(billable = 0) > 0, toInt64(0), {_CARD_PRICE}), NULL)) AS price,
             if(reported IS NULL, '{_CARD_CURRENCY}', anyIf(price_currency, price_currency != '')) AS currency
         FROM events
         WHERE event_type = '{t.PROVIDER_STATUS}' AND {_RANGE}

@@ -2,7 +2,7 @@
 
 Meta's status webhooks carry `pricing` {billable, pricing_model, category} but no amount, so the cost
 query prices a delivered WhatsApp message that reports no price by its category from this card: an
-estimate, not Meta's invoice. Categories absent from the card (`service`) cost nothing.
+estimate, not Meta's invoice. A category the card does not list has no price (the message is left out).
 """
 from __future__ import annotations
 
@@ -44,10 +44,11 @@ def parse(card: Mapping[str, Any]) -> tuple[str, dict[str, int]]:
 
 
 def price_expression(category_sql: str, rates: Mapping[str, int]) -> str:
-    """Int64 millionths for the category in `category_sql`; 0 for a category the card does not list."""
+    """Int64 millionths for the category in `category_sql`; NULL for a category the card does not list."""
     names = ", ".join(f"'{c}'" for c in rates)
     values = ", ".join(str(v) for v in rates.values())
-    return f"transform({category_sql}, [{names}], CAST([{values}], 'Array(Int64)'), toInt64(0))"
+    return (f"if({category_sql} IN ({names}), "
+            f"transform({category_sql}, [{names}], CAST([{values}], 'Array(Int64)'), toInt64(0)), NULL)")
 
 
 def load(path: Path = CARD) -> tuple[str, dict[str, int]]:

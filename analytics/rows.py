@@ -40,6 +40,7 @@ class Row:
 _INDEX: dict[str, dict[str, int]] = {table: {c: i for i, c in enumerate(cols)} for table, cols in t.COLUMNS.items()}
 _BLANK: dict[str, tuple[Any, ...]] = {table: ("",) * len(cols) for table, cols in t.COLUMNS.items()}
 _EVENT_DEFAULTS: dict[str, Any] = {"hop": 0, "is_final": 0, "accepted_at": None, "price_micros": None,
+                                   "billable": None,
                                    "source_partition": 0, "source_offset": 0}
 _EVENT_BLANK = tuple(_EVENT_DEFAULTS.get(c, "") for c in t.COLUMNS[t.EVENTS])
 _E = _INDEX[t.EVENTS]
@@ -123,6 +124,7 @@ def provider_status(rec: Record, src: Source) -> list[Row]:
         error_code=_s(rec.get("error_code")), error_class=_s(rec.get("error_class")),
         price_micros=rec.get("price_micros"), price_currency=_s(rec.get("price_currency")),
         pricing_category=_s(rec.get("pricing_category")),
+        billable=None if rec.get("billable") is None else int(bool(rec["billable"])),
     )]
 
 

@@ -34,7 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "recipient_id", "channel", "provider", "provider_message_id", "status", "previous_status",
         "template", "priority", "hop", "is_final", "error_code", "error_class", "reason", "accepted_at",
         "price_micros", "price_currency", "pricing_category", "source_topic", "source_partition",
-        "source_offset", "appointment_id",
+        "source_offset", "appointment_id", "billable",
     ),
     MESSAGE_STATE: (
         "message_id", "organization_id", "recipient_id", "status", "channel", "provider", "hop",

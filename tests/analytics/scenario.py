@@ -163,6 +163,8 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None, orgs
                 if hop:
                     fell_back[org].add(mid)
                 pmid = f"{provider}-{i}-{hop}"
+                # Meta bills most deliveries; one in five is free (pricing.billable false); Twilio does not say
+                billable = None if provider == "twilio" else i % 5 != 0
                 last = plan == "fallback" and hop == 0
                 steps = ["sent", "failed"] if (last or plan == "failed") else (
                     ["sent", "delivered", "read"] if plan == "read" else ["sent", "delivered"])
@@ -177,7 +179,7 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None, orgs
                         "recipient_id": rid, "status": status, "provider_status": status,
                         "error_code": "30008" if status == "failed" else None,
                         "error_class": "fallback" if status == "failed" else None, "occurred_at": _ms(t),
-                        "received_at": _ms(t), "billable": True,
+                        "received_at": _ms(t), "billable": billable,
                         "price_micros": PRICE[channel] if priced else None,
                         "price_currency": "USD" if priced else None, "pricing_category": "utility",
                         "conversation_id": None,
@@ -188,8 +190,8 @@ def build(messages: int = 40, seed: int = 7, start: datetime | None = None, orgs
                     if status == "failed" and final:
                         sc.final_failed[(org, channel)].add(mid)
                 delivered = "delivered" in steps
-                if provider == "twilio" or delivered:  # reported (Twilio) or from the rate card (Meta, delivered)
-                    sc.cost[(org, channel)][0] += PRICE[channel]
+                if provider == "twilio" or delivered:  # reported, or the rate card (Meta; 0 when not billable)
+                    sc.cost[(org, channel)][0] += PRICE[channel] if provider == "twilio" or billable else 0
                     sc.cost[(org, channel)][1] += int(delivered)
                 if delivered:
                     sc.hops[(org, hop, channel)] += 1

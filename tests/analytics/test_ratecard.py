@@ -7,7 +7,7 @@ import pytest
 
 from analytics import ratecard
 
-GOOD = {"currency": "USD", "micros": {"utility": 4000, "marketing": 25000}}
+GOOD = {"currency": "USD", "micros": {"utility": 4000, "marketing": 25000, "service": 0}}
 
 
 @pytest.mark.parametrize(("card", "field"), [
@@ -28,7 +28,7 @@ def test_a_malformed_card_is_refused_naming_the_field(card: dict[str, Any], fiel
 
 
 def test_a_good_card_is_sorted_by_category():
-    assert ratecard.parse(GOOD) == ("USD", {"marketing": 25000, "utility": 4000})
+    assert ratecard.parse(GOOD) == ("USD", {"marketing": 25000, "service": 0, "utility": 4000})
 
 
 def test_the_shipped_card_parses():
@@ -40,10 +40,11 @@ def test_the_shipped_card_parses():
     ("utility", 4000),
     ("marketing", 25000),
     ("service", 0),
-    ("", 0),
-], ids=["utility", "marketing", "service-free", "no-category"])
-def test_the_expression_prices_a_category(category: str, micros: int):
+    ("authentication", None),
+    ("", None),
+], ids=["utility", "marketing", "service-free", "not-on-the-card", "no-category"])
+def test_the_expression_prices_a_category(category: str, micros: int | None):
     chdb = pytest.importorskip("chdb")
     _, rates = ratecard.parse(GOOD)
     sql = f"SELECT {ratecard.price_expression(repr(category), rates)}"
-    assert chdb.query(sql, "CSV").bytes().decode().strip() == str(micros)
+    assert chdb.query(sql, "CSV").bytes().decode().strip() == ("\\N" if micros is None else str(micros))

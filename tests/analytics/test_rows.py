@@ -74,6 +74,13 @@ def test_provider_status_keeps_price_and_pricing_but_no_organization(ex):
     assert d["price_micros"] is None and d["message_id"] == ""
 
 
+@pytest.mark.parametrize(("billable", "stored"), [(True, 1), (False, 0), (None, None)],
+                         ids=["billed", "free", "not-said"])
+def test_provider_status_keeps_whether_the_provider_bills_it(ex, billable: bool | None, stored: int | None):
+    d = as_dict(r.provider_status(ex["ProviderStatus"] | {"billable": billable}, SRC)[0])
+    assert d["billable"] == stored
+
+
 def test_inbound_keeps_kind_but_never_sender_text_or_payload(ex):
     rec = ex["InboundMessage"] | {"payload": "CONFIRM_APPT"}
     d = as_dict(r.inbound_message(rec, SRC)[0])
