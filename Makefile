@@ -112,8 +112,10 @@ screenshots: venv fetch browser
 	$(PY) -m stack.screenshots
 
 # Prints figures (and writes bench-results/*.json); not a test. `ARGS="--messages 5000"` to change the load.
+# Then the reporting dashboard's page load over 1,000,000 lifecycle events (`REPORT_ARGS` to change it).
 bench: venv fetch tools kannel
 	$(PY) -m stack.bench $(ARGS)
+	$(PY) -m stack.reportbench $(REPORT_ARGS)
 
 # The chaos tests alone (they also run in `make test`): worker SIGKILL, broker restart, provider outage,
 # replayed and reordered webhooks under load, each ending with the lost/duplicate/audit accounting.
