@@ -1,6 +1,7 @@
 """Session fixtures for the real local stack; tests that request none of them start nothing."""
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import uuid
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from schemas.settings import Settings
 from stack.javaproc import free_port
@@ -56,7 +59,8 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka | Run
     if external:
         yield RunningKafka(external)
         return
-    broker = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port())
+    # every module-scoped stack keeps its topics for the session (each test's own are deleted after it)
+    broker = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port(), heap="1g")
     broker.start()
     try:
         yield broker
@@ -95,19 +99,35 @@ def kafka_factory(tmp_path: Path) -> Iterator[Callable[..., LocalKafka]]:
         broker.stop()
 
 
+def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Drop a finished test's topics: the session broker holds every test's partitions otherwise, and
+    a whole suite's worth (some 17,000) outgrows its heap and a machine's open-file limit."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    try:
+        names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(prefix)]
+    except KafkaException:
+        return
+    for future in (admin.delete_topics(names, operation_timeout=30).values() if names else ()):
+        with contextlib.suppress(KafkaException):  # already gone, or the broker busy: no test depends on it
+            future.result(timeout=30)
+
+
 @pytest.fixture
 def settings_env(
     kafka: LocalKafka | RunningKafka, registry: LocalRegistry | RunningRegistry, tmp_path: Path
-) -> dict[str, str]:
-    """CARELAY_* variables pointing at the session stack; a fresh topic prefix isolates each test."""
-    return {
+) -> Iterator[dict[str, str]]:
+    """CARELAY_* variables pointing at the session stack; a fresh topic prefix isolates each test,
+    and its topics are deleted after it."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    yield {
         "CARELAY_KAFKA_BOOTSTRAP": kafka.bootstrap,
         "CARELAY_SCHEMA_REGISTRY_URL": registry.url,
-        "CARELAY_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}.",
+        "CARELAY_TOPIC_PREFIX": prefix,
         "CARELAY_DATA_DIR": str(tmp_path / "var"),
         "CARELAY_CLICKHOUSE_PATH": str(tmp_path / "chdb"),
         "CARELAY_DEMO_API_KEYS": "true",
     }
+    delete_topics(kafka.bootstrap, prefix)
 
 
 @pytest.fixture
