@@ -58,6 +58,21 @@ class HttpResponse:
         """The body parsed as JSON; ValueError when it is not JSON."""
         return json.loads(self.body)
 
+    def json_or_none(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON (an error page from a proxy)."""
+        try:
+            return self.json()
+        except ValueError:
+            return None
+
+    def retry_after_s(self) -> float | None:
+        """The Retry-After header in seconds (never negative), or None when absent or not a number."""
+        value = self.headers.get("Retry-After")
+        try:
+            return max(0.0, float(value)) if value else None
+        except ValueError:
+            return None
+
 
 def form_encode(fields: Mapping[str, Any] | None) -> str:
     """A form / query string as httpx spelled it: lists repeat the key, booleans are true/false,

@@ -49,7 +49,7 @@ class BirdConnector:
             raise RetryableError(PROVIDER, detail="send: connect failed") from None
         except TransportError as exc:
             raise InDoubtError(PROVIDER, detail=f"send: {exc}") from None
-        data = _json(response)
+        data = response.json_or_none()
         if response.status_code >= 400:
             raise self._error(response, data)
         if not isinstance(data, dict) or not data.get("id"):
@@ -59,7 +59,7 @@ class BirdConnector:
 
     def _error(self, response: HttpResponse, data: Any) -> Exception:
         code = data.get("code") if isinstance(data, dict) else None
-        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retry_after = response.retry_after_s()
         # Bird's error messages can echo the receiver: only the code and HTTP status travel on
         return make_error(PROVIDER, ERROR_MAP, code, response.status_code, retry_after=retry_after, detail="send")
 
@@ -76,16 +76,3 @@ class BirdConnector:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-
-def _json(response: HttpResponse) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -56,7 +56,7 @@ class MetaConnector:
         except TransportError as exc:
             # sent but unanswered: Meta has no lookup, so the caller waits for the status webhook
             raise InDoubtError(self.provider, detail=f"send: {exc}") from None
-        data = _json(response)
+        data = response.json_or_none()
         if response.status_code >= 400:
             raise self._error(response, data)
         messages = data.get("messages") if isinstance(data, dict) else None
@@ -68,7 +68,7 @@ class MetaConnector:
     def _error(self, response: HttpResponse, data: Any) -> Exception:
         error = data.get("error") if isinstance(data, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
-        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retry_after = response.retry_after_s()
         # Graph error messages can echo parameters: only the code and HTTP status travel on
         return make_error(self.provider, ERROR_MAP, code, response.status_code, retry_after=retry_after, detail="send")
 
@@ -86,16 +86,3 @@ class MetaConnector:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-
-def _json(response: HttpResponse) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None
