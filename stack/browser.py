@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 
 from stack.errors import StackError
 
@@ -50,3 +55,23 @@ def chromium(*, language: str = "en", window: tuple[int, int] = WINDOW) -> webdr
     driver.set_page_load_timeout(30)
     driver.set_script_timeout(30)
     return driver
+
+
+def sign_in(driver: WebDriver, base: str, next_path: str, organization: str, username: str, password: str) -> None:
+    """Signs in through the console's own form and waits for the page it was asked for."""
+    driver.get(f"{base}/console/signin?next={next_path}")
+    for element_id, value in (("organization", organization), ("username", username), ("password", password)):
+        driver.find_element(By.ID, element_id).send_keys(value)
+    driver.find_element(By.ID, "signin-button").click()
+    WebDriverWait(driver, 10).until(lambda d: next_path in d.current_url)
+
+
+def reload_until(driver: WebDriver, ready: Callable[[WebDriver], bool], timeout_s: float, failure: str,
+                 every_s: float = 1.0) -> None:
+    """The page, reloaded every `every_s` until `ready` says so; StackError(`failure`) after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not ready(driver):
+        if time.monotonic() > deadline:
+            raise StackError(failure)
+        time.sleep(every_s)
+        driver.refresh()

@@ -17,7 +17,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import BoundTopic, Catalog
-from stack.browser import chromium
+from stack.browser import chromium, reload_until, sign_in
 from stack.errors import StackError
 
 MINUTE = 60_000
@@ -70,18 +70,11 @@ def visit_operations(base: str, out: Path, organization: str, username: str, pas
     driver = chromium()
     saved = []
     try:
-        driver.get(f"{base}/console/signin?next=/console/operations")
-        for element_id, value in (("organization", organization), ("username", username), ("password", password)):
-            driver.find_element(By.ID, element_id).send_keys(value)
-        driver.find_element(By.ID, "signin-button").click()
-        WebDriverWait(driver, 10).until(lambda d: "/console/operations" in d.current_url)
+        sign_in(driver, base, "/console/operations", organization, username, password)
         rows = (By.CSS_SELECTOR, "#dead-letters tbody tr")
-        deadline = time.monotonic() + 20
-        while len(driver.find_elements(*rows)) < len(DEAD):  # the view reads them within a moment: reload
-            if time.monotonic() > deadline:
-                raise StackError("the demo dead letters did not reach the operations page")
-            time.sleep(0.5)
-            driver.refresh()
+        # the view reads them within a moment: reload
+        reload_until(driver, lambda d: len(d.find_elements(*rows)) >= len(DEAD), 20,
+                     "the demo dead letters did not reach the operations page", every_s=0.5)
         saved.append(shoot(driver, out, "operations"))
         driver.find_element(By.CSS_SELECTOR, "#dead-letters tbody tr a").click()
         WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "letter-summary"))

@@ -30,7 +30,7 @@ from schemas.phi import PhiCipher, Pseudonymizer, binding_of
 from schemas.registry import registry_from_url
 from schemas.settings import Settings
 from schemas.topics import Catalog
-from stack.browser import WINDOW, chromium
+from stack.browser import WINDOW, chromium, reload_until
 from stack.cli import DEMO_SENDER_KEY
 from stack.demo import META_PHONE_NUMBER_ID
 from stack.errors import StackError
@@ -121,12 +121,8 @@ def conversation_path(settings: Settings, organization: str = DEMO_ORG, phone: s
 
 def wait_delivered(driver: WebDriver, timeout_s: float = 60) -> None:
     """The message page, reloaded until it says the message reached the patient."""
-    deadline = time.monotonic() + timeout_s
-    while driver.find_element(By.ID, "message-status").text not in REACHED:
-        if time.monotonic() > deadline:
-            raise StackError(f"the demo message did not reach delivered in {timeout_s:.0f} s")
-        time.sleep(1)
-        driver.refresh()
+    reload_until(driver, lambda d: d.find_element(By.ID, "message-status").text in REACHED, timeout_s,
+                 f"the demo message did not reach delivered in {timeout_s:.0f} s")
 
 
 def visit_pages(base: str, out: Path, organization: str, username: str, password: str, worded: str,

@@ -2,7 +2,6 @@
 the page is saved once the simulator's review webhook has made it approved."""
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,8 +9,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.wait import WebDriverWait
 
-from stack.browser import chromium
-from stack.errors import StackError
+from stack.browser import chromium, reload_until, sign_in
 
 NAME = "lembrete_consulta"
 FORM = (("tpl-name", NAME), ("tpl-params", "clinic, date, time"),
@@ -21,12 +19,8 @@ FORM = (("tpl-name", NAME), ("tpl-params", "clinic, date, time"),
 
 
 def wait_approved(driver: WebDriver, status_id: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while "Approved" not in driver.find_element(By.ID, status_id).text:
-        if time.monotonic() > deadline:
-            raise StackError(f"the template was not approved in {timeout_s:.0f} s")
-        time.sleep(1)
-        driver.refresh()
+    reload_until(driver, lambda d: "Approved" in d.find_element(By.ID, status_id).text, timeout_s,
+                 f"the template was not approved in {timeout_s:.0f} s")
 
 
 def visit_templates(base: str, out: Path, organization: str, username: str, password: str,
@@ -34,11 +28,7 @@ def visit_templates(base: str, out: Path, organization: str, username: str, pass
     """Signs in as an admin, adds the template, waits for Meta's (the simulator's) approval, saves the list."""
     driver = chromium()
     try:
-        driver.get(f"{base}/console/signin?next=/console/admin/templates")
-        for element_id, value in (("organization", organization), ("username", username), ("password", password)):
-            driver.find_element(By.ID, element_id).send_keys(value)
-        driver.find_element(By.ID, "signin-button").click()
-        WebDriverWait(driver, 10).until(lambda d: "/console/admin/templates" in d.current_url)
+        sign_in(driver, base, "/console/admin/templates", organization, username, password)
         for element_id, value in FORM:
             driver.find_element(By.ID, element_id).send_keys(value)
         driver.find_element(By.ID, "template-add").click()
